@@ -21,29 +21,47 @@ pub(crate) fn mix(mut x: u64) -> u64 {
 #[derive(Clone, Copy)]
 pub(crate) struct Person {
     pub lang: &'static Lang,
-    /// Globally unique number (language stride + index); part of handle, id, e-mail and phone.
+    /// Globally unique number (language stride + index); the author id is derived from it.
     pub num: u64,
+    /// `idx` scrambled, then read as mixed-radix digits (given name, family name, handle style,
+    /// handle number): distinct people of one language differ in at least one digit, so their
+    /// handles differ, and low indices (the frequent writers) still get varied names.
+    key: u64,
     hash: u64,
 }
 
+/// Handle shapes: `given_family`, `givenfamily`, `family_given`.
+const HANDLE_STYLES: u64 = 3;
+
 impl Person {
     pub(crate) fn new(lang_no: usize, idx: u32) -> Self {
-        let num = lang_no as u64 * u64::from(PEOPLE_PER_LANG) + u64::from(idx % PEOPLE_PER_LANG);
+        let local = u64::from(idx % PEOPLE_PER_LANG);
+        let num = lang_no as u64 * u64::from(PEOPLE_PER_LANG) + local;
+        // 7919 is coprime with PEOPLE_PER_LANG, so this permutes 0..PEOPLE_PER_LANG.
+        let key = (local * 7_919 + 4_211) % u64::from(PEOPLE_PER_LANG);
         Person {
             lang: LANGS[lang_no].0,
             num,
-            hash: mix(num ^ 0x5EED_0F_AC3E),
+            key,
+            hash: mix(num ^ 0x5EED_0FAC_E000),
         }
     }
 
     pub(crate) fn given(&self) -> &'static Name {
         let g = self.lang.given;
-        &g[(self.hash % g.len() as u64) as usize]
+        &g[(self.key % g.len() as u64) as usize]
     }
 
     pub(crate) fn family(&self) -> &'static Name {
-        let f = self.lang.family;
-        &f[((self.hash >> 16) % f.len() as u64) as usize]
+        let (g, f) = (self.lang.given.len() as u64, self.lang.family);
+        &f[(self.key / g % f.len() as u64) as usize]
+    }
+
+    /// (handle style, handle number) — the remaining mixed-radix digits of `key`.
+    fn handle_digits(&self) -> (u64, u64) {
+        let names = (self.lang.given.len() * self.lang.family.len()) as u64;
+        let rest = self.key / names;
+        (rest % HANDLE_STYLES, rest / HANDLE_STYLES)
     }
 
     pub(crate) fn city(&self) -> &'static City {
@@ -96,46 +114,50 @@ impl Person {
         }
     }
 
-    /// A handle in one of a few common shapes; always ends in the unique number.
+    /// A handle in one of a few common shapes, with a number when the name is taken.
     pub(crate) fn push_handle(&self, out: &mut String) {
+        self.push_local_part(out, '_');
+    }
+
+    fn push_local_part(&self, out: &mut String, sep: char) {
         let (g, f) = (self.given().ascii, self.family().ascii);
-        match (self.hash >> 56) % 4 {
+        let (style, number) = self.handle_digits();
+        match style {
             0 => {
                 push_lower(out, g);
-                out.push('_');
+                out.push(sep);
                 push_lower(out, f);
             }
             1 => {
                 push_lower(out, g);
                 push_lower(out, f);
             }
-            2 => push_lower(out, g),
             _ => {
                 push_lower(out, f);
-                out.push('_');
+                out.push(sep);
                 push_lower(out, g);
             }
         }
-        json::push_u64(out, self.num);
+        if number > 0 {
+            json::push_u64(out, number);
+        }
     }
 
-    /// An address on a reserved `.example` domain, so nothing can ever be sent to it.
+    /// The handle with dots, on a reserved `.example` domain, so nothing can ever be sent to it.
     pub(crate) fn push_email(&self, out: &mut String) {
-        push_lower(out, self.given().ascii);
-        out.push('.');
-        push_lower(out, self.family().ascii);
-        json::push_u64(out, self.num);
+        self.push_local_part(out, '.');
         out.push('@');
         let d = self.lang.mail_domains;
         out.push_str(d[((self.hash >> 40) % d.len() as u64) as usize]);
     }
 
-    /// E.164 number in the country's format with a 555 block; unique per person.
+    /// E.164 number with the country's code and a 555 block; unique per person.
     pub(crate) fn push_phone(&self, out: &mut String) {
         out.push('+');
         out.push_str(dial_code(self.city().country));
         out.push_str("555");
-        json::push_padded(out, self.id() % 10_000_000, 7);
+        // An affine permutation of 0..10^7 (7919 is coprime with 10^7): unique per person.
+        json::push_padded(out, (self.num * 7_919 + 1_234_567) % 10_000_000, 7);
     }
 }
 

@@ -28,9 +28,18 @@ pub(crate) struct Slots {
     pub spam: &'static str,
     pub name: [&'static str; 2],
     pub agent: &'static str,
+    /// Which news item (headline and lead together) a feed entry is.
+    pub news: usize,
+    /// Where this thread starts in the agent-reply and follow-up lists.
+    pub reply: usize,
+    pub followup: usize,
+    /// How many agent answers / customer follow-ups the thread has had so far; the demo
+    /// advances these so a thread does not repeat itself.
+    pub agent_turn: usize,
+    pub customer_turn: usize,
 }
 
-fn pick<T: Copy>(rng: &mut Rng, items: &[T]) -> T {
+pub(crate) fn pick<T: Copy>(rng: &mut Rng, items: &[T]) -> T {
     items[rng.usize(..items.len())]
 }
 
@@ -57,6 +66,11 @@ impl Slots {
             spam: pick(rng, templates::SPAM_LINKS),
             name: customer.address(),
             agent: lang.given[rng.usize(..lang.given.len())].display,
+            news: rng.usize(..lang.news.len()),
+            reply: rng.usize(..4),
+            followup: rng.usize(..lang.followups.len()),
+            agent_turn: 0,
+            customer_turn: 0,
         }
     }
 }
@@ -158,16 +172,17 @@ pub(crate) fn compose(
     let bodies = lang.bodies[intent.index()];
     let first = rng.usize(..bodies.len());
     let mut mentioned = match role {
-        Role::Opening if channel == Channel::Rss => {
-            let (_, lead) = lang.news[rng.usize(..lang.news.len())];
-            fill(out, lead, slots)
-        }
+        Role::Opening if channel == Channel::Rss => fill(out, lang.news[slots.news].1, slots),
         Role::Opening => fill(out, bodies[first], slots),
-        Role::Agent => {
-            let replies = lang.agent_replies(intent);
-            fill(out, replies[rng.usize(..replies.len())], slots)
+        Role::Agent => fill(
+            out,
+            lang.agent_reply(intent, slots.reply, slots.agent_turn),
+            slots,
+        ),
+        Role::FollowUp => {
+            let f = lang.followups;
+            fill(out, f[(slots.followup + slots.customer_turn) % f.len()], slots)
         }
-        Role::FollowUp => fill(out, pick(rng, lang.followups), slots),
     };
     // Too short for the caller (the benchmark wants 80+ bytes): add a sentence that fits.
     let mut next = first;
@@ -183,6 +198,23 @@ pub(crate) fn compose(
     }
     truncate(out, bounds);
     mentioned
+}
+
+/// Writes the subject line / post title of a thread's first message into `out` (cleared first).
+pub(crate) fn title(
+    out: &mut String,
+    rng: &mut Rng,
+    lang: &Lang,
+    intent: Intent,
+    channel: Channel,
+    slots: &Slots,
+) {
+    out.clear();
+    if channel == Channel::Rss {
+        fill(out, lang.news[slots.news].0, slots);
+    } else {
+        fill(out, pick(rng, lang.titles[intent.index()]), slots);
+    }
 }
 
 /// A closing sentence an agent can add before their signature.

@@ -119,30 +119,15 @@ pub(crate) static LANG: Lang = Lang {
         ],
     ],
     titles: [
-        &["Display nach zwei Wochen gesprungen", "Sehr enttäuscht"],
-        &[
-            "Erstattung für Bestellung {order}",
-            "Warte immer noch auf mein Geld",
-        ],
-        &[
-            "Wo bleibt meine Bestellung {order}?",
-            "Lieferung schon wieder verspätet",
-        ],
-        &[
-            "Bestes Handy, das ich je hatte",
-            "Fünf Sterne, klare Empfehlung",
-        ],
-        &["Frage zu {product}", "Acme Cloud Backup - wie?"],
-        &["Welches Handy soll ich kaufen?", "{phone} oder {rivalphone}?"],
-        &[
-            "Akku hat Feuer gefangen!",
-            "Sicherheitsproblem: Gerät überhitzt",
-        ],
-        &[
-            "Sie haben ein GRATIS Handy gewonnen!!!",
-            "Angebot des Jahres",
-        ],
-        &["Handys sind zu teuer geworden", "Neue Kopfhörer von {rival}"],
+        &["Sehr enttäuscht", "Schlechte Erfahrung mit Acme", "Gar nicht zufrieden"],
+        &["Bitte um Erstattung, Bestellung {order}", "Warte immer noch auf mein Geld"],
+        &["Wo bleibt meine Bestellung {order}?", "Problem mit der Lieferung"],
+        &["Wirklich beeindruckt", "Fünf Sterne, klare Empfehlung"],
+        &["Kurze Frage", "Kann mir jemand helfen?"],
+        &["Brauche Rat vor dem Kauf", "Was soll ich nehmen?"],
+        &["DRINGEND: Sicherheitsproblem", "Das ist gefährlich"],
+        &["Sie haben ein GRATIS Handy gewonnen!!!", "Angebot des Jahres"],
+        &["Ist euch das auch aufgefallen?", "Mal eine Frage in die Runde"],
     ],
     care: &[
         "Hallo {name}, das tut uns sehr leid! Schick uns bitte eine DM mit deiner Bestellnummer, dann kümmern wir uns sofort darum. ^{agent}",

@@ -152,25 +152,15 @@ pub(crate) static LANG: Lang = Lang {
         ],
     ],
     titles: [
-        &[
-            "Screen cracked after two weeks",
-            "Really disappointed with my {product}",
-            "Terrible support experience",
-        ],
-        &[
-            "Refund request - order {order}",
-            "Still waiting for my refund",
-        ],
-        &["Where is my order {order}?", "Delivery delayed again"],
-        &["Best phone I've owned", "Five stars, would buy again"],
-        &["Question about {product}", "How do I back up Acme Cloud?"],
-        &["Which phone should I buy?", "{phone} vs {rivalphone}?"],
-        &["Battery caught fire!", "Safety issue - device overheating"],
+        &["Very disappointed", "Terrible experience with Acme", "Not happy at all"],
+        &["Refund request - order {order}", "Still waiting for my refund"],
+        &["Where is my order {order}?", "Delivery problem"],
+        &["Really impressed", "Five stars, would buy again"],
+        &["Quick question", "Can anyone help?"],
+        &["Need advice before buying", "Which one should I get?"],
+        &["URGENT: safety issue", "This is dangerous"],
         &["You have won a FREE phone!!!", "Best deal of the year"],
-        &[
-            "Flagship phones are too expensive",
-            "New earbuds from {rival}",
-        ],
+        &["Anyone else noticed this?", "Random tech thought"],
     ],
     care: &[
         "Hi {name}, we're sorry to hear that. Could you send us a DM with your order number so we can look into it right away? ^{agent}",

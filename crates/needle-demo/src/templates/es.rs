@@ -106,24 +106,15 @@ pub(crate) static LANG: Lang = Lang {
         ],
     ],
     titles: [
-        &["Pantalla rota a las dos semanas", "Muy decepcionado"],
+        &["Muy decepcionado", "Mala experiencia con Acme", "Nada contento"],
         &["Reembolso del pedido {order}", "Sigo esperando mi reembolso"],
-        &[
-            "¿Dónde está mi pedido {order}?",
-            "Otra vez retraso en la entrega",
-        ],
-        &["El mejor móvil que he tenido", "Cinco estrellas, lo recomiendo"],
-        &[
-            "Pregunta sobre {product}",
-            "¿Cómo hago copia de seguridad en Acme Cloud?",
-        ],
-        &["¿Qué móvil me compro?", "¿{phone} o {rivalphone}?"],
-        &[
-            "¡La batería se prendió fuego!",
-            "Problema de seguridad: el dispositivo se sobrecalienta",
-        ],
+        &["¿Dónde está mi pedido {order}?", "Problema con la entrega"],
+        &["Realmente impresionado", "Cinco estrellas, lo recomiendo"],
+        &["Una pregunta rápida", "¿Alguien me puede ayudar?"],
+        &["Necesito consejo antes de comprar", "¿Cuál me compro?"],
+        &["URGENTE: problema de seguridad", "Esto es peligroso"],
         &["¡¡¡Has ganado un móvil GRATIS!!!", "La oferta del año"],
-        &["Los móviles están carísimos", "Nuevos auriculares de {rival}"],
+        &["¿Os habéis fijado?", "Reflexión tecnológica"],
     ],
     care: &[
         "Hola, {name}. Sentimos mucho lo ocurrido. ¿Nos envías tu número de pedido por DM para revisarlo ahora mismo? ^{agent}",

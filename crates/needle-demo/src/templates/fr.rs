@@ -114,30 +114,15 @@ pub(crate) static LANG: Lang = Lang {
         ],
     ],
     titles: [
-        &["Écran fissuré après deux semaines", "Très déçu"],
-        &["Remboursement commande {order}", "Toujours pas remboursé"],
-        &["Où est ma commande {order} ?", "Livraison encore retardée"],
-        &[
-            "Le meilleur téléphone que j'ai eu",
-            "Cinq étoiles, je recommande",
-        ],
-        &[
-            "Question sur {product}",
-            "Sauvegarde Acme Cloud : comment faire ?",
-        ],
-        &["Quel téléphone acheter ?", "{phone} ou {rivalphone} ?"],
-        &[
-            "La batterie a pris feu !",
-            "Problème de sécurité : surchauffe",
-        ],
-        &[
-            "Vous avez gagné un téléphone GRATUIT !!!",
-            "L'offre de l'année",
-        ],
-        &[
-            "Les téléphones sont devenus trop chers",
-            "Nouveaux écouteurs chez {rival}",
-        ],
+        &["Très déçu", "Mauvaise expérience avec Acme", "Pas satisfait du tout"],
+        &["Demande de remboursement, commande {order}", "Toujours pas remboursé"],
+        &["Où est ma commande {order} ?", "Problème de livraison"],
+        &["Vraiment impressionné", "Cinq étoiles, je recommande"],
+        &["Petite question", "Quelqu'un peut m'aider ?"],
+        &["Besoin de conseils avant d'acheter", "Lequel choisir ?"],
+        &["URGENT : problème de sécurité", "C'est dangereux"],
+        &["Vous avez gagné un téléphone GRATUIT !!!", "L'offre de l'année"],
+        &["Vous avez remarqué ?", "Petite réflexion tech"],
     ],
     care: &[
         "Bonjour {name}, nous sommes désolés d'apprendre cela. Pouvez-vous nous envoyer votre numéro de commande en DM ? Nous regardons ça tout de suite. ^{agent}",

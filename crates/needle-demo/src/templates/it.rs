@@ -104,21 +104,15 @@ pub(crate) static LANG: Lang = Lang {
         ],
     ],
     titles: [
-        &["Schermo crepato dopo due settimane", "Molto deluso"],
+        &["Molto deluso", "Pessima esperienza con Acme", "Per niente soddisfatto"],
         &["Rimborso ordine {order}", "Aspetto ancora il rimborso"],
-        &["Dov'è il mio ordine {order}?", "Consegna di nuovo in ritardo"],
-        &[
-            "Il miglior telefono che abbia mai avuto",
-            "Cinque stelle, lo consiglio",
-        ],
-        &["Domanda su {product}", "Come faccio il backup su Acme Cloud?"],
-        &["Quale telefono comprare?", "{phone} o {rivalphone}?"],
-        &[
-            "La batteria ha preso fuoco!",
-            "Problema di sicurezza: il dispositivo si surriscalda",
-        ],
+        &["Dov'è il mio ordine {order}?", "Problema con la consegna"],
+        &["Davvero colpito", "Cinque stelle, lo consiglio"],
+        &["Domanda veloce", "Qualcuno mi aiuta?"],
+        &["Mi serve un consiglio prima di comprare", "Quale mi conviene?"],
+        &["URGENTE: problema di sicurezza", "È pericoloso"],
         &["Hai vinto un telefono GRATIS!!!", "L'offerta dell'anno"],
-        &["I telefoni costano troppo", "Nuove cuffiette di {rival}"],
+        &["Ci avete fatto caso?", "Due chiacchiere di tecnologia"],
     ],
     care: &[
         "Ciao {name}, ci dispiace molto. Puoi mandarci il numero d'ordine in DM? Lo verifichiamo subito. ^{agent}",

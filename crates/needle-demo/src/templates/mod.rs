@@ -110,7 +110,8 @@ pub(crate) struct Lang {
     pub bodies: [&'static [&'static str]; Intent::COUNT],
     /// Subject lines / post titles / review titles, indexed by [`Intent::index`].
     pub titles: [&'static [&'static str]; Intent::COUNT],
-    /// Agent replies to problems and questions.
+    /// Agent replies to problems and questions, in this order: ask for a DM, case opened,
+    /// stop using the device (safety), the order is on its way (delivery).
     pub care: &'static [&'static str],
     /// Agent replies to praise.
     pub thanks: &'static [&'static str],
@@ -127,14 +128,25 @@ pub(crate) struct Lang {
 }
 
 impl Lang {
-    pub(crate) fn agent_replies(&self, intent: Intent) -> &'static [&'static str] {
+    /// The agent's `turn`-th answer (0-based) in a thread about `intent`; `start` varies the
+    /// wording between threads. The first answer to a crisis or a delivery problem is the
+    /// specific one; later answers and other problems get the generic ones.
+    pub(crate) fn agent_reply(&self, intent: Intent, start: usize, turn: usize) -> &'static str {
+        let k = start + turn;
         match intent {
-            Intent::Praise => self.thanks,
-            Intent::Purchase => self.sales,
-            _ => self.care,
+            Intent::Praise => self.thanks[k % self.thanks.len()],
+            Intent::Purchase => self.sales[k % self.sales.len()],
+            Intent::Crisis if turn == 0 => self.care[CARE_SAFETY],
+            Intent::Shipping if turn == 0 => self.care[CARE_DELIVERY],
+            _ => self.care[k % CARE_GENERIC],
         }
     }
 }
+
+/// Layout of [`Lang::care`]: the first `CARE_GENERIC` fit any problem.
+const CARE_GENERIC: usize = 2;
+const CARE_SAFETY: usize = 2;
+const CARE_DELIVERY: usize = 3;
 
 /// All languages, with the share of traffic each gets (English about half).
 pub(crate) static LANGS: [(&Lang, u32); 9] = [
@@ -257,7 +269,8 @@ mod tests {
                     intent
                 );
             }
-            assert!(!lang.care.is_empty() && !lang.thanks.is_empty() && !lang.sales.is_empty());
+            assert_eq!(lang.care.len(), 4, "{}: care layout", lang.code);
+            assert!(!lang.thanks.is_empty() && !lang.sales.is_empty());
             assert!(!lang.followups.is_empty() && !lang.news.is_empty());
             assert!(!lang.given.is_empty() && !lang.family.is_empty() && !lang.cities.is_empty());
             assert!(lang.mail_domains.iter().all(|d| d.ends_with(".example")));
