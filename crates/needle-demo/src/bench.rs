@@ -86,10 +86,7 @@ impl BenchLines {
         let (opening, role) = match parent {
             Some(p) => {
                 let agent = p.opening.channel == Channel::Review || self.rng.bool();
-                (
-                    p.opening,
-                    if agent { Role::Agent } else { Role::FollowUp },
-                )
+                (p.opening, if agent { Role::Agent } else { Role::FollowUp })
             }
             None => (
                 plan::opening(&mut self.rng, |_| PEOPLE_PER_LANG),
@@ -130,7 +127,14 @@ impl BenchLines {
             _ => channel == Channel::Email,
         };
         if has_title {
-            text::title(&mut self.title, &mut self.rng, lang, intent, channel, &slots);
+            text::title(
+                &mut self.title,
+                &mut self.rng,
+                lang,
+                intent,
+                channel,
+                &slots,
+            );
             if role != Role::Opening {
                 self.title.insert_str(0, lang.reply_prefix);
             }
@@ -281,7 +285,10 @@ mod tests {
         assert!(langs.len() >= 9, "{langs:?}");
         assert!(escaped > 1_000 && html > 1_000, "{escaped} {html}");
         assert!((15_000..35_000).contains(&replies), "{replies}");
-        assert!(last_time - first_time.unwrap() > 29 * 86_400, "spread over span");
+        assert!(
+            last_time - first_time.unwrap() > 29 * 86_400,
+            "spread over span"
+        );
     }
 
     #[test]

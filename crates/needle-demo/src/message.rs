@@ -95,6 +95,11 @@ impl Channel {
         }
     }
 
+    /// Whether people tag the brand by handle here (so `{at}` is a real mention).
+    pub(crate) fn has_mentions(self) -> bool {
+        matches!(self, Channel::Twitter | Channel::Mastodon | Channel::Reddit)
+    }
+
     /// Whether the first message of a thread has a subject/title.
     pub(crate) fn has_title(self) -> bool {
         matches!(

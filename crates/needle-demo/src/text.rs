@@ -25,6 +25,9 @@ pub(crate) struct Slots {
     pub q: &'static str,
     pub tag: &'static str,
     pub at: &'static str,
+    /// On channels without @-mentions, an `{at}` that only tags the brand (first or last in
+    /// the template) is dropped; one inside a sentence becomes the brand name.
+    pub at_is_tag_only: bool,
     pub spam: &'static str,
     pub name: [&'static str; 2],
     pub agent: &'static str,
@@ -63,6 +66,7 @@ impl Slots {
             q: pick(rng, templates::Q),
             tag: pick(rng, templates::TAGS),
             at: channel.at(),
+            at_is_tag_only: !channel.has_mentions(),
             spam: pick(rng, templates::SPAM_LINKS),
             name: customer.address(),
             agent: lang.given[rng.usize(..lang.given.len())].display,
@@ -110,7 +114,16 @@ pub(crate) fn fill(out: &mut String, template: &str, s: &Slots) -> bool {
             "tag" => out.push_str(s.tag),
             "at" => {
                 mentioned = true;
-                out.push_str(s.at);
+                let first = open == 0 && rest.len() == template.len();
+                let last = close + 1 == after.len();
+                if s.at_is_tag_only && first {
+                    rest = after[close + 1..].trim_start_matches(' ');
+                    continue;
+                } else if s.at_is_tag_only && last {
+                    out.truncate(out.trim_end_matches(' ').len());
+                } else {
+                    out.push_str(s.at);
+                }
             }
             "spam" => out.push_str(s.spam),
             "name" => {
@@ -181,7 +194,11 @@ pub(crate) fn compose(
         ),
         Role::FollowUp => {
             let f = lang.followups;
-            fill(out, f[(slots.followup + slots.customer_turn) % f.len()], slots)
+            fill(
+                out,
+                f[(slots.followup + slots.customer_turn) % f.len()],
+                slots,
+            )
         }
     };
     // Too short for the caller (the benchmark wants 80+ bytes): add a sentence that fits.
@@ -220,10 +237,22 @@ pub(crate) fn title(
 /// A closing sentence an agent can add before their signature.
 fn signoff(lang: &Lang, rng: &mut Rng) -> &'static str {
     let options: &[&str] = match lang.code {
-        "de" => &["Einen schönen Tag noch!", "Wir sind rund um die Uhr für dich da."],
-        "fr" => &["Belle journée à vous !", "Nous restons à votre disposition."],
-        "es" => &["¡Que tengas un buen día!", "Seguimos aquí para lo que necesites."],
-        "pt" => &["Tenha um ótimo dia!", "Estamos à disposição para o que precisar."],
+        "de" => &[
+            "Einen schönen Tag noch!",
+            "Wir sind rund um die Uhr für dich da.",
+        ],
+        "fr" => &[
+            "Belle journée à vous !",
+            "Nous restons à votre disposition.",
+        ],
+        "es" => &[
+            "¡Que tengas un buen día!",
+            "Seguimos aquí para lo que necesites.",
+        ],
+        "pt" => &[
+            "Tenha um ótimo dia!",
+            "Estamos à disposição para o que precisar.",
+        ],
         "it" => &["Buona giornata!", "Siamo sempre qui per qualsiasi cosa."],
         "ko" => &["좋은 하루 보내세요!", "언제든 편하게 문의해 주세요."],
         "ja" => &["何かございましたらお気軽にご連絡ください。"],
@@ -318,12 +347,23 @@ mod tests {
         let mut rng = Rng::with_seed(1);
         for lang_no in 0..LANGS.len() {
             let p = Person::new(lang_no, 1);
-            let s = Slots::draw(&mut rng, &p, Channel::Twitter);
-            for intent in Intent::ALL {
-                for t in p.lang.bodies[intent.index()] {
-                    let mut out = String::new();
-                    fill(&mut out, t, &s);
-                    assert!(!out.contains('{') && !out.contains('}'), "{out}");
+            for channel in [Channel::Twitter, Channel::Email] {
+                let s = Slots::draw(&mut rng, &p, channel);
+                for intent in Intent::ALL {
+                    for t in p.lang.bodies[intent.index()] {
+                        let mut out = String::new();
+                        fill(&mut out, t, &s);
+                        assert!(!out.contains('{') && !out.contains('}'), "{out}");
+                        assert_eq!(out.trim(), out, "{t}");
+                        // Off social networks, a leading or trailing tag is dropped.
+                        let untagged = t.strip_prefix("{at} ").unwrap_or(t);
+                        let untagged = untagged.strip_suffix(" {at}").unwrap_or(untagged);
+                        if channel == Channel::Email && untagged.len() < t.len() {
+                            let mut expected = String::new();
+                            fill(&mut expected, untagged, &s);
+                            assert_eq!(out, expected);
+                        }
+                    }
                 }
             }
         }
@@ -340,7 +380,16 @@ mod tests {
             let s = Slots::draw(&mut rng, &p, Channel::Email);
             let intent = Intent::ALL[i as usize % Intent::COUNT];
             let role = [Role::Opening, Role::Agent, Role::FollowUp][i as usize % 3];
-            compose(&mut out, &mut rng, p.lang, intent, role, Channel::Forum, &s, bounds);
+            compose(
+                &mut out,
+                &mut rng,
+                p.lang,
+                intent,
+                role,
+                Channel::Forum,
+                &s,
+                bounds,
+            );
             assert!((80..=120).contains(&out.len()), "{} {out:?}", out.len());
         }
     }

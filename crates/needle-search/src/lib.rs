@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use needle_core::ErrorCode;
+use needle_core::{ErrorCode, Message};
 use needle_store::{Cursor, Store, StoreError, StoredMessage, micros};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
@@ -222,24 +222,37 @@ impl SearchIndex {
     /// Adds stored messages; they become searchable at the next commit. Messages must come
     /// in seq order, and ones the index already holds are skipped.
     pub fn add(&self, messages: &[&StoredMessage]) -> Result<()> {
+        self.add_messages(
+            messages
+                .iter()
+                .map(|s| (s.seq, s.workspace_id, &s.message)),
+        )
+    }
+
+    /// As [`SearchIndex::add`], for messages given as (seq, workspace id, message).
+    pub fn add_messages<'m>(
+        &self,
+        messages: impl IntoIterator<Item = (i64, i64, &'m Message)>,
+    ) -> Result<()> {
         let mut state = self.writer()?;
-        for stored in messages {
-            if stored.seq <= state.added_seq {
+        for (seq, workspace_id, message) in messages {
+            if seq <= state.added_seq {
                 continue;
             }
-            state.writer.add_document(self.document(stored))?;
-            state.added_seq = stored.seq;
+            state
+                .writer
+                .add_document(self.document(seq, workspace_id, message))?;
+            state.added_seq = seq;
             state.uncommitted += 1;
         }
         Ok(())
     }
 
-    fn document(&self, stored: &StoredMessage) -> TantivyDocument {
+    fn document(&self, seq: i64, workspace_id: i64, m: &Message) -> TantivyDocument {
         let f = self.fields;
-        let m = &stored.message;
         let mut doc = TantivyDocument::default();
-        doc.add_u64(f.seq, stored.seq as u64);
-        doc.add_u64(f.workspace, stored.workspace_id as u64);
+        doc.add_u64(f.seq, seq as u64);
+        doc.add_u64(f.workspace, workspace_id as u64);
         doc.add_text(f.channel, &m.channel);
         doc.add_i64(f.created_at, micros(m.created_at));
         if let Some(title) = &m.title {

@@ -71,6 +71,8 @@ pub fn insert_is_idempotent_per_channel_and_id(store: &dyn Store) {
     let second = store.insert_batch(ws, &[&changed, &m2]).unwrap();
     assert_eq!(second, [Inserted::Duplicate(first[0].seq()), Inserted::Duplicate(first[1].seq())]);
     assert_eq!(store.count(Some(ws)).unwrap(), 2);
+    let known = store.existing(ws, &[("email", "2"), ("email", "3"), ("chat", "1")]).unwrap();
+    assert_eq!(known, [Some(first[1].seq()), None, None]);
     let stored = store.get(ws, "email", "1").unwrap().unwrap();
     assert_eq!(stored.message.text, m1.text, "a re-import must change nothing");
 }

@@ -144,6 +144,10 @@ pub trait Store: Send + Sync {
     /// duplicates. The result has one entry per input, in order.
     fn insert_batch(&self, workspace_id: i64, messages: &[&Message]) -> Result<Vec<Inserted>>;
 
+    /// The seqs of messages already stored under these (channel, id) keys, in order: lets
+    /// the dedupe stage skip known messages on a reader while the writer is busy.
+    fn existing(&self, workspace_id: i64, keys: &[(&str, &str)]) -> Result<Vec<Option<i64>>>;
+
     /// One message by its channel and the channel's id for it.
     fn get(&self, workspace_id: i64, channel: &str, id: &str) -> Result<Option<StoredMessage>>;
     /// Messages by seq, in the order asked; unknown seqs are skipped.

@@ -249,17 +249,6 @@ impl Store for SqliteStore {
                 )
                 .map_err(|e| self.err(e))?;
             for message in messages {
-                let known: Option<i64> = existing
-                    .query_row(
-                        params![workspace_id, message.channel, message.id],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(|e| self.err(e))?;
-                if let Some(seq) = known {
-                    out.push(Inserted::Duplicate(seq));
-                    continue;
-                }
                 let a = &message.author;
                 let created = micros(message.created_at);
                 let author_id: i64 = upsert_author
@@ -315,6 +304,20 @@ impl Store for SqliteStore {
         }
         tx.commit().map_err(|e| self.err(e))?;
         Ok(out)
+    }
+
+    fn existing(&self, workspace_id: i64, keys: &[(&str, &str)]) -> Result<Vec<Option<i64>>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq FROM messages WHERE workspace_id = ?1 AND channel = ?2 AND source_id = ?3",
+            )?;
+            keys.iter()
+                .map(|(channel, id)| {
+                    stmt.query_row(params![workspace_id, channel, id], |r| r.get(0))
+                        .optional()
+                })
+                .collect()
+        })
     }
 
     fn get(&self, workspace_id: i64, channel: &str, id: &str) -> Result<Option<StoredMessage>> {

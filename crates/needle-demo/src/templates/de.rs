@@ -119,15 +119,31 @@ pub(crate) static LANG: Lang = Lang {
         ],
     ],
     titles: [
-        &["Sehr enttäuscht", "Schlechte Erfahrung mit Acme", "Gar nicht zufrieden"],
-        &["Bitte um Erstattung, Bestellung {order}", "Warte immer noch auf mein Geld"],
-        &["Wo bleibt meine Bestellung {order}?", "Problem mit der Lieferung"],
+        &[
+            "Sehr enttäuscht",
+            "Schlechte Erfahrung mit Acme",
+            "Gar nicht zufrieden",
+        ],
+        &[
+            "Bitte um Erstattung, Bestellung {order}",
+            "Warte immer noch auf mein Geld",
+        ],
+        &[
+            "Wo bleibt meine Bestellung {order}?",
+            "Problem mit der Lieferung",
+        ],
         &["Wirklich beeindruckt", "Fünf Sterne, klare Empfehlung"],
         &["Kurze Frage", "Kann mir jemand helfen?"],
         &["Brauche Rat vor dem Kauf", "Was soll ich nehmen?"],
         &["DRINGEND: Sicherheitsproblem", "Das ist gefährlich"],
-        &["Sie haben ein GRATIS Handy gewonnen!!!", "Angebot des Jahres"],
-        &["Ist euch das auch aufgefallen?", "Mal eine Frage in die Runde"],
+        &[
+            "Sie haben ein GRATIS Handy gewonnen!!!",
+            "Angebot des Jahres",
+        ],
+        &[
+            "Ist euch das auch aufgefallen?",
+            "Mal eine Frage in die Runde",
+        ],
     ],
     care: &[
         "Hallo {name}, das tut uns sehr leid! Schick uns bitte eine DM mit deiner Bestellnummer, dann kümmern wir uns sofort darum. ^{agent}",

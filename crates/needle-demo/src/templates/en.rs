@@ -115,7 +115,7 @@ pub(crate) static LANG: Lang = Lang {
             "Does the {phone} support dual SIM with eSIM? Can't find it anywhere on the website {q}",
             "{at} how do I move my photos from Acme Cloud to an external drive without losing the albums?",
             "Is there a way to turn off auto-brightness in AcmeOS 7? It keeps dimming the screen and it's driving me crazy",
-            "Can I use the {buds} with a {rival} phone or do they only work properly with Acme devices? {q}",
+            "Can I use the {buds} with a phone from {rival} or do they only work properly with Acme devices? {q}",
             "What's the warranty on the {laptop} if I buy it in {city}? Is it valid internationally?",
             "Acme Cloud sync fails with error 0x80070005 on C:\\Users\\me\\AcmeCloud. How do I fix the folder permissions?",
         ],
@@ -152,8 +152,15 @@ pub(crate) static LANG: Lang = Lang {
         ],
     ],
     titles: [
-        &["Very disappointed", "Terrible experience with Acme", "Not happy at all"],
-        &["Refund request - order {order}", "Still waiting for my refund"],
+        &[
+            "Very disappointed",
+            "Terrible experience with Acme",
+            "Not happy at all",
+        ],
+        &[
+            "Refund request - order {order}",
+            "Still waiting for my refund",
+        ],
         &["Where is my order {order}?", "Delivery problem"],
         &["Really impressed", "Five stars, would buy again"],
         &["Quick question", "Can anyone help?"],

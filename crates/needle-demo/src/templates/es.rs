@@ -106,8 +106,15 @@ pub(crate) static LANG: Lang = Lang {
         ],
     ],
     titles: [
-        &["Muy decepcionado", "Mala experiencia con Acme", "Nada contento"],
-        &["Reembolso del pedido {order}", "Sigo esperando mi reembolso"],
+        &[
+            "Muy decepcionado",
+            "Mala experiencia con Acme",
+            "Nada contento",
+        ],
+        &[
+            "Reembolso del pedido {order}",
+            "Sigo esperando mi reembolso",
+        ],
         &["¿Dónde está mi pedido {order}?", "Problema con la entrega"],
         &["Realmente impresionado", "Cinco estrellas, lo recomiendo"],
         &["Una pregunta rápida", "¿Alguien me puede ayudar?"],

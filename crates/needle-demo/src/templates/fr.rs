@@ -114,14 +114,24 @@ pub(crate) static LANG: Lang = Lang {
         ],
     ],
     titles: [
-        &["Très déçu", "Mauvaise expérience avec Acme", "Pas satisfait du tout"],
-        &["Demande de remboursement, commande {order}", "Toujours pas remboursé"],
+        &[
+            "Très déçu",
+            "Mauvaise expérience avec Acme",
+            "Pas satisfait du tout",
+        ],
+        &[
+            "Demande de remboursement, commande {order}",
+            "Toujours pas remboursé",
+        ],
         &["Où est ma commande {order} ?", "Problème de livraison"],
         &["Vraiment impressionné", "Cinq étoiles, je recommande"],
         &["Petite question", "Quelqu'un peut m'aider ?"],
         &["Besoin de conseils avant d'acheter", "Lequel choisir ?"],
         &["URGENT : problème de sécurité", "C'est dangereux"],
-        &["Vous avez gagné un téléphone GRATUIT !!!", "L'offre de l'année"],
+        &[
+            "Vous avez gagné un téléphone GRATUIT !!!",
+            "L'offre de l'année",
+        ],
         &["Vous avez remarqué ?", "Petite réflexion tech"],
     ],
     care: &[

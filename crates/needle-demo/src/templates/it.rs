@@ -104,12 +104,19 @@ pub(crate) static LANG: Lang = Lang {
         ],
     ],
     titles: [
-        &["Molto deluso", "Pessima esperienza con Acme", "Per niente soddisfatto"],
+        &[
+            "Molto deluso",
+            "Pessima esperienza con Acme",
+            "Per niente soddisfatto",
+        ],
         &["Rimborso ordine {order}", "Aspetto ancora il rimborso"],
         &["Dov'è il mio ordine {order}?", "Problema con la consegna"],
         &["Davvero colpito", "Cinque stelle, lo consiglio"],
         &["Domanda veloce", "Qualcuno mi aiuta?"],
-        &["Mi serve un consiglio prima di comprare", "Quale mi conviene?"],
+        &[
+            "Mi serve un consiglio prima di comprare",
+            "Quale mi conviene?",
+        ],
         &["URGENTE: problema di sicurezza", "È pericoloso"],
         &["Hai vinto un telefono GRATIS!!!", "L'offerta dell'anno"],
         &["Ci avete fatto caso?", "Due chiacchiere di tecnologia"],

@@ -326,7 +326,11 @@ mod tests {
                 while let Some(open) = rest.find('{') {
                     let close = rest[open..].find('}').expect("unclosed slot") + open;
                     let key = &rest[open + 1..close];
-                    assert!(KNOWN.contains(&key), "{}: unknown slot {key} in {t}", lang.code);
+                    assert!(
+                        KNOWN.contains(&key),
+                        "{}: unknown slot {key} in {t}",
+                        lang.code
+                    );
                     rest = &rest[close + 1..];
                 }
             }

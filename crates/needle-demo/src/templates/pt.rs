@@ -103,8 +103,15 @@ pub(crate) static LANG: Lang = Lang {
         ],
     ],
     titles: [
-        &["Muito decepcionado", "Experiência ruim com a Acme", "Nada satisfeito"],
-        &["Reembolso do pedido {order}", "Ainda esperando meu reembolso"],
+        &[
+            "Muito decepcionado",
+            "Experiência ruim com a Acme",
+            "Nada satisfeito",
+        ],
+        &[
+            "Reembolso do pedido {order}",
+            "Ainda esperando meu reembolso",
+        ],
         &["Cadê meu pedido {order}?", "Problema com a entrega"],
         &["Impressionado de verdade", "Cinco estrelas, recomendo"],
         &["Dúvida rápida", "Alguém pode ajudar?"],

@@ -1,0 +1,177 @@
+//! The stages of this release: normalise, dedupe, store, index.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use needle_core::normalize::normalize;
+use needle_search::SearchIndex;
+use needle_store::{Inserted, Store};
+
+use crate::{Batch, Outcome, Stage, StageError};
+
+fn store_error(e: needle_store::StoreError) -> StageError {
+    StageError {
+        code: e.code(),
+        message: e.to_string(),
+    }
+}
+
+/// HTML to text, Unicode NFC, control characters removed; refuses what is left empty.
+pub struct NormalizeStage;
+
+impl Stage for NormalizeStage {
+    fn name(&self) -> &'static str {
+        "normalize"
+    }
+
+    fn process(&mut self, batch: &mut Batch) -> Result<(), StageError> {
+        for item in batch.pending_mut() {
+            if let Err(invalid) = normalize(&mut item.message) {
+                item.outcome = Outcome::Rejected(invalid);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Marks messages the store already holds, reading beside the writer so that replays and
+/// re-imports cost a lookup, not a write. Duplicates inside one batch, and races between
+/// batches in flight, are settled by the store's unique key.
+pub struct DedupeStage {
+    store: Arc<dyn Store>,
+}
+
+impl DedupeStage {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        DedupeStage { store }
+    }
+}
+
+impl Stage for DedupeStage {
+    fn name(&self) -> &'static str {
+        "dedupe"
+    }
+
+    fn process(&mut self, batch: &mut Batch) -> Result<(), StageError> {
+        let keys: Vec<(&str, &str)> = batch
+            .items
+            .iter()
+            .filter(|i| i.is_pending())
+            .map(|i| (i.message.channel.as_str(), i.message.id.as_str()))
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let known = self
+            .store
+            .existing(batch.workspace_id, &keys)
+            .map_err(store_error)?;
+        for (item, seq) in batch.pending_mut().zip(known) {
+            if let Some(seq) = seq {
+                item.outcome = Outcome::Duplicate(seq);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes the batch in one transaction; once it returns, the messages are durable.
+pub struct StoreStage {
+    store: Arc<dyn Store>,
+}
+
+impl StoreStage {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        StoreStage { store }
+    }
+}
+
+impl Stage for StoreStage {
+    fn name(&self) -> &'static str {
+        "store"
+    }
+
+    fn process(&mut self, batch: &mut Batch) -> Result<(), StageError> {
+        let messages: Vec<&needle_core::Message> = batch
+            .items
+            .iter()
+            .filter(|i| i.is_pending())
+            .map(|i| &i.message)
+            .collect();
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let inserted = self
+            .store
+            .insert_batch(batch.workspace_id, &messages)
+            .map_err(store_error)?;
+        for (item, result) in batch.pending_mut().zip(inserted) {
+            item.outcome = match result {
+                Inserted::New(seq) => Outcome::Stored(seq),
+                Inserted::Duplicate(seq) => Outcome::Duplicate(seq),
+            };
+        }
+        Ok(())
+    }
+}
+
+/// Adds newly stored messages to the search index and commits on a timer, on a flush, and
+/// at shutdown. A commit lost to a crash is made good by catch-up from the store.
+pub struct IndexStage {
+    index: Arc<SearchIndex>,
+    commit_interval: Duration,
+}
+
+impl IndexStage {
+    pub fn new(index: Arc<SearchIndex>, commit_interval: Duration) -> Self {
+        IndexStage {
+            index,
+            commit_interval,
+        }
+    }
+
+    fn index_error(e: needle_search::IndexError) -> StageError {
+        StageError {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl Stage for IndexStage {
+    fn name(&self) -> &'static str {
+        "index"
+    }
+
+    fn process(&mut self, batch: &mut Batch) -> Result<(), StageError> {
+        let workspace_id = batch.workspace_id;
+        let stored = batch.items.iter().filter_map(|item| match item.outcome {
+            Outcome::Stored(seq) => Some((seq, workspace_id, &item.message)),
+            _ => None,
+        });
+        // Indexing failures do not undo storage: the message is kept and catch-up retries.
+        if let Err(e) = self.index.add_messages(stored) {
+            tracing::error!(error = %e, "indexing failed; the next catch-up will retry");
+            return Ok(());
+        }
+        if batch.flush {
+            self.index.commit().map_err(Self::index_error)?;
+        } else {
+            self.index
+                .commit_if_due(self.commit_interval)
+                .map_err(Self::index_error)?;
+        }
+        Ok(())
+    }
+
+    fn idle(&mut self) -> Result<(), StageError> {
+        self.index
+            .commit_if_due(self.commit_interval)
+            .map(|_| ())
+            .map_err(Self::index_error)
+    }
+
+    fn finish(&mut self) -> Result<(), StageError> {
+        self.index.commit().map_err(Self::index_error)
+    }
+}
