@@ -114,10 +114,10 @@ impl BenchLines {
             BOUNDS,
         );
         let outbound = role == Role::Agent;
-        if channel == Channel::Email && self.rng.u8(..10) < 7 {
-            let sender = (!outbound).then_some(&person);
+        // Agent replies greet and sign inside the template; customers' mail gets wrapped.
+        if channel == Channel::Email && !outbound && self.rng.u8(..10) < 7 {
             let html = self.rng.bool();
-            text::wrap_email(&mut self.text, &self.body, lang, sender, html, BOUNDS.max);
+            text::wrap_email(&mut self.text, &self.body, lang, &person, html, BOUNDS.max);
         } else {
             std::mem::swap(&mut self.text, &mut self.body);
         }

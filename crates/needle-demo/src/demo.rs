@@ -71,7 +71,7 @@ pub(crate) fn conversations(corpus: &Corpus, count: usize) -> Vec<Value> {
             Bounds::NATURAL,
         );
         let text = if channel == Channel::Email {
-            text::wrap_email(&mut wrapped, &body, lang, Some(&person), html, usize::MAX);
+            text::wrap_email(&mut wrapped, &body, lang, &person, html, usize::MAX);
             wrapped.as_str()
         } else {
             body.as_str()
@@ -128,9 +128,9 @@ pub(crate) fn conversations(corpus: &Corpus, count: usize) -> Vec<Value> {
                 &slots,
                 Bounds::NATURAL,
             );
-            let text = if channel == Channel::Email {
-                let sender = (!agent).then_some(&person);
-                text::wrap_email(&mut wrapped, &body, lang, sender, html, usize::MAX);
+            // Agent replies greet and sign inside the template; customers' mail gets wrapped.
+            let text = if channel == Channel::Email && !agent {
+                text::wrap_email(&mut wrapped, &body, lang, &person, html, usize::MAX);
                 wrapped.as_str()
             } else {
                 body.as_str()

@@ -297,13 +297,13 @@ fn truncate(out: &mut String, bounds: Bounds) {
     }
 }
 
-/// Wraps an e-mail body in a greeting and signature, as HTML or as plain text, if the result
+/// Wraps a customer's e-mail body in a greeting and signature, as HTML or as plain text, if the result
 /// stays within `max` bytes. HTML bodies exercise the importer's HTML-to-text conversion.
 pub(crate) fn wrap_email(
     out: &mut String,
     body: &str,
     lang: &Lang,
-    sender: Option<&Person>,
+    sender: &Person,
     html: bool,
     max: usize,
 ) {
@@ -324,10 +324,7 @@ pub(crate) fn wrap_email(
         out.push_str(lang.closing);
         out.push('\n');
     }
-    match sender {
-        Some(p) => p.push_name(out),
-        None => out.push_str("Acme Support"),
-    }
+    sender.push_name(out);
     if html {
         out.push_str("</p>");
     }

@@ -1,1 +1,115 @@
+//! `needle serve`: the REST API under `/api/v1`, its OpenAPI document, `/healthz`,
+//! `/metrics`, and the first server-rendered page.
+//!
+//! Handlers are thin: they parse, hand work to the pipeline or the store (on the blocking
+//! pool, since both are synchronous), and shape the answer. Every error leaves as
+//! `{"error":{"code","message"}}` with the status from the error table in needle-core.
 
+mod api;
+mod error;
+mod openapi;
+mod page;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
+use axum::routing::{get, post};
+use needle_pipeline::Pipeline;
+use needle_search::SearchIndex;
+use needle_store::Store;
+use prometheus_client::registry::Registry;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use error::ApiError;
+pub use openapi::ApiDoc;
+
+/// Largest ingest body: a full batch of large messages.
+pub const MAX_INGEST_BODY: usize = 32 * 1024 * 1024;
+/// Most messages one ingest request may carry.
+pub const MAX_BATCH: usize = 1000;
+/// The workspace API calls use when they name none.
+pub const DEFAULT_WORKSPACE: &str = "default";
+
+/// Everything a request handler may need.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub index: Arc<SearchIndex>,
+    pub pipeline: Pipeline,
+    pub registry: Registry,
+    /// Set when shutdown begins: new ingest is refused with 503 while in-flight work drains.
+    pub stopping: AtomicBool,
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        index: Arc<SearchIndex>,
+        pipeline: Pipeline,
+        registry: Registry,
+    ) -> Arc<AppState> {
+        Arc::new(AppState {
+            store,
+            index,
+            pipeline,
+            registry,
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route(
+            "/messages",
+            post(api::ingest)
+                .get(api::list)
+                .layer(DefaultBodyLimit::max(MAX_INGEST_BODY)),
+        )
+        .route("/messages/{channel}/{id}", get(api::get_one))
+        .route("/workspaces", get(api::workspaces).post(api::create_workspace))
+        .fallback(api::not_found);
+    Router::new()
+        .route("/", get(page::home))
+        .route("/assets/needle.css", get(page::stylesheet))
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .route("/api/openapi.json", get(openapi::document))
+        .nest("/api/v1", api)
+        .fallback(api::not_found)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then stops taking requests, lets those in flight
+/// finish, and drains the pipeline so every accepted message is stored and indexed.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state.clone());
+    let stopping_state = state.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping_state.stopping.store(true, Ordering::SeqCst);
+            tracing::info!("shutting down: finishing requests in flight");
+        })
+        .await
+}

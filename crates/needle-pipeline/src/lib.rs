@@ -8,7 +8,7 @@
 mod metrics;
 mod stages;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -138,8 +138,8 @@ pub struct Closed;
 
 /// A running pipeline.
 pub struct Pipeline {
-    input: Option<SyncSender<Envelope>>,
-    threads: Vec<JoinHandle<()>>,
+    input: Mutex<Option<SyncSender<Envelope>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
     metrics: Arc<PipelineMetrics>,
     first_stage: &'static str,
 }
@@ -169,8 +169,8 @@ impl Pipeline {
             threads.push(handle);
         }
         Pipeline {
-            input: Some(input),
-            threads,
+            input: Mutex::new(Some(input)),
+            threads: Mutex::new(threads),
             metrics,
             first_stage: names.first().copied().unwrap_or("none"),
         }
@@ -202,7 +202,8 @@ impl Pipeline {
         batch: Batch,
         reply: impl FnOnce(Batch) + Send + 'static,
     ) -> Result<(), Closed> {
-        let input = self.input.as_ref().ok_or(Closed)?;
+        // Clone the sender so a full queue blocks only this caller, not shutdown.
+        let input = self.input.lock().expect("pipeline input").clone().ok_or(Closed)?;
         self.metrics.queued(self.first_stage);
         input
             .send(Envelope {
@@ -222,9 +223,11 @@ impl Pipeline {
     }
 
     /// Stops taking work, lets every batch in flight finish, and waits for the stages.
-    pub fn shutdown(mut self) {
-        self.input = None;
-        for handle in self.threads.drain(..) {
+    /// Callers blocked in `submit` finish their send first; later calls get [`Closed`].
+    pub fn shutdown(&self) {
+        self.input.lock().expect("pipeline input").take();
+        let threads = std::mem::take(&mut *self.threads.lock().expect("pipeline threads"));
+        for handle in threads {
             let _ = handle.join();
         }
     }
@@ -232,10 +235,7 @@ impl Pipeline {
 
 impl Drop for Pipeline {
     fn drop(&mut self) {
-        self.input = None;
-        for handle in self.threads.drain(..) {
-            let _ = handle.join();
-        }
+        self.shutdown();
     }
 }
 

@@ -1,0 +1,36 @@
+//! The OpenAPI document, generated from the handlers and types themselves.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+use crate::api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Needle API",
+        description = "Mass one-to-one customer experience: take in, search and serve messages. \
+                       Errors are `{\"error\":{\"code\",\"message\"}}`.",
+    ),
+    paths(
+        api::ingest,
+        api::list,
+        api::get_one,
+        api::workspaces,
+        api::create_workspace,
+        api::healthz,
+    ),
+    components(schemas(
+        api::IngestResponse,
+        api::IngestResult,
+        api::ErrorBody,
+        api::MessagePage,
+        api::WorkspaceInfo,
+        api::NewWorkspace,
+    ))
+)]
+pub struct ApiDoc;
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

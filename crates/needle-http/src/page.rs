@@ -1,0 +1,196 @@
+//! The first web page: list and search messages. Every piece of message text goes through
+//! maud's escaping; nothing from a message is ever written into an attribute unescaped or
+//! into a script, and a strict Content-Security-Policy forbids inline script altogether.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+use needle_core::message::format_time;
+use needle_store::{Cursor, Store};
+
+use crate::api::{ListParams, blocking, query_error, run_listing};
+use crate::{AppState, DEFAULT_WORKSPACE};
+
+const CSS: &str = include_str!("../assets/needle.css");
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                   base-uri 'none'; frame-ancestors 'none'";
+/// Longest text shown per message in the list.
+const PREVIEW_CHARS: usize = 600;
+const CHANNELS: &[&str] = &[
+    "email", "chat", "mastodon", "reddit", "review", "rss", "twitter", "forum", "webhook",
+];
+
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CSS,
+    )
+        .into_response()
+}
+
+fn preview(text: &str) -> String {
+    match text.char_indices().nth(PREVIEW_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// Only web links become links; anything else (`javascript:`, `data:`) stays text.
+fn safe_link(url: &str) -> Option<&str> {
+    let lower = url.trim_start().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url)
+}
+
+/// The workspace shown when none is asked for: `default`, unless it is empty and another
+/// one (the demo) has messages.
+fn default_workspace(store: &dyn Store) -> Option<String> {
+    let workspaces = store.workspaces().ok()?;
+    let has_messages = |id| store.count(Some(id)).map(|n| n > 0).unwrap_or(false);
+    workspaces
+        .iter()
+        .find(|w| w.name == DEFAULT_WORKSPACE && has_messages(w.id))
+        .or_else(|| workspaces.iter().find(|w| has_messages(w.id)))
+        .map(|w| w.name.clone())
+}
+
+pub async fn home(
+    State(state): State<Arc<AppState>>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Response {
+    let params = match params.map_err(query_error) {
+        Ok(Query(p)) => p,
+        Err(e) => return page("Needle", html! { p.error { (e.message) } }).into_response(),
+    };
+    let rendered = blocking(move || {
+        let mut params = params;
+        if params.workspace.is_none() {
+            params.workspace = default_workspace(state.store.as_ref());
+        }
+        let workspaces = state.store.workspaces()?;
+        let listing = run_listing(&state, &params);
+        Ok((params, workspaces, listing))
+    })
+    .await;
+    let body = match rendered {
+        Err(e) => html! { p.error { (e.message) } },
+        Ok((params, workspaces, listing)) => {
+            let current = params.workspace.clone().unwrap_or_else(|| DEFAULT_WORKSPACE.into());
+            let q = params.q.clone().unwrap_or_default();
+            let channel = params.channel.clone().unwrap_or_default();
+            html! {
+                form.search method="get" action="/" role="search" {
+                    label { "Search" input type="search" name="q" value=(q) placeholder="refund \"broken screen\""; }
+                    label { "Channel"
+                        select name="channel" {
+                            option value="" { "all" }
+                            @for c in CHANNELS {
+                                option value=(c) selected[channel == *c] { (c) }
+                            }
+                        }
+                    }
+                    label { "Workspace"
+                        select name="workspace" {
+                            @for w in &workspaces {
+                                option value=(w.name) selected[w.name == current] { (w.name) }
+                            }
+                        }
+                    }
+                    button type="submit" { "Search" }
+                }
+                @match listing {
+                    Err(e) => p.error role="alert" { (e.message) },
+                    Ok(listing) => {
+                        @if listing.workspace.demo {
+                            p.demo role="note" {
+                                strong { "Demo data. " }
+                                "Every message and person in this workspace was made up by Needle's generator."
+                            }
+                        }
+                        p.summary { (listing.messages.len()) " messages shown, newest first" }
+                        ol.messages {
+                            @for m in &listing.messages {
+                                li {
+                                    div.meta {
+                                        span.channel { (m.message.channel) }
+                                        span { (m.message.author.name.as_deref().or(m.message.author.handle.as_deref()).unwrap_or("unknown")) }
+                                        time datetime=(format_time(m.message.created_at)) { (format_time(m.message.created_at)) }
+                                        @if let Some(url) = m.message.url.as_deref().and_then(safe_link) {
+                                            a href=(url) rel="noopener noreferrer nofollow" { "source" }
+                                        }
+                                    }
+                                    @if let Some(title) = &m.message.title { p.title { (title) } }
+                                    p.text lang=[m.message.lang.as_deref()] { (preview(&m.message.text)) }
+                                }
+                            }
+                        }
+                        @if let Some(next) = listing.next {
+                            nav.pages aria-label="pages" {
+                                a href=(older_link(&params, next)) { "Older messages →" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page("Needle", body).into_response()
+}
+
+fn older_link(params: &ListParams, next: Cursor) -> String {
+    let mut query = vec![("cursor", next.encode())];
+    for (key, value) in [
+        ("q", &params.q),
+        ("channel", &params.channel),
+        ("workspace", &params.workspace),
+    ] {
+        if let Some(v) = value.as_ref().filter(|v| !v.is_empty()) {
+            query.push((key, v.clone()));
+        }
+    }
+    let encoded: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect();
+    format!("/?{}", encoded.join("&"))
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn page(title: &str, body: Markup) -> impl IntoResponse {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                link rel="stylesheet" href="/assets/needle.css";
+            }
+            body {
+                header { h1 { "Needle" } span { "every conversation, one place" } }
+                main { (body) }
+            }
+        }
+    };
+    (
+        [
+            (header::CONTENT_SECURITY_POLICY, CSP),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        ],
+        markup.into_string(),
+    )
+}
