@@ -49,12 +49,10 @@ fn excerpt(bytes: &[u8]) -> String {
 
 /// Parses one JSON line into a message, or says why not.
 pub fn parse_json_line(bytes: &[u8]) -> Result<Message, Invalid> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        Invalid::whole(format!("invalid UTF-8 at byte {}", e.valid_up_to()))
-    })?;
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        Invalid::whole(format!("not valid JSON: {e}"))
-    })?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| Invalid::whole(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| Invalid::whole(format!("not valid JSON: {e}")))?;
     Message::from_json(value)
 }
 
@@ -270,7 +268,12 @@ impl<R: std::io::Read> CsvRows<R> {
             .clone();
         let headers: Vec<String> = header
             .iter()
-            .map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_string())
+            .map(|h| {
+                String::from_utf8_lossy(h)
+                    .trim()
+                    .trim_start_matches('\u{feff}')
+                    .to_string()
+            })
             .collect();
         let by_column: HashMap<&str, &str> = mapping
             .iter()
@@ -325,9 +328,8 @@ impl<R: std::io::Read> CsvRows<R> {
             }
             match target {
                 Target::Field(path, ty) => {
-                    let value = convert_cell(text, *ty).map_err(|why| {
-                        Invalid::field(path, format!("column {header:?}: {why}"))
-                    })?;
+                    let value = convert_cell(text, *ty)
+                        .map_err(|why| Invalid::field(path, format!("column {header:?}: {why}")))?;
                     match path.strip_prefix("author.") {
                         Some(sub) => author.insert(sub.to_string(), value),
                         None => obj.insert(path.to_string(), value),
@@ -335,7 +337,10 @@ impl<R: std::io::Read> CsvRows<R> {
                 }
                 Target::Metric(name) => {
                     let value = convert_cell(text, CellType::Integer).map_err(|why| {
-                        Invalid::field(&format!("metrics.{name}"), format!("column {header:?}: {why}"))
+                        Invalid::field(
+                            &format!("metrics.{name}"),
+                            format!("column {header:?}: {why}"),
+                        )
                     })?;
                     metrics.insert(name.clone(), value);
                 }
@@ -453,9 +458,23 @@ mod tests {
         assert_eq!(records.len(), 4);
         assert!(records[0].outcome.is_ok());
         assert_eq!(records[1].line, 2);
-        assert!(records[1].outcome.as_ref().unwrap_err().reason.contains("not valid JSON"));
+        assert!(
+            records[1]
+                .outcome
+                .as_ref()
+                .unwrap_err()
+                .reason
+                .contains("not valid JSON")
+        );
         assert_eq!(records[2].line, 4);
-        assert!(records[2].outcome.as_ref().unwrap_err().reason.contains("invalid UTF-8"));
+        assert!(
+            records[2]
+                .outcome
+                .as_ref()
+                .unwrap_err()
+                .reason
+                .contains("invalid UTF-8")
+        );
         assert_eq!(records[3].line, 5);
         assert_eq!(records[3].outcome.as_ref().unwrap().id, "3");
     }
@@ -464,7 +483,14 @@ mod tests {
     fn an_empty_file_is_reported() {
         let records = lines(b"");
         assert_eq!(records.len(), 1);
-        assert!(records[0].outcome.as_ref().unwrap_err().reason.contains("empty"));
+        assert!(
+            records[0]
+                .outcome
+                .as_ref()
+                .unwrap_err()
+                .reason
+                .contains("empty")
+        );
         assert_eq!(lines(b"\n \n").len(), 1);
     }
 
@@ -475,7 +501,14 @@ mod tests {
         input.extend_from_slice(GOOD.as_bytes());
         let records = lines(&input);
         assert_eq!(records.len(), 2);
-        assert!(records[0].outcome.as_ref().unwrap_err().reason.contains("longer"));
+        assert!(
+            records[0]
+                .outcome
+                .as_ref()
+                .unwrap_err()
+                .reason
+                .contains("longer")
+        );
         assert!(records[0].raw.as_ref().unwrap().len() <= RAW_EXCERPT_BYTES);
         assert!(records[1].outcome.is_ok());
     }
@@ -501,15 +534,29 @@ mod tests {
         let err = rows[1].outcome.as_ref().unwrap_err();
         assert_eq!(err.field.as_deref(), Some("author.followers"));
         assert_eq!(rows[1].line, 3);
-        assert!(rows[2].outcome.as_ref().unwrap_err().reason.contains("columns"));
+        assert!(
+            rows[2]
+                .outcome
+                .as_ref()
+                .unwrap_err()
+                .reason
+                .contains("columns")
+        );
     }
 
     #[test]
     fn mapping_errors_name_the_problem() {
         assert!(parse_mapping(&["nonsense".into()]).is_err());
-        assert!(parse_mapping(&["author.shoe=x".into()]).unwrap_err().0.contains("unknown field"));
+        assert!(
+            parse_mapping(&["author.shoe=x".into()])
+                .unwrap_err()
+                .0
+                .contains("unknown field")
+        );
         let mapping = parse_mapping(&["text=missing".into()]).unwrap();
-        let err = CsvRows::new("a,b\n1,2\n".as_bytes(), &mapping).err().unwrap();
+        let err = CsvRows::new("a,b\n1,2\n".as_bytes(), &mapping)
+            .err()
+            .unwrap();
         assert!(err.0.contains("missing"));
     }
 }

@@ -205,7 +205,10 @@ fn opt_string(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<
             if s.len() > MAX_SHORT_BYTES {
                 return Err(Invalid::field(
                     path,
-                    format!("is {} bytes, more than the {MAX_SHORT_BYTES}-byte limit", s.len()),
+                    format!(
+                        "is {} bytes, more than the {MAX_SHORT_BYTES}-byte limit",
+                        s.len()
+                    ),
                 ));
             }
             let trimmed = s.trim();
@@ -296,7 +299,11 @@ fn is_channel_word(s: &str) -> bool {
 
 /// Accepts ISO 639-1 (`en`), any case, and the primary subtag of a BCP 47 tag (`en-US`).
 fn parse_lang(raw: &str) -> Result<Option<String>, Invalid> {
-    let primary = raw.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+    let primary = raw
+        .split(['-', '_'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if primary == "und" {
         return Ok(None);
     }
@@ -364,7 +371,9 @@ impl Message {
             Some(Value::String(s)) => parse_time(s).ok_or_else(|| {
                 Invalid::field(
                     "created_at",
-                    format!("expected an RFC 3339 time such as \"2026-03-02T14:05:09Z\", got {s:?}"),
+                    format!(
+                        "expected an RFC 3339 time such as \"2026-03-02T14:05:09Z\", got {s:?}"
+                    ),
                 )
             })?,
             Some(other) => {
@@ -632,46 +641,66 @@ mod tests {
 
     #[test]
     fn each_bad_field_names_itself() {
-        assert!(reason_for(|o| {
-            o.remove("created_at");
-        })
-        .contains("`created_at`: is required"));
-        assert!(reason_for(|o| {
-            o.insert("created_at".into(), json!("yesterday"));
-        })
-        .contains("RFC 3339"));
-        assert!(reason_for(|o| {
-            o.insert("created_at".into(), json!(1700000000));
-        })
-        .contains("got a number"));
-        assert!(reason_for(|o| {
-            o.insert("text".into(), json!(42));
-        })
-        .contains("`text`: expected a string"));
-        assert!(reason_for(|o| {
-            o.insert("author".into(), json!({"name": "no identifier"}));
-        })
-        .contains("`author`"));
-        assert!(reason_for(|o| {
-            o.insert("channel".into(), json!("Not A Word"));
-        })
-        .contains("`channel`"));
-        assert!(reason_for(|o| {
-            o.insert("rating".into(), json!(6));
-        })
-        .contains("`rating`"));
-        assert!(reason_for(|o| {
-            o.insert("author".into(), json!({"handle": "k", "followers": "many"}));
-        })
-        .contains("`author.followers`"));
-        assert!(reason_for(|o| {
-            o.insert("metrics".into(), json!({"likes": -1}));
-        })
-        .contains("`metrics.likes`"));
-        assert!(reason_for(|o| {
-            o.insert("text".into(), json!(""));
-        })
-        .contains("only when `title` is set"));
+        assert!(
+            reason_for(|o| {
+                o.remove("created_at");
+            })
+            .contains("`created_at`: is required")
+        );
+        assert!(
+            reason_for(|o| {
+                o.insert("created_at".into(), json!("yesterday"));
+            })
+            .contains("RFC 3339")
+        );
+        assert!(
+            reason_for(|o| {
+                o.insert("created_at".into(), json!(1700000000));
+            })
+            .contains("got a number")
+        );
+        assert!(
+            reason_for(|o| {
+                o.insert("text".into(), json!(42));
+            })
+            .contains("`text`: expected a string")
+        );
+        assert!(
+            reason_for(|o| {
+                o.insert("author".into(), json!({"name": "no identifier"}));
+            })
+            .contains("`author`")
+        );
+        assert!(
+            reason_for(|o| {
+                o.insert("channel".into(), json!("Not A Word"));
+            })
+            .contains("`channel`")
+        );
+        assert!(
+            reason_for(|o| {
+                o.insert("rating".into(), json!(6));
+            })
+            .contains("`rating`")
+        );
+        assert!(
+            reason_for(|o| {
+                o.insert("author".into(), json!({"handle": "k", "followers": "many"}));
+            })
+            .contains("`author.followers`")
+        );
+        assert!(
+            reason_for(|o| {
+                o.insert("metrics".into(), json!({"likes": -1}));
+            })
+            .contains("`metrics.likes`")
+        );
+        assert!(
+            reason_for(|o| {
+                o.insert("text".into(), json!(""));
+            })
+            .contains("only when `title` is set")
+        );
     }
 
     #[test]
@@ -689,7 +718,12 @@ mod tests {
     fn oversized_text_is_refused_with_its_size() {
         let mut v = minimal();
         v["text"] = json!("x".repeat(MAX_TEXT_BYTES + 1));
-        assert!(Message::from_json(v).unwrap_err().to_string().contains("limit"));
+        assert!(
+            Message::from_json(v)
+                .unwrap_err()
+                .to_string()
+                .contains("limit")
+        );
     }
 
     #[test]

@@ -10,10 +10,54 @@ use crate::message::{Invalid, MAX_TEXT_BYTES, Message};
 /// Tags that only HTML uses. Text is converted only when one of them (or an entity) is
 /// present, so "a<b", "I <3 you" and "x > y" stay as the person wrote them.
 const HTML_TAGS: &[&str] = &[
-    "a", "abbr", "b", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt",
-    "em", "font", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "html", "i", "iframe", "img",
-    "li", "meta", "ol", "p", "pre", "s", "script", "small", "span", "strong", "style", "sub",
-    "sup", "table", "tbody", "td", "th", "thead", "title", "tr", "u", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "body",
+    "br",
+    "center",
+    "code",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "font",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "hr",
+    "html",
+    "i",
+    "iframe",
+    "img",
+    "li",
+    "meta",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "script",
+    "small",
+    "span",
+    "strong",
+    "style",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "title",
+    "tr",
+    "u",
+    "ul",
 ];
 
 /// Whether `text` looks like HTML: a known tag, a comment, a doctype, or a character entity.
@@ -27,7 +71,8 @@ pub fn looks_like_html(text: &str) -> bool {
             }
             continue;
         }
-        if rest.starts_with(b"!--") || rest.len() >= 8 && rest[..8].eq_ignore_ascii_case(b"!doctype")
+        if rest.starts_with(b"!--")
+            || rest.len() >= 8 && rest[..8].eq_ignore_ascii_case(b"!doctype")
         {
             return true;
         }
@@ -38,7 +83,10 @@ pub fn looks_like_html(text: &str) -> bool {
             .map(u8::to_ascii_lowercase)
             .collect();
         let after = rest.get(name_start + name.len()).copied();
-        let closes = matches!(after, None | Some(b'>' | b' ' | b'/' | b'\t' | b'\n' | b'\r'));
+        let closes = matches!(
+            after,
+            None | Some(b'>' | b' ' | b'/' | b'\t' | b'\n' | b'\r')
+        );
         let has_end = text[i..].contains('>');
         if closes && has_end && HTML_TAGS.iter().any(|t| t.as_bytes() == name.as_slice()) {
             return true;
@@ -101,7 +149,9 @@ pub fn clean_text(text: &str) -> Cow<'_, str> {
         .bytes()
         .all(|b| b >= 0x20 && b != 0x7f || b == b'\n' || b == b'\t')
         && !text.contains('\u{feff}')
-        && !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
+        && !text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t');
     let nfc = is_nfc_quick(text.chars()) == IsNormalized::Yes;
     if clean && nfc {
         return Cow::Borrowed(text);

@@ -99,19 +99,29 @@ fn values_of(headers: &HeaderMap, body: &[u8]) -> AppResult<Vec<Value>> {
     let is_json = content_type == "application/json" || content_type.ends_with("+json");
     let is_lines = matches!(
         content_type.as_str(),
-        "application/x-ndjson" | "application/jsonl" | "application/x-jsonlines" | "application/jsonlines"
+        "application/x-ndjson"
+            | "application/jsonl"
+            | "application/x-jsonlines"
+            | "application/jsonlines"
     );
     if !is_json && !is_lines {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             format!(
                 "send messages as application/json (an array) or application/x-ndjson, not {:?}",
-                if content_type.is_empty() { "no content type" } else { content_type.as_str() }
+                if content_type.is_empty() {
+                    "no content type"
+                } else {
+                    content_type.as_str()
+                }
             ),
         ));
     }
     let text = std::str::from_utf8(body).map_err(|e| {
-        ApiError::bad_request(format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to()))
+        ApiError::bad_request(format!(
+            "the body is not valid UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
     })?;
     if is_lines {
         return text
@@ -176,7 +186,10 @@ pub async fn ingest(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
     if state.is_stopping() {
-        return Err(ApiError::new(ErrorCode::Unavailable, "needle is shutting down; retry shortly"));
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "needle is shutting down; retry shortly",
+        ));
     }
     let Query(params) = params.map_err(query_error)?;
     let body = body.map_err(|rejection| {
@@ -186,17 +199,25 @@ pub async fn ingest(
                 format!("the body is larger than {} bytes", crate::MAX_INGEST_BODY),
             )
         } else {
-            ApiError::bad_request(format!("could not read the body: {}", rejection.body_text()))
+            ApiError::bad_request(format!(
+                "could not read the body: {}",
+                rejection.body_text()
+            ))
         }
     })?;
     let values = values_of(&headers, &body)?;
     if values.is_empty() {
-        return Err(ApiError::bad_request("the batch is empty: send at least one message"));
+        return Err(ApiError::bad_request(
+            "the batch is empty: send at least one message",
+        ));
     }
     if values.len() > MAX_BATCH {
         return Err(ApiError::new(
             ErrorCode::PayloadTooLarge,
-            format!("a batch holds at most {MAX_BATCH} messages; this one has {}", values.len()),
+            format!(
+                "a batch holds at most {MAX_BATCH} messages; this one has {}",
+                values.len()
+            ),
         ));
     }
     let name = params.workspace.unwrap_or_else(|| DEFAULT_WORKSPACE.into());
@@ -215,12 +236,22 @@ pub async fn ingest(
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         });
-        let channel = value.get("channel").and_then(Value::as_str).map(str::to_string);
+        let channel = value
+            .get("channel")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         match Message::from_json(value) {
             Ok(message) => {
                 positions.push(index);
                 items.push(Item::new(message));
-                results.push(IngestResult { index, id, channel, status: "pending", seq: None, error: None });
+                results.push(IngestResult {
+                    index,
+                    id,
+                    channel,
+                    status: "pending",
+                    seq: None,
+                    error: None,
+                });
             }
             Err(invalid) => results.push(IngestResult {
                 index,
@@ -244,10 +275,18 @@ pub async fn ingest(
             })
         })
         .await?
-        .map_err(|_| ApiError::new(ErrorCode::Unavailable, "needle is shutting down; retry shortly"))?;
-        let done = rx
-            .await
-            .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the pipeline stopped; retry shortly"))?;
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "needle is shutting down; retry shortly",
+            )
+        })?;
+        let done = rx.await.map_err(|_| {
+            ApiError::new(
+                ErrorCode::Unavailable,
+                "the pipeline stopped; retry shortly",
+            )
+        })?;
         for (item, index) in done.items.into_iter().zip(positions) {
             let result = &mut results[index];
             match item.outcome {
@@ -265,12 +304,18 @@ pub async fn ingest(
                 }
                 Outcome::Failed { code, reason } => {
                     result.status = "failed";
-                    result.error = Some(ErrorBody { code: code.as_str().into(), message: reason.clone() });
+                    result.error = Some(ErrorBody {
+                        code: code.as_str().into(),
+                        message: reason.clone(),
+                    });
                     failure.get_or_insert(ApiError::new(code, reason));
                 }
                 Outcome::Pending => {
                     result.status = "failed";
-                    failure.get_or_insert(ApiError::new(ErrorCode::Internal, "a message left the pipeline unprocessed"));
+                    failure.get_or_insert(ApiError::new(
+                        ErrorCode::Internal,
+                        "a message left the pipeline unprocessed",
+                    ));
                 }
             }
         }
@@ -284,14 +329,23 @@ pub async fn ingest(
         results,
     };
     if let Some(error) = failure {
-        return Err(error.with("results", serde_json::to_value(&response.results).unwrap_or_default()));
+        return Err(error.with(
+            "results",
+            serde_json::to_value(&response.results).unwrap_or_default(),
+        ));
     }
     if response.created + response.duplicates == 0 {
         return Err(ApiError::new(
             ErrorCode::InvalidMessage,
-            format!("all {} messages were rejected; `results` says why for each", response.rejected),
+            format!(
+                "all {} messages were rejected; `results` says why for each",
+                response.rejected
+            ),
         )
-        .with("results", serde_json::to_value(&response.results).unwrap_or_default()));
+        .with(
+            "results",
+            serde_json::to_value(&response.results).unwrap_or_default(),
+        ));
     }
     Ok(Json(response).into_response())
 }
@@ -351,20 +405,31 @@ pub struct Listing {
 
 /// Lists or searches messages: the API and the page share this.
 pub(crate) fn run_listing(state: &AppState, params: &ListParams) -> AppResult<Listing> {
-    let workspace = workspace_named(state, params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE))?;
+    let workspace = workspace_named(
+        state,
+        params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
+    )?;
     let limit = params.limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request(format!("`limit` must be from 1 to 1000, got {limit}")));
+        return Err(ApiError::bad_request(format!(
+            "`limit` must be from 1 to 1000, got {limit}"
+        )));
     }
     let since_us = time_param("since", params.since.as_deref())?;
     let until_us = time_param("until", params.until.as_deref())?;
     let cursor = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(token) => Some(Cursor::decode(token).ok_or_else(|| {
-            ApiError::bad_request("`cursor` is not one this server gave out; start from the first page")
+            ApiError::bad_request(
+                "`cursor` is not one this server gave out; start from the first page",
+            )
         })?),
     };
-    let channel = params.channel.clone().filter(|c| !c.is_empty()).map(|c| c.to_ascii_lowercase());
+    let channel = params
+        .channel
+        .clone()
+        .filter(|c| !c.is_empty())
+        .map(|c| c.to_ascii_lowercase());
     let text = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let (messages, next) = match text {
         Some(text) => {
@@ -397,7 +462,11 @@ pub(crate) fn run_listing(state: &AppState, params: &ListParams) -> AppResult<Li
             (messages, next)
         }
     };
-    Ok(Listing { workspace, messages, next })
+    Ok(Listing {
+        workspace,
+        messages,
+        next,
+    })
 }
 
 /// Lists messages newest first, optionally searched and filtered.
@@ -439,13 +508,19 @@ pub async fn get_one(
 ) -> AppResult<Json<Value>> {
     let Query(params) = params.map_err(query_error)?;
     let found = blocking(move || {
-        let ws = workspace_named(&state, params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE))?;
+        let ws = workspace_named(
+            &state,
+            params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
+        )?;
         Ok(state.store.get(ws.id, &channel.to_ascii_lowercase(), &id)?)
     })
     .await?;
     match found {
         Some(stored) => Ok(Json(stored.message.to_json())),
-        None => Err(ApiError::new(ErrorCode::NotFound, "no message with that channel and id")),
+        None => Err(ApiError::new(
+            ErrorCode::NotFound,
+            "no message with that channel and id",
+        )),
     }
 }
 
@@ -504,12 +579,19 @@ pub async fn create_workspace(
 ) -> AppResult<Response> {
     let body = body.map_err(|r| ApiError::bad_request(r.body_text()))?;
     let value = values_of(&headers, &body)?.pop().unwrap_or(Value::Null);
-    let request: NewWorkspace = serde_json::from_value(value)
-        .map_err(|e| ApiError::new(ErrorCode::InvalidMessage, format!("expected {{\"name\": \"…\"}}: {e}")))?;
+    let request: NewWorkspace = serde_json::from_value(value).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidMessage,
+            format!("expected {{\"name\": \"…\"}}: {e}"),
+        )
+    })?;
     if !valid_workspace_name(&request.name) {
         return Err(ApiError::new(
             ErrorCode::InvalidMessage,
-            format!("workspace names use lower-case letters, digits, - and _ (at most 64), got {:?}", request.name),
+            format!(
+                "workspace names use lower-case letters, digits, - and _ (at most 64), got {:?}",
+                request.name
+            ),
         ));
     }
     let ws = blocking(move || Ok(state.store.ensure_workspace(&request.name, false)?)).await?;
@@ -534,7 +616,11 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     .await;
     match checked {
         Ok((Ok(messages), indexed, stopping)) => {
-            let status = if stopping { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+            let status = if stopping {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::OK
+            };
             let body = json!({
                 "status": if stopping { "stopping" } else { "ok" },
                 "checks": {"store": "ok", "index": "ok"},
@@ -557,14 +643,24 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let mut text = String::new();
     match prometheus_client::encoding::text::encode(&mut text, &state.registry) {
         Ok(()) => (
-            [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
             text,
         )
             .into_response(),
-        Err(e) => ApiError::new(ErrorCode::Internal, format!("could not render metrics: {e}")).into_response(),
+        Err(e) => ApiError::new(
+            ErrorCode::Internal,
+            format!("could not render metrics: {e}"),
+        )
+        .into_response(),
     }
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such endpoint; see /api/openapi.json")
+    ApiError::new(
+        ErrorCode::NotFound,
+        "no such endpoint; see /api/openapi.json",
+    )
 }

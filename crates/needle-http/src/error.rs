@@ -48,14 +48,17 @@ impl From<needle_search::IndexError> for ApiError {
 
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> ApiError {
-        ApiError::new(ErrorCode::Internal, format!("a background task failed: {e}"))
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("a background task failed: {e}"),
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             tracing::error!(code = %self.code, message = %self.message, "request failed");
         }

@@ -75,7 +75,10 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_INGEST_BODY)),
         )
         .route("/messages/{channel}/{id}", get(api::get_one))
-        .route("/workspaces", get(api::workspaces).post(api::create_workspace))
+        .route(
+            "/workspaces",
+            get(api::workspaces).post(api::create_workspace),
+        )
         .fallback(api::not_found);
     Router::new()
         .route("/", get(page::home))

@@ -81,7 +81,10 @@ pub async fn home(
     let body = match rendered {
         Err(e) => html! { p.error { (e.message) } },
         Ok((params, workspaces, listing)) => {
-            let current = params.workspace.clone().unwrap_or_else(|| DEFAULT_WORKSPACE.into());
+            let current = params
+                .workspace
+                .clone()
+                .unwrap_or_else(|| DEFAULT_WORKSPACE.into());
             let q = params.q.clone().unwrap_or_default();
             let channel = params.channel.clone().unwrap_or_default();
             html! {
@@ -164,7 +167,9 @@ fn older_link(params: &ListParams, next: Cursor) -> String {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -8,8 +8,8 @@
 mod metrics;
 mod stages;
 
-use std::sync::{Arc, Mutex};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -203,7 +203,12 @@ impl Pipeline {
         reply: impl FnOnce(Batch) + Send + 'static,
     ) -> Result<(), Closed> {
         // Clone the sender so a full queue blocks only this caller, not shutdown.
-        let input = self.input.lock().expect("pipeline input").clone().ok_or(Closed)?;
+        let input = self
+            .input
+            .lock()
+            .expect("pipeline input")
+            .clone()
+            .ok_or(Closed)?;
         self.metrics.queued(self.first_stage);
         input
             .send(Envelope {

@@ -26,7 +26,10 @@ fn a_batch_goes_through_every_stage_with_an_outcome_per_message() {
     let pipeline = Pipeline::standard(store.clone(), index.clone(), metrics.clone());
 
     let first = pipeline
-        .process(Batch::new(ws, vec![Item::new(message("1", "<p>Hello <b>refund</b></p>"))]))
+        .process(Batch::new(
+            ws,
+            vec![Item::new(message("1", "<p>Hello <b>refund</b></p>"))],
+        ))
         .unwrap();
     assert!(matches!(first.items[0].outcome, Outcome::Stored(_)));
 
@@ -41,12 +44,19 @@ fn a_batch_goes_through_every_stage_with_an_outcome_per_message() {
     );
     batch.flush = true;
     let out = pipeline.process(batch).unwrap();
-    let Outcome::Stored(seq1) = first.items[0].outcome else { unreachable!() };
+    let Outcome::Stored(seq1) = first.items[0].outcome else {
+        unreachable!()
+    };
     assert_eq!(out.items[0].outcome, Outcome::Duplicate(seq1));
     assert!(matches!(out.items[1].outcome, Outcome::Rejected(_)));
-    let Outcome::Stored(seq3) = out.items[2].outcome else { panic!("{:?}", out.items[2]) };
+    let Outcome::Stored(seq3) = out.items[2].outcome else {
+        panic!("{:?}", out.items[2])
+    };
     assert_eq!(out.items[3].outcome, Outcome::Duplicate(seq3));
-    assert_eq!(out.items[2].message.text, "Café refund", "normalised before storing");
+    assert_eq!(
+        out.items[2].message.text, "Café refund",
+        "normalised before storing"
+    );
 
     let page = index
         .search(&SearchRequest {
@@ -56,8 +66,15 @@ fn a_batch_goes_through_every_stage_with_an_outcome_per_message() {
             ..SearchRequest::default()
         })
         .unwrap();
-    assert_eq!(page.hits.len(), 2, "the flush made both stored messages searchable");
-    assert_eq!(store.get(ws, "chat", "1").unwrap().unwrap().message.text, "Hello refund");
+    assert_eq!(
+        page.hits.len(),
+        2,
+        "the flush made both stored messages searchable"
+    );
+    assert_eq!(
+        store.get(ws, "chat", "1").unwrap().unwrap().message.text,
+        "Hello refund"
+    );
     assert_eq!(metrics.ingested.get(), 2);
     assert_eq!(metrics.duplicates.get(), 2);
     assert_eq!(metrics.rejected.get(), 1);
@@ -96,7 +113,10 @@ fn a_slow_stage_holds_back_the_producer() {
         std::thread::spawn(move || {
             for i in 0..20 {
                 pipeline
-                    .submit(Batch::new(1, vec![Item::new(message(&i.to_string(), "x"))]), |_| {})
+                    .submit(
+                        Batch::new(1, vec![Item::new(message(&i.to_string(), "x"))]),
+                        |_| {},
+                    )
                     .unwrap();
                 submitted.fetch_add(1, Ordering::SeqCst);
             }
@@ -105,7 +125,10 @@ fn a_slow_stage_holds_back_the_producer() {
     std::thread::sleep(Duration::from_millis(300));
     let before = submitted.load(Ordering::SeqCst);
     // One in the gate, one in each of two queues of one, one in normalise, one blocked send.
-    assert!(before <= 5, "the producer ran ahead of a stuck stage: {before} batches");
+    assert!(
+        before <= 5,
+        "the producer ran ahead of a stuck stage: {before} batches"
+    );
     for _ in 0..20 {
         open.send(()).unwrap();
     }
@@ -122,7 +145,10 @@ fn a_failing_stage_marks_its_batch_failed_and_later_batches_still_flow() {
         }
         fn process(&mut self, _batch: &mut Batch) -> Result<(), StageError> {
             if std::mem::replace(&mut self.0, false) {
-                return Err(StageError { code: ErrorCode::StorageFull, message: "disk full".into() });
+                return Err(StageError {
+                    code: ErrorCode::StorageFull,
+                    message: "disk full".into(),
+                });
             }
             Ok(())
         }
@@ -132,11 +158,18 @@ fn a_failing_stage_marks_its_batch_failed_and_later_batches_still_flow() {
         2,
         Arc::new(PipelineMetrics::unregistered()),
     );
-    let out = pipeline.process(Batch::new(1, vec![Item::new(message("1", "x"))])).unwrap();
+    let out = pipeline
+        .process(Batch::new(1, vec![Item::new(message("1", "x"))]))
+        .unwrap();
     assert!(matches!(
         out.items[0].outcome,
-        Outcome::Failed { code: ErrorCode::StorageFull, .. }
+        Outcome::Failed {
+            code: ErrorCode::StorageFull,
+            ..
+        }
     ));
-    let out = pipeline.process(Batch::new(1, vec![Item::new(message("2", "x"))])).unwrap();
+    let out = pipeline
+        .process(Batch::new(1, vec![Item::new(message("2", "x"))]))
+        .unwrap();
     assert_eq!(out.items[0].outcome, Outcome::Pending);
 }

@@ -41,7 +41,9 @@ pub enum IndexError {
         "the search index at {0} is in use by another needle process (is `needle serve` running?)"
     )]
     Locked(String),
-    #[error("the search index at {path} cannot be used: {reason}; run `needle reindex` to rebuild it")]
+    #[error(
+        "the search index at {path} cannot be used: {reason}; run `needle reindex` to rebuild it"
+    )]
     Unusable { path: String, reason: String },
     #[error("search index error: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
@@ -135,7 +137,8 @@ pub struct SearchIndex {
 }
 
 fn open_index(path: &Path) -> Result<Index> {
-    std::fs::create_dir_all(path).map_err(|e| IndexError::Io(format!("{}: {e}", path.display())))?;
+    std::fs::create_dir_all(path)
+        .map_err(|e| IndexError::Io(format!("{}: {e}", path.display())))?;
     let (schema, _) = schema();
     let dir = MmapDirectory::open(path).map_err(|e| IndexError::Unusable {
         path: path.display().to_string(),
@@ -145,7 +148,9 @@ fn open_index(path: &Path) -> Result<Index> {
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
-    index.tokenizers().register(TOKENIZER, NeedleTokenizer::default());
+    index
+        .tokenizers()
+        .register(TOKENIZER, NeedleTokenizer::default());
     Ok(index)
 }
 
@@ -193,7 +198,11 @@ impl SearchIndex {
         Self::finish_open(path, index, None)
     }
 
-    fn finish_open(path: PathBuf, index: Index, writer: Option<WriterState>) -> Result<SearchIndex> {
+    fn finish_open(
+        path: PathBuf,
+        index: Index,
+        writer: Option<WriterState>,
+    ) -> Result<SearchIndex> {
         let (_, fields) = schema();
         let reader = index
             .reader_builder()
@@ -222,11 +231,7 @@ impl SearchIndex {
     /// Adds stored messages; they become searchable at the next commit. Messages must come
     /// in seq order, and ones the index already holds are skipped.
     pub fn add(&self, messages: &[&StoredMessage]) -> Result<()> {
-        self.add_messages(
-            messages
-                .iter()
-                .map(|s| (s.seq, s.workspace_id, &s.message)),
-        )
+        self.add_messages(messages.iter().map(|s| (s.seq, s.workspace_id, &s.message)))
     }
 
     /// As [`SearchIndex::add`], for messages given as (seq, workspace id, message).
@@ -410,7 +415,10 @@ impl SearchIndex {
                 .fast_fields()
                 .i64("created_at")
                 .expect("created_at is a fast field");
-            let seqs = segment.fast_fields().u64("seq").expect("seq is a fast field");
+            let seqs = segment
+                .fast_fields()
+                .u64("seq")
+                .expect("seq is a fast field");
             move |doc: tantivy::DocId| {
                 let key = (
                     created.first(doc).unwrap_or(i64::MIN),
@@ -423,7 +431,10 @@ impl SearchIndex {
             }
         };
         let searcher = self.reader.searcher();
-        let top = searcher.search(&query, &TopDocs::with_limit(limit + 1).order_by(by_time_then_seq))?;
+        let top = searcher.search(
+            &query,
+            &TopDocs::with_limit(limit + 1).order_by(by_time_then_seq),
+        )?;
         let mut hits: Vec<Cursor> = top
             .into_iter()
             .map(|((created_at_us, seq), _)| Cursor { created_at_us, seq })
@@ -451,7 +462,10 @@ impl SearchIndex {
         if let Some(q) = query {
             clauses.push((Occur::Must, q.to_tantivy(f.text)));
         }
-        let n = self.reader.searcher().search(&BooleanQuery::new(clauses), &Count)?;
+        let n = self
+            .reader
+            .searcher()
+            .search(&BooleanQuery::new(clauses), &Count)?;
         Ok(n as u64)
     }
 }

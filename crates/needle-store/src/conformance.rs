@@ -52,9 +52,17 @@ pub fn message(id: &str, channel: &str, minute: u32) -> Message {
 pub fn workspaces_are_created_once(store: &dyn Store) {
     let a = store.ensure_workspace("acme", false).unwrap();
     let again = store.ensure_workspace("acme", true).unwrap();
-    assert_eq!(a, again, "ensure_workspace must not create a second workspace");
+    assert_eq!(
+        a, again,
+        "ensure_workspace must not create a second workspace"
+    );
     store.ensure_workspace("globex", true).unwrap();
-    let names: Vec<String> = store.workspaces().unwrap().into_iter().map(|w| w.name).collect();
+    let names: Vec<String> = store
+        .workspaces()
+        .unwrap()
+        .into_iter()
+        .map(|w| w.name)
+        .collect();
     assert_eq!(names, ["acme", "globex"]);
     assert!(store.workspace("globex").unwrap().unwrap().demo);
     assert!(store.workspace("nobody").unwrap().is_none());
@@ -69,12 +77,23 @@ pub fn insert_is_idempotent_per_channel_and_id(store: &dyn Store) {
     let mut changed = m1.clone();
     changed.text = "a different text under the same id".into();
     let second = store.insert_batch(ws, &[&changed, &m2]).unwrap();
-    assert_eq!(second, [Inserted::Duplicate(first[0].seq()), Inserted::Duplicate(first[1].seq())]);
+    assert_eq!(
+        second,
+        [
+            Inserted::Duplicate(first[0].seq()),
+            Inserted::Duplicate(first[1].seq())
+        ]
+    );
     assert_eq!(store.count(Some(ws)).unwrap(), 2);
-    let known = store.existing(ws, &[("email", "2"), ("email", "3"), ("chat", "1")]).unwrap();
+    let known = store
+        .existing(ws, &[("email", "2"), ("email", "3"), ("chat", "1")])
+        .unwrap();
     assert_eq!(known, [Some(first[1].seq()), None, None]);
     let stored = store.get(ws, "email", "1").unwrap().unwrap();
-    assert_eq!(stored.message.text, m1.text, "a re-import must change nothing");
+    assert_eq!(
+        stored.message.text, m1.text,
+        "a re-import must change nothing"
+    );
 }
 
 pub fn same_id_on_another_channel_or_workspace_is_another_message(store: &dyn Store) {
@@ -125,7 +144,9 @@ pub fn messages_round_trip_exactly(store: &dyn Store) {
 pub fn list_is_newest_first_with_stable_cursor_pages(store: &dyn Store) {
     let ws = store.ensure_workspace("acme", false).unwrap().id;
     // Several messages share a minute so that the seq tie-break matters.
-    let messages: Vec<Message> = (0..25).map(|i| message(&i.to_string(), "email", i / 3)).collect();
+    let messages: Vec<Message> = (0..25)
+        .map(|i| message(&i.to_string(), "email", i / 3))
+        .collect();
     let refs: Vec<&Message> = messages.iter().collect();
     store.insert_batch(ws, &refs).unwrap();
     let mut seen = Vec::new();
@@ -178,14 +199,25 @@ pub fn list_filters_by_channel_and_time(store: &dyn Store) {
         until: Some(messages[3].created_at),
         ..ListFilter::default()
     };
-    assert_eq!(ids(&window), ["3", "2"], "since is inclusive, until exclusive");
+    assert_eq!(
+        ids(&window),
+        ["3", "2"],
+        "since is inclusive, until exclusive"
+    );
 }
 
 pub fn scan_walks_in_seq_order(store: &dyn Store) {
     let ws = store.ensure_workspace("acme", false).unwrap().id;
-    let messages: Vec<Message> = (0..10).map(|i| message(&i.to_string(), "chat", 59 - i)).collect();
+    let messages: Vec<Message> = (0..10)
+        .map(|i| message(&i.to_string(), "chat", 59 - i))
+        .collect();
     let refs: Vec<&Message> = messages.iter().collect();
-    let seqs: Vec<i64> = store.insert_batch(ws, &refs).unwrap().iter().map(|i| i.seq()).collect();
+    let seqs: Vec<i64> = store
+        .insert_batch(ws, &refs)
+        .unwrap()
+        .iter()
+        .map(|i| i.seq())
+        .collect();
     assert_eq!(store.max_seq().unwrap(), *seqs.iter().max().unwrap());
     let first = store.scan(0, 6).unwrap();
     let rest = store.scan(first.last().unwrap().seq, 100).unwrap();
@@ -197,7 +229,12 @@ pub fn get_many_keeps_the_order_asked(store: &dyn Store) {
     let ws = store.ensure_workspace("acme", false).unwrap().id;
     let messages: Vec<Message> = (0..3).map(|i| message(&i.to_string(), "chat", i)).collect();
     let refs: Vec<&Message> = messages.iter().collect();
-    let seqs: Vec<i64> = store.insert_batch(ws, &refs).unwrap().iter().map(|i| i.seq()).collect();
+    let seqs: Vec<i64> = store
+        .insert_batch(ws, &refs)
+        .unwrap()
+        .iter()
+        .map(|i| i.seq())
+        .collect();
     let got = store.get_many(&[seqs[2], 999_999, seqs[0]]).unwrap();
     let ids: Vec<&str> = got.iter().map(|m| m.message.id.as_str()).collect();
     assert_eq!(ids, ["2", "0"]);

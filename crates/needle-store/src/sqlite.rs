@@ -13,12 +13,15 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde_json::Value;
 
 use crate::{
-    Cursor, Inserted, ListFilter, Result, Store, StoreError, StoredMessage, Workspace,
-    from_micros, micros,
+    Cursor, Inserted, ListFilter, Result, Store, StoreError, StoredMessage, Workspace, from_micros,
+    micros,
 };
 
 /// Migrations, in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -203,8 +206,9 @@ impl Store for SqliteStore {
 
     fn workspaces(&self) -> Result<Vec<Workspace>> {
         self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT id, name, demo, created_at FROM workspaces ORDER BY name")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, name, demo, created_at FROM workspaces ORDER BY name",
+            )?;
             stmt.query_map([], workspace_row)?.collect()
         })
     }
@@ -292,10 +296,9 @@ impl Store for SqliteStore {
                     // The same key twice in one batch: the first one won.
                     None => {
                         let seq = existing
-                            .query_row(
-                                params![workspace_id, message.channel, message.id],
-                                |r| r.get(0),
-                            )
+                            .query_row(params![workspace_id, message.channel, message.id], |r| {
+                                r.get(0)
+                            })
                             .map_err(|e| self.err(e))?;
                         out.push(Inserted::Duplicate(seq));
                     }
@@ -353,7 +356,8 @@ impl Store for SqliteStore {
         cursor: Option<Cursor>,
         limit: usize,
     ) -> Result<Vec<StoredMessage>> {
-        let (cursor_ts, cursor_seq) = cursor.map_or((i64::MAX, i64::MAX), |c| (c.created_at_us, c.seq));
+        let (cursor_ts, cursor_seq) =
+            cursor.map_or((i64::MAX, i64::MAX), |c| (c.created_at_us, c.seq));
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages
@@ -405,7 +409,11 @@ impl Store for SqliteStore {
     }
 
     fn max_seq(&self) -> Result<i64> {
-        self.read(|conn| conn.query_row("SELECT coalesce(max(seq), 0) FROM messages", [], |r| r.get(0)))
+        self.read(|conn| {
+            conn.query_row("SELECT coalesce(max(seq), 0) FROM messages", [], |r| {
+                r.get(0)
+            })
+        })
     }
 }
 

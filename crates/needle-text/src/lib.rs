@@ -226,13 +226,17 @@ impl Iterator for Tokens<'_> {
                 let end = self.word_end(start, false).max(after);
                 return Some(self.emit(start, end, TokenKind::Word));
             }
-            if (c == '#' || c == '@') && self.prefix_allowed(start) {
-                if let Some(next) = self.peek_char(after).filter(|n| is_word_char(*n) || *n == '_') {
-                    let _ = next;
-                    let end = self.tag_end(after);
-                    let kind = if c == '#' { TokenKind::Hashtag } else { TokenKind::Mention };
-                    return Some(self.emit(start, end, kind));
-                }
+            let starts_tag = self
+                .peek_char(after)
+                .is_some_and(|n| is_word_char(n) || n == '_');
+            if (c == '#' || c == '@') && starts_tag && self.prefix_allowed(start) {
+                let end = self.tag_end(after);
+                let kind = if c == '#' {
+                    TokenKind::Hashtag
+                } else {
+                    TokenKind::Mention
+                };
+                return Some(self.emit(start, end, kind));
             }
             if is_emoji(c) {
                 let end = self.emoji_end(start);
@@ -245,7 +249,9 @@ impl Iterator for Tokens<'_> {
                 self.sentence_pending = true;
             } else if c == '.' {
                 let next = self.peek_char(after);
-                if next.is_none_or(|n| n.is_whitespace() || matches!(n, '"' | '\'' | ')' | '”' | '’')) {
+                if next
+                    .is_none_or(|n| n.is_whitespace() || matches!(n, '"' | '\'' | ')' | '”' | '’'))
+                {
                     self.sentence_pending = true;
                 }
             }
@@ -334,14 +340,20 @@ mod tests {
 
     #[test]
     fn punctuation_apostrophes_and_hyphens_split() {
-        assert_eq!(words("L'Oréal e-mail, hello!"), ["l", "oreal", "e", "mail", "hello"]);
+        assert_eq!(
+            words("L'Oréal e-mail, hello!"),
+            ["l", "oreal", "e", "mail", "hello"]
+        );
         assert_eq!(words("o365 gpt4 3.5"), ["o365", "gpt4", "3", "5"]);
     }
 
     #[test]
     fn script_changes_split_and_unspaced_scripts_go_per_character() {
         assert_eq!(words("Sprinklr에서 좋아요"), ["sprinklr", "에서", "좋아요"]);
-        assert_eq!(words("CEO周受资表示"), ["ceo", "周", "受", "资", "表", "示"]);
+        assert_eq!(
+            words("CEO周受资表示"),
+            ["ceo", "周", "受", "资", "表", "示"]
+        );
         assert_eq!(words("ソニーの"), ["ソ", "ニ", "ー", "の"]);
         assert_eq!(words("Acmeهاتف"), ["acme", "هاتف"]);
     }
@@ -349,8 +361,9 @@ mod tests {
     #[test]
     fn tags_mentions_emoji_and_currency() {
         let text = "#AcmePhone @acme_support 🔥🔥 👍🏽 €100 kim@example.com a#b";
-        let kinds: Vec<(String, TokenKind)> =
-            tokens(text).map(|t| (t.text(text).to_string(), t.kind)).collect();
+        let kinds: Vec<(String, TokenKind)> = tokens(text)
+            .map(|t| (t.text(text).to_string(), t.kind))
+            .collect();
         assert_eq!(kinds[0], ("#AcmePhone".into(), TokenKind::Hashtag));
         assert_eq!(kinds[1], ("@acme_support".into(), TokenKind::Mention));
         assert_eq!(kinds[2], ("🔥".into(), TokenKind::Emoji));
@@ -368,7 +381,11 @@ mod tests {
         let toks: Vec<Token> = tokens(text).collect();
         let sentences: Vec<u32> = toks.iter().map(|t| t.sentence).collect();
         assert_eq!(sentences, [0, 0, 1, 1, 2, 2, 2, 2, 2]);
-        assert!(toks.iter().enumerate().all(|(i, t)| t.position as usize == i));
+        assert!(
+            toks.iter()
+                .enumerate()
+                .all(|(i, t)| t.position as usize == i)
+        );
     }
 
     #[test]

@@ -1,0 +1,54 @@
+//! One module per command.
+
+mod bench;
+mod import;
+mod reindex;
+mod search;
+mod serve;
+mod stats;
+
+use crate::cli::{BenchCommand, Cli, Command};
+use crate::failure::CliResult;
+
+/// Runs a command; returns the exit code for success paths that still report bad input.
+pub fn run(cli: Cli) -> CliResult<i32> {
+    match cli.command {
+        Command::Serve { listen, demo, data } => serve::run(&data, &listen, demo),
+        Command::Import {
+            files,
+            format,
+            map,
+            batch,
+            data,
+        } => import::run(&data, &files, format, &map, batch),
+        Command::Search {
+            query,
+            limit,
+            json,
+            channel,
+            since,
+            until,
+            data,
+        } => search::run(
+            &data,
+            search::Options {
+                query,
+                limit,
+                json,
+                channel,
+                since,
+                until,
+            },
+        ),
+        Command::Reindex { data } => reindex::run(&data),
+        Command::Stats { json, data } => stats::run(&data, json),
+        Command::Bench { which } => match which {
+            BenchCommand::Import {
+                messages,
+                dir,
+                no_baseline,
+                search_runs,
+            } => bench::import(messages, dir, no_baseline, search_runs),
+        },
+    }
+}

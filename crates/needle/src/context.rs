@@ -1,0 +1,77 @@
+//! Opening a data dir: the store (`needle.db`) and the search index (`index/`), brought
+//! into agreement before any command works on them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use needle_search::SearchIndex;
+use needle_store::Store;
+use needle_store::sqlite::SqliteStore;
+
+use crate::failure::{CliResult, Failure};
+
+pub struct DataDir {
+    pub path: PathBuf,
+    pub store: Arc<dyn Store>,
+    pub index: Arc<SearchIndex>,
+}
+
+fn ensure_dir(path: &Path) -> CliResult<()> {
+    if path.exists() && !path.is_dir() {
+        return Err(Failure::environment(format!(
+            "the data dir {} is a file, not a directory",
+            path.display()
+        )));
+    }
+    std::fs::create_dir_all(path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                "it cannot be written (read-only or no permission)".to_string()
+            }
+            std::io::ErrorKind::StorageFull => "the disk is full".to_string(),
+            _ => e.to_string(),
+        };
+        Failure::environment(format!(
+            "cannot create the data dir {}: {why}",
+            path.display()
+        ))
+    })
+}
+
+impl DataDir {
+    /// Opens for writing: the store, and the index with its single writer, caught up.
+    pub fn open(path: &Path) -> CliResult<DataDir> {
+        ensure_dir(path)?;
+        let store = Arc::new(SqliteStore::open(path.join("needle.db"))?);
+        let index = Arc::new(SearchIndex::open(path.join("index"))?);
+        let added = index.catch_up(store.as_ref())?;
+        if added > 0 {
+            tracing::info!(
+                added,
+                "indexed messages the index was missing (after a crash?)"
+            );
+        }
+        Ok(DataDir {
+            path: path.to_path_buf(),
+            store,
+            index,
+        })
+    }
+
+    /// Opens for reading only: works beside a running `needle serve`.
+    pub fn open_read_only(path: &Path) -> CliResult<DataDir> {
+        if !path.join("needle.db").exists() {
+            return Err(Failure::bad_input(format!(
+                "no Needle data in {}: import messages first (or pass --data)",
+                path.display()
+            )));
+        }
+        let store = Arc::new(SqliteStore::open(path.join("needle.db"))?);
+        let index = Arc::new(SearchIndex::open_read_only(path.join("index"))?);
+        Ok(DataDir {
+            path: path.to_path_buf(),
+            store,
+            index,
+        })
+    }
+}

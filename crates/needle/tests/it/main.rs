@@ -1,0 +1,9 @@
+//! Scenario tests that drive the `needle` binary the way people and scripts do.
+//! One test binary for all of them keeps link time down on small machines.
+
+mod support;
+
+mod bad_input;
+mod crash;
+mod import;
+mod serve;
