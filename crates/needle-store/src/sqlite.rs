@@ -5,6 +5,7 @@
 //! is on disk when `insert_batch` returns, so an acknowledged message survives a power cut,
 //! not only a crash; batching keeps the cost to one sync per batch.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -80,9 +81,13 @@ impl SqliteStore {
             if !read_only {
                 conn.pragma_update(None, "journal_mode", "WAL")?;
                 conn.pragma_update(None, "synchronous", "FULL")?;
+                // Checkpoint every ~40 MiB of WAL rather than every 4 MiB: fewer copies of the
+                // same pages while importing.
+                conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
             }
             conn.pragma_update(None, "foreign_keys", "ON")?;
-            conn.pragma_update(None, "cache_size", -32_000)?;
+            // 256 MiB of page cache: index seeks dominate inserts once the tables outgrow it.
+            conn.pragma_update(None, "cache_size", -256_000)?;
             Ok(())
         };
         setup().map_err(|e| map_err(path, e))?;
@@ -163,13 +168,26 @@ fn workspace_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Workspace> {
     })
 }
 
-/// The message JSON minus `text`, which has a column of its own.
+/// The message JSON minus `text` (which has a column of its own) and minus empty fields,
+/// which read back as absent: smaller rows mean fewer pages written per message.
 fn doc_of(message: &Message) -> String {
     let mut value = message.to_json();
     if let Value::Object(obj) = &mut value {
         obj.remove("text");
+        obj.retain(|_, v| !is_empty(v));
+        if let Some(Value::Object(author)) = obj.get_mut("author") {
+            author.retain(|_, v| !v.is_null());
+        }
     }
     value.to_string()
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(map) => map.is_empty(),
+        _ => false,
+    }
 }
 
 impl Store for SqliteStore {
@@ -238,7 +256,7 @@ impl Store for SqliteStore {
                 .prepare_cached(
                     "INSERT INTO authors (workspace_id, channel, key, handle, name, email, phone,
                         followers, verified, country, first_seen, last_seen)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                      ON CONFLICT (workspace_id, channel, key) DO UPDATE SET
                         handle = coalesce(excluded.handle, handle),
                         name = coalesce(excluded.name, name),
@@ -252,15 +270,30 @@ impl Store for SqliteStore {
                      RETURNING id",
                 )
                 .map_err(|e| self.err(e))?;
-            for message in messages {
-                let a = &message.author;
+            // One upsert per distinct author in the batch, with its latest details and the
+            // batch's first and last time seen: far fewer index seeks than one per message.
+            let mut authors: HashMap<(&str, String), (usize, i64, i64)> = HashMap::new();
+            for (i, message) in messages.iter().enumerate() {
                 let created = micros(message.created_at);
-                let author_id: i64 = upsert_author
+                authors
+                    .entry((message.channel.as_str(), message.author.key()))
+                    .and_modify(|(last, first_seen, last_seen)| {
+                        *last = i;
+                        *first_seen = (*first_seen).min(created);
+                        *last_seen = (*last_seen).max(created);
+                    })
+                    .or_insert((i, created, created));
+            }
+            let mut author_ids: HashMap<(&str, String), i64> =
+                HashMap::with_capacity(authors.len());
+            for ((channel, key), (last, first_seen, last_seen)) in authors {
+                let a = &messages[last].author;
+                let id: i64 = upsert_author
                     .query_row(
                         params![
                             workspace_id,
-                            message.channel,
-                            a.key(),
+                            channel,
+                            key,
                             a.handle,
                             a.name,
                             a.email,
@@ -268,11 +301,17 @@ impl Store for SqliteStore {
                             a.followers.map(|f| f.min(i64::MAX as u64) as i64),
                             a.verified,
                             a.country,
-                            created
+                            first_seen,
+                            last_seen
                         ],
                         |r| r.get(0),
                     )
                     .map_err(|e| self.err(e))?;
+                author_ids.insert((channel, key), id);
+            }
+            for message in messages {
+                let created = micros(message.created_at);
+                let author_id = author_ids[&(message.channel.as_str(), message.author.key())];
                 let seq: Option<i64> = insert_message
                     .query_row(
                         params![

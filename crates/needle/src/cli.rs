@@ -56,7 +56,7 @@ pub enum Command {
         #[arg(long = "map", value_name = "FIELD=COLUMN")]
         map: Vec<String>,
         /// Messages per batch.
-        #[arg(long, default_value_t = 2000, hide = true)]
+        #[arg(long, default_value_t = 5000, hide = true)]
         batch: usize,
         #[command(flatten)]
         data: DataArgs,

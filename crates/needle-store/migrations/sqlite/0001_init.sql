@@ -43,7 +43,8 @@ CREATE TABLE messages (
     UNIQUE (workspace_id, channel, source_id)
 );
 
-CREATE INDEX messages_newest ON messages (workspace_id, created_at DESC, seq DESC);
+-- Every SQLite index entry ends with the rowid (seq), which breaks ties on created_at.
+CREATE INDEX messages_newest ON messages (workspace_id, created_at);
 
 -- What the classify stages learn about a message (filled by a later issue).
 CREATE TABLE classifications (

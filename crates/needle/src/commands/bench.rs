@@ -46,8 +46,9 @@ fn generate(path: &Path, messages: u64) -> CliResult<Duration> {
     Ok(started.elapsed())
 }
 
-fn baseline(work: &Path, input: &Path) -> CliResult<serde_json::Value> {
+fn run_baseline(work: &Path, input: &Path) -> CliResult<serde_json::Value> {
     let script = work.join("baseline_sqlite_fts5.py");
+    let _ = std::fs::remove_file(work.join("baseline.db"));
     std::fs::write(&script, BASELINE)
         .map_err(|e| env_failure("cannot write the baseline script", e))?;
     let output = Command::new("python3")
@@ -99,12 +100,27 @@ pub fn import(
         generated.as_secs_f64()
     );
 
+    // The baseline runs first: a child forked later would report this process's peak memory
+    // as its own (Linux carries the high-water mark across fork).
+    let baseline = if no_baseline {
+        None
+    } else {
+        Some(run_baseline(&work, &input)?)
+    };
     let data = work.join("data");
     let _ = std::fs::remove_dir_all(&data);
     let started = Instant::now();
     let dir = DataDir::open(&data)?;
     let workspace = dir.store.ensure_workspace("bench", false)?;
-    let (summary, _) = import_files(&dir, workspace.id, std::slice::from_ref(&input), None, &[], 2000, false)?;
+    let (summary, _) = import_files(
+        &dir,
+        workspace.id,
+        std::slice::from_ref(&input),
+        None,
+        &[],
+        5000,
+        false,
+    )?;
     let took = started.elapsed().as_secs_f64();
     let rate = summary.imported as f64 / took;
     let peak = peak_rss_mib().unwrap_or(0.0);
@@ -116,7 +132,7 @@ pub fn import(
     let baseline = if no_baseline {
         None
     } else {
-        Some(baseline(&work, &input)?)
+        Some(run_baseline(&work, &input)?)
     };
     let ratio = baseline
         .as_ref()
