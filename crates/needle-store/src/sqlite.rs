@@ -7,7 +7,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use needle_core::Message;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -29,6 +30,72 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    _checkpointer: Checkpointer,
+}
+
+/// Copies the write-ahead log back into the database file in the background, so that the
+/// writer's commits never pay for it. Stops when the store is dropped.
+struct Checkpointer {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How often the log is checkpointed.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// Past this size a checkpoint waits for the writer, so the log cannot grow without bound.
+const WAL_HARD_LIMIT: u64 = 512 * 1024 * 1024;
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer> {
+        let conn = SqliteStore::connect(path, false)?;
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let signal = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("needle-checkpoint".into())
+            .spawn(move || {
+                let (lock, wake) = &*signal;
+                let mut stopped = lock.lock().expect("checkpoint flag");
+                loop {
+                    let (guard, _) = wake
+                        .wait_timeout(stopped, CHECKPOINT_EVERY)
+                        .expect("checkpoint flag");
+                    stopped = guard;
+                    let big = std::fs::metadata(&wal)
+                        .map(|m| m.len() > WAL_HARD_LIMIT)
+                        .unwrap_or(false);
+                    let mode = if *stopped || big {
+                        "RESTART"
+                    } else {
+                        "PASSIVE"
+                    };
+                    if let Err(e) =
+                        conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
+                    }
+                    if *stopped {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Other(format!("cannot start the checkpoint thread: {e}")))?;
+        Ok(Checkpointer {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let (lock, wake) = &*self.stop;
+        *lock.lock().expect("checkpoint flag") = true;
+        wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 fn map_err(path: &Path, e: rusqlite::Error) -> StoreError {
@@ -55,10 +122,12 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         let mut writer = Self::connect(&path, false)?;
         Self::migrate(&path, &mut writer)?;
+        let checkpointer = Checkpointer::start(&path)?;
         Ok(SqliteStore {
             path,
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            _checkpointer: checkpointer,
         })
     }
 
@@ -81,9 +150,9 @@ impl SqliteStore {
             if !read_only {
                 conn.pragma_update(None, "journal_mode", "WAL")?;
                 conn.pragma_update(None, "synchronous", "FULL")?;
-                // Checkpoint every ~40 MiB of WAL rather than every 4 MiB: fewer copies of the
-                // same pages while importing.
-                conn.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+                // Checkpoints run on a thread of their own (see `Checkpointer`), not inside
+                // the writer's commits.
+                conn.pragma_update(None, "wal_autocheckpoint", 0)?;
             }
             conn.pragma_update(None, "foreign_keys", "ON")?;
             // 256 MiB of page cache: index seeks dominate inserts once the tables outgrow it.
@@ -242,8 +311,7 @@ impl Store for SqliteStore {
                     "INSERT INTO messages (workspace_id, channel, source_id, direction, created_at,
                         ingested_at, author_id, thread_id, text, doc)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                     ON CONFLICT (workspace_id, channel, source_id) DO NOTHING
-                     RETURNING seq",
+                     ON CONFLICT (workspace_id, channel, source_id) DO NOTHING",
                 )
                 .map_err(|e| self.err(e))?;
             let mut existing = tx
@@ -312,25 +380,23 @@ impl Store for SqliteStore {
             for message in messages {
                 let created = micros(message.created_at);
                 let author_id = author_ids[&(message.channel.as_str(), message.author.key())];
-                let seq: Option<i64> = insert_message
-                    .query_row(
-                        params![
-                            workspace_id,
-                            message.channel,
-                            message.id,
-                            message.direction.as_str(),
-                            created,
-                            now,
-                            author_id,
-                            message.thread_id,
-                            message.text,
-                            doc_of(message)
-                        ],
-                        |r| r.get(0),
-                    )
-                    .optional()
+                // No RETURNING: SQLite builds a temporary table per statement for it.
+                // A changed row count of 1 means this message is new, under the last rowid.
+                let changed = insert_message
+                    .execute(params![
+                        workspace_id,
+                        message.channel,
+                        message.id,
+                        message.direction.as_str(),
+                        created,
+                        now,
+                        author_id,
+                        message.thread_id,
+                        message.text,
+                        doc_of(message)
+                    ])
                     .map_err(|e| self.err(e))?;
-                match seq {
+                match (changed == 1).then(|| tx.last_insert_rowid()) {
                     Some(seq) => out.push(Inserted::New(seq)),
                     // The same key twice in one batch: the first one won.
                     None => {
