@@ -129,11 +129,6 @@ pub fn import(
         summary.imported
     );
 
-    let baseline = if no_baseline {
-        None
-    } else {
-        Some(run_baseline(&work, &input)?)
-    };
     let ratio = baseline
         .as_ref()
         .and_then(|b| b["rows_per_s"].as_f64())
