@@ -9,6 +9,8 @@
 
 pub mod conformance;
 pub mod sqlite;
+mod sqlite_topics;
+pub mod topics;
 
 use needle_core::{ErrorCode, Message};
 use time::OffsetDateTime;

@@ -20,15 +20,21 @@ use crate::{
 };
 
 /// Migrations, in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        "0002_topics",
+        include_str!("../migrations/sqlite/0002_topics.sql"),
+    ),
+];
 
 /// The SQLite store.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    pub(crate) writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     _checkpointer: Checkpointer,
 }
@@ -186,12 +192,12 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn err(&self, e: rusqlite::Error) -> StoreError {
+    pub(crate) fn err(&self, e: rusqlite::Error) -> StoreError {
         map_err(&self.path, e)
     }
 
     /// Runs `f` on a pooled reader connection.
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
         let pooled = self.readers.lock().expect("reader pool").pop();
         let conn = match pooled {
             Some(conn) => conn,
@@ -206,9 +212,9 @@ impl SqliteStore {
     }
 }
 
-const MESSAGE_COLUMNS: &str = "seq, workspace_id, ingested_at, text, doc";
+pub(crate) const MESSAGE_COLUMNS: &str = "seq, workspace_id, ingested_at, text, doc";
 
-fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
+pub(crate) fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
     let seq: i64 = row.get(0)?;
     let workspace_id: i64 = row.get(1)?;
     let ingested_at: i64 = row.get(2)?;
