@@ -10,6 +10,8 @@ pub enum ErrorCode {
     InvalidMessage,
     /// Nothing is stored under that name.
     NotFound,
+    /// It exists already, or the request clashes with the current state.
+    Conflict,
     /// The body or batch is larger than allowed.
     PayloadTooLarge,
     /// The body is not in a format this endpoint reads.
@@ -31,6 +33,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::InvalidMessage => "invalid_message",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::Unavailable => "unavailable",
@@ -46,6 +49,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => 400,
             ErrorCode::InvalidMessage => 422,
             ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::Unavailable => 503,
@@ -60,6 +64,7 @@ impl ErrorCode {
             ErrorCode::BadRequest
             | ErrorCode::InvalidMessage
             | ErrorCode::NotFound
+            | ErrorCode::Conflict
             | ErrorCode::PayloadTooLarge
             | ErrorCode::UnsupportedMediaType => 1,
             ErrorCode::Unavailable

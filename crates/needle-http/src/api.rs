@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use needle_core::message::parse_time;
 use needle_core::{ErrorCode, Invalid, Message};
+use needle_listen::search::NqlSearch;
 use needle_pipeline::{Batch, Item, Outcome};
-use needle_search::{SearchRequest, TextQuery};
 use needle_store::{Cursor, ListFilter, StoredMessage, Workspace, micros};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -355,7 +355,7 @@ pub async fn ingest(
 pub struct ListParams {
     /// Workspace name (default `default`).
     pub workspace: Option<String>,
-    /// Search text: words and "quoted phrases", all required.
+    /// A query in the Needle Query Language (words, "phrases", AND/OR/NOT, NEAR/n, fields).
     pub q: Option<String>,
     /// Only this channel (`email`, `mastodon`, …).
     pub channel: Option<String>,
@@ -401,6 +401,10 @@ pub struct Listing {
     pub workspace: Workspace,
     pub messages: Vec<StoredMessage>,
     pub next: Option<Cursor>,
+    /// With a query: why each message matched, in the same order.
+    pub explanations: Vec<needle_nql::Explanation>,
+    /// With a query: what the linter noticed (the query ran anyway).
+    pub warnings: Vec<needle_nql::Diagnostic>,
 }
 
 /// Lists or searches messages: the API and the page share this.
@@ -431,20 +435,23 @@ pub(crate) fn run_listing(state: &AppState, params: &ListParams) -> AppResult<Li
         .filter(|c| !c.is_empty())
         .map(|c| c.to_ascii_lowercase());
     let text = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let mut explanations = Vec::new();
+    let mut warnings = Vec::new();
     let (messages, next) = match text {
         Some(text) => {
-            let query = TextQuery::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let page = state.index.search(&SearchRequest {
+            let found = state.listening.search(&NqlSearch {
                 workspace_id: workspace.id,
-                query: Some(query),
+                query: text,
                 channel,
                 since_us,
                 until_us,
                 cursor,
                 limit,
             })?;
-            let seqs: Vec<i64> = page.hits.iter().map(|c| c.seq).collect();
-            (state.store.get_many(&seqs)?, page.next)
+            warnings = found.warnings;
+            let (messages, why): (Vec<_>, Vec<_>) = found.messages.into_iter().unzip();
+            explanations = why;
+            (messages, found.next)
         }
         None => {
             let filter = ListFilter {
@@ -466,6 +473,8 @@ pub(crate) fn run_listing(state: &AppState, params: &ListParams) -> AppResult<Li
         workspace,
         messages,
         next,
+        explanations,
+        warnings,
     })
 }
 
@@ -484,11 +493,17 @@ pub async fn list(
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> AppResult<Json<Value>> {
     let Query(params) = params.map_err(query_error)?;
+    let params_had_query = params.q.as_deref().is_some_and(|q| !q.trim().is_empty());
     let listing = blocking(move || run_listing(&state, &params)).await?;
-    Ok(Json(json!({
+    let mut body = json!({
         "messages": listing.messages.iter().map(|m| m.message.to_json()).collect::<Vec<_>>(),
         "next_cursor": listing.next.map(Cursor::encode),
-    })))
+    });
+    if params_had_query {
+        body["matches"] = serde_json::to_value(&listing.explanations).unwrap_or_default();
+        body["warnings"] = serde_json::to_value(&listing.warnings).unwrap_or_default();
+    }
+    Ok(Json(body))
 }
 
 /// One message by channel and id.

@@ -46,6 +46,18 @@ impl From<needle_search::IndexError> for ApiError {
     }
 }
 
+impl From<needle_listen::ListenError> for ApiError {
+    fn from(e: needle_listen::ListenError) -> ApiError {
+        let error = ApiError::new(e.code(), e.to_string());
+        match e {
+            needle_listen::ListenError::Query { report, .. } => {
+                error.with("lint", serde_json::to_value(&report).unwrap_or_default())
+            }
+            _ => error,
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> ApiError {
         ApiError::new(

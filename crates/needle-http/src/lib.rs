@@ -9,6 +9,7 @@ mod api;
 mod error;
 mod openapi;
 mod page;
+mod topics;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
+use needle_listen::Listening;
 use needle_pipeline::Pipeline;
 use needle_search::SearchIndex;
 use needle_store::Store;
@@ -38,6 +40,7 @@ pub const DEFAULT_WORKSPACE: &str = "default";
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub index: Arc<SearchIndex>,
+    pub listening: Arc<Listening>,
     pub pipeline: Pipeline,
     pub registry: Registry,
     /// Set when shutdown begins: new ingest is refused with 503 while in-flight work drains.
@@ -45,15 +48,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(
-        store: Arc<dyn Store>,
-        index: Arc<SearchIndex>,
-        pipeline: Pipeline,
-        registry: Registry,
-    ) -> Arc<AppState> {
+    pub fn new(listening: Arc<Listening>, pipeline: Pipeline, registry: Registry) -> Arc<AppState> {
         Arc::new(AppState {
-            store,
-            index,
+            store: listening.store().clone() as Arc<dyn Store>,
+            index: listening.index().clone(),
+            listening,
             pipeline,
             registry,
             stopping: AtomicBool::new(false),
@@ -79,6 +78,15 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/workspaces",
             get(api::workspaces).post(api::create_workspace),
         )
+        .route("/topics", get(topics::list).post(topics::create))
+        .route(
+            "/topics/{key}",
+            get(topics::get_one)
+                .put(topics::update)
+                .delete(topics::delete),
+        )
+        .route("/topics/{key}/messages", get(topics::messages))
+        .route("/query/lint", post(topics::lint))
         .fallback(api::not_found);
     Router::new()
         .route("/", get(page::home))

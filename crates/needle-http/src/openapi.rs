@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::api;
+use crate::{api, topics};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +19,13 @@ use crate::api;
         api::workspaces,
         api::create_workspace,
         api::healthz,
+        topics::list,
+        topics::create,
+        topics::get_one,
+        topics::update,
+        topics::delete,
+        topics::messages,
+        topics::lint,
     ),
     components(schemas(
         api::IngestResponse,
@@ -27,6 +34,8 @@ use crate::api;
         api::MessagePage,
         api::WorkspaceInfo,
         api::NewWorkspace,
+        topics::TopicBody,
+        topics::LintBody,
     ))
 )]
 pub struct ApiDoc;

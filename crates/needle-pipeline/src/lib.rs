@@ -176,18 +176,22 @@ impl Pipeline {
         }
     }
 
-    /// The stages every message goes through: normalise, dedupe, store, index.
+    /// The stages every message goes through: normalise, dedupe, store, then
+    /// `after_store` (stages that need the stored message's seq, such as topic tagging),
+    /// then index.
     pub fn standard(
         store: Arc<dyn Store>,
         index: Arc<SearchIndex>,
         metrics: Arc<PipelineMetrics>,
+        after_store: Vec<Box<dyn Stage>>,
     ) -> Pipeline {
-        let stages: Vec<Box<dyn Stage>> = vec![
+        let mut stages: Vec<Box<dyn Stage>> = vec![
             Box::new(NormalizeStage),
             Box::new(DedupeStage::new(store.clone())),
             Box::new(StoreStage::new(store)),
-            Box::new(IndexStage::new(index, Duration::from_millis(500))),
         ];
+        stages.extend(after_store);
+        stages.push(Box::new(IndexStage::new(index, Duration::from_millis(500))));
         Pipeline::start(stages, 4, metrics)
     }
 

@@ -29,6 +29,8 @@ pub enum Part {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextQuery {
     pub parts: Vec<Part>,
+    /// Every part must match (search text), or any one (candidates for an NQL query).
+    pub require_all: bool,
 }
 
 fn folded_tokens(text: &str) -> Vec<String> {
@@ -78,7 +80,19 @@ impl TextQuery {
                 end: input.len(),
             });
         }
-        Ok(TextQuery { parts })
+        Ok(TextQuery {
+            parts,
+            require_all: true,
+        })
+    }
+
+    /// Messages holding at least one of these folded tokens: the candidates an NQL query
+    /// is verified against (see `needle_nql::Query::required_any_of`).
+    pub fn any_of(folded_terms: Vec<String>) -> TextQuery {
+        TextQuery {
+            parts: folded_terms.into_iter().map(Part::Term).collect(),
+            require_all: false,
+        }
     }
 
     pub(crate) fn to_tantivy(&self, field: Field) -> Box<dyn Query> {
@@ -95,7 +109,12 @@ impl TextQuery {
                         Box::new(PhraseQuery::new(words.iter().map(|w| term(w)).collect()))
                     }
                 };
-                (Occur::Must, query)
+                let occur = if self.require_all {
+                    Occur::Must
+                } else {
+                    Occur::Should
+                };
+                (occur, query)
             })
             .collect();
         Box::new(BooleanQuery::new(clauses))

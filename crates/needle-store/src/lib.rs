@@ -1,15 +1,20 @@
 //! The store: the source of truth for everything Needle has accepted.
 //!
 //! [`Store`] is the one interface every backend implements; [`sqlite::SqliteStore`] is the
-//! embedded default. [`conformance`] holds the behaviour every backend must show, written
+//! embedded default, and `postgres::PostgresStore` (Cargo feature `postgres`) keeps the data
+//! in PostgreSQL. [`conformance`] holds the behaviour every backend must show, written
 //! once and run against each of them (`store_conformance_tests!`).
 //!
 //! The trait is synchronous: the pipeline runs its stages on threads of their own, and the
 //! async server calls in through `spawn_blocking`, so no backend has to pretend to be async.
 
 pub mod conformance;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 mod sqlite_topics;
+#[cfg(feature = "postgres")]
+pub mod testing;
 pub mod topics;
 
 use needle_core::{ErrorCode, Message};
@@ -169,3 +174,9 @@ pub trait Store: Send + Sync {
     /// The highest seq stored, 0 when empty.
     fn max_seq(&self) -> Result<i64>;
 }
+
+/// A store that holds everything Needle keeps: messages and topics. Backends implement the
+/// parts; this names the whole.
+pub trait Backend: Store + topics::TopicStore {}
+
+impl<T: Store + topics::TopicStore + ?Sized> Backend for T {}

@@ -63,7 +63,7 @@ pub enum Command {
     },
     /// Search stored messages, newest first.
     Search {
-        /// Words and "quoted phrases", all required.
+        /// A query in the Needle Query Language.
         query: String,
         /// How many messages to print.
         #[arg(long, default_value_t = 20)]
@@ -82,6 +82,28 @@ pub enum Command {
         until: Option<String>,
         #[command(flatten)]
         data: DataArgs,
+    },
+    /// Check queries in the Needle Query Language.
+    Query {
+        #[command(subcommand)]
+        which: QueryCommand,
+    },
+    /// Match messages against a topics file (stateless; reads no data dir).
+    Match {
+        /// The topics file (TOML, `[[topic]]` tables).
+        #[arg(long)]
+        topics: PathBuf,
+        /// JSON Lines messages (default: standard input).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Say which terms matched, with byte spans in `text`.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Manage a workspace's topics.
+    Topics {
+        #[command(subcommand)]
+        which: TopicsCommand,
     },
     /// Rebuild the search index from the store.
     Reindex {
@@ -120,6 +142,43 @@ pub enum BenchCommand {
         /// Searches per query for the latency figures.
         #[arg(long, default_value_t = 50)]
         search_runs: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QueryCommand {
+    /// Report every error and warning of a query, with byte spans.
+    Lint {
+        /// The query (or use --file).
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        query: Option<String>,
+        /// Read the query from a file.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// `{"errors":[…],"warnings":[…]}` on standard output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsCommand {
+    /// Load a topics file into the workspace: new topics are created, changed ones get a
+    /// new version; the history of each is backfilled.
+    Load {
+        file: PathBuf,
+        /// Do not compute history now (`needle serve` does it in the background).
+        #[arg(long)]
+        no_backfill: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List the workspace's topics.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 

@@ -4,15 +4,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use needle_listen::{Listening, TopicsStage};
+use needle_pipeline::{Pipeline, PipelineMetrics, Stage};
 use needle_search::SearchIndex;
-use needle_store::Store;
 use needle_store::sqlite::SqliteStore;
+use needle_store::{Backend, Store};
 
 use crate::failure::{CliResult, Failure};
 
 pub struct DataDir {
     pub path: PathBuf,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn Backend>,
     pub index: Arc<SearchIndex>,
 }
 
@@ -73,5 +75,22 @@ impl DataDir {
             store,
             index,
         })
+    }
+
+    /// The live topics of every workspace.
+    pub fn listening(&self) -> CliResult<Arc<Listening>> {
+        Listening::load(self.store.clone(), self.index.clone())
+            .map_err(|e| Failure::new(e.code(), e.to_string()))
+    }
+
+    /// The pipeline every message goes through, topics included.
+    pub fn pipeline(&self, listening: &Arc<Listening>, metrics: Arc<PipelineMetrics>) -> Pipeline {
+        let after_store: Vec<Box<dyn Stage>> = vec![Box::new(TopicsStage::new(listening.clone()))];
+        Pipeline::standard(
+            self.store.clone() as Arc<dyn Store>,
+            self.index.clone(),
+            metrics,
+            after_store,
+        )
     }
 }

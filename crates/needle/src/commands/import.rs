@@ -194,11 +194,8 @@ pub fn import_files(
         ProgressBar::hidden()
     };
 
-    let pipeline = Pipeline::standard(
-        dir.store.clone(),
-        dir.index.clone(),
-        Arc::new(PipelineMetrics::unregistered()),
-    );
+    let listening = dir.listening()?;
+    let pipeline = dir.pipeline(&listening, Arc::new(PipelineMetrics::unregistered()));
     let (events, heard) = mpsc::sync_channel::<Event>(64);
     let rejects = Rejects {
         inputs: files.to_vec(),

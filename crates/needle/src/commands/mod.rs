@@ -2,12 +2,15 @@
 
 mod bench;
 mod import;
+mod matching;
+mod query;
 mod reindex;
 mod search;
 mod serve;
 mod stats;
+mod topics;
 
-use crate::cli::{BenchCommand, Cli, Command};
+use crate::cli::{BenchCommand, Cli, Command, QueryCommand, TopicsCommand};
 use crate::failure::CliResult;
 
 /// Runs a command; returns the exit code for success paths that still report bad input.
@@ -41,6 +44,22 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             },
         ),
         Command::Reindex { data } => reindex::run(&data),
+        Command::Query {
+            which: QueryCommand::Lint { query, file, json },
+        } => query::lint(query, file, json),
+        Command::Match {
+            topics,
+            input,
+            explain,
+        } => matching::run(&topics, input.as_deref(), explain),
+        Command::Topics { which } => match which {
+            TopicsCommand::Load {
+                file,
+                no_backfill,
+                data,
+            } => topics::load(&data, &file, !no_backfill),
+            TopicsCommand::List { json, data } => topics::list(&data, json),
+        },
         Command::Stats { json, data } => stats::run(&data, json),
         Command::Bench { which } => match which {
             BenchCommand::Import {

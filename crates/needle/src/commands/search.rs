@@ -1,7 +1,7 @@
-//! `needle search`: plain words and phrases over stored messages, newest first.
+//! `needle search`: NQL over stored messages, newest first.
 
 use needle_core::message::{format_time, parse_time};
-use needle_search::{SearchRequest, TextQuery};
+use needle_listen::search::NqlSearch;
 use needle_store::micros;
 use serde_json::json;
 
@@ -29,8 +29,13 @@ fn time_flag(name: &str, value: Option<&str>) -> CliResult<Option<i64>> {
 }
 
 pub fn run(data: &DataArgs, options: Options) -> CliResult<i32> {
-    let query = TextQuery::parse(&options.query)
-        .map_err(|e| Failure::bad_input(format!("bad query {:?}: {e}", options.query)))?;
+    // A bad query is reported before any data is opened.
+    if let Err(e) = needle_listen::search::compile_search(&options.query) {
+        return Err(Failure::new(
+            e.code(),
+            format!("bad query {:?}: {e}", options.query),
+        ));
+    }
     let since_us = time_flag("since", options.since.as_deref())?;
     let until_us = time_flag("until", options.until.as_deref())?;
     let dir = DataDir::open_read_only(&data.data)?;
@@ -38,24 +43,43 @@ pub fn run(data: &DataArgs, options: Options) -> CliResult<i32> {
         .store
         .workspace(&data.workspace)?
         .ok_or_else(|| Failure::bad_input(format!("unknown workspace {:?}", data.workspace)))?;
-    let page = dir.index.search(&SearchRequest {
-        workspace_id: workspace.id,
-        query: Some(query),
-        channel: options.channel.map(|c| c.to_ascii_lowercase()),
-        since_us,
-        until_us,
-        cursor: None,
-        limit: options.limit.max(1),
-    })?;
-    let seqs: Vec<i64> = page.hits.iter().map(|c| c.seq).collect();
-    let messages = dir.store.get_many(&seqs)?;
+    let listening = dir.listening()?;
+    let found = listening
+        .search(&NqlSearch {
+            workspace_id: workspace.id,
+            query: &options.query,
+            channel: options.channel.map(|c| c.to_ascii_lowercase()),
+            since_us,
+            until_us,
+            cursor: None,
+            limit: options.limit.max(1),
+        })
+        .map_err(|e| Failure::new(e.code(), e.to_string()))?;
+    for warning in &found.warnings {
+        eprintln!(
+            "warning[{}] at {}..{}: {}",
+            warning.code, warning.start, warning.end, warning.message
+        );
+    }
+    let seqs: Vec<i64> = found.messages.iter().map(|(m, _)| m.seq).collect();
+    let topics = dir.store.topics_of(&seqs)?;
     let mut out = std::io::stdout().lock();
-    for stored in &messages {
+    for (stored, why) in &found.messages {
         let m = &stored.message;
         let line = if options.json {
             let mut value = m.to_json();
-            // Classification arrives with the classify stages; until then it is not known.
-            value["classification"] = json!(null);
+            let in_topics: Vec<&str> = topics
+                .iter()
+                .filter(|(seq, _)| *seq == stored.seq)
+                .map(|(_, key)| key.as_str())
+                .collect();
+            // What the pipeline has learned about the message so far: its topics and the
+            // language it was given; sentiment and intents arrive with the classify stages.
+            value["classification"] = json!({
+                "lang": m.lang,
+                "topics": in_topics,
+            });
+            value["why"] = serde_json::to_value(&why.terms).unwrap_or_default();
             value.to_string()
         } else {
             let who = m

@@ -25,12 +25,14 @@ pub fn run(data: &DataArgs, listen: &str, demo: bool) -> CliResult<i32> {
     let dir = DataDir::open(&data.data)?;
     let mut registry = Registry::default();
     let metrics = Arc::new(PipelineMetrics::register(&mut registry));
-    let pipeline = Pipeline::standard(dir.store.clone(), dir.index.clone(), metrics);
+    let listening = dir.listening()?;
+    let pipeline = dir.pipeline(&listening, metrics);
+    let backfills = needle_listen::backfill::Worker::start(listening.clone());
     if demo {
         seed_demo(&dir, &pipeline)?;
     }
     dir.store.ensure_workspace(DEFAULT_WORKSPACE, false)?;
-    let state = AppState::new(dir.store.clone(), dir.index.clone(), pipeline, registry);
+    let state = AppState::new(listening, pipeline, registry);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -51,6 +53,7 @@ pub fn run(data: &DataArgs, listen: &str, demo: bool) -> CliResult<i32> {
     });
     // Every accepted message is stored and indexed before the process ends.
     state.pipeline.shutdown();
+    drop(backfills);
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     served?;
     eprintln!("needle stopped cleanly");

@@ -41,7 +41,11 @@ impl Server {
             }
         };
         // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                eprintln!("[needle serve] {line}");
+            }
+        });
         Server { child, base }
     }
 
@@ -392,4 +396,123 @@ fn urlencode(s: &str) -> String {
             }
         })
         .collect()
+}
+
+fn send(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
+    let agent = agent();
+    let mut response = match (method, body) {
+        ("PUT", Some(b)) => agent
+            .put(url)
+            .header("content-type", "application/json")
+            .send(b.to_string())
+            .unwrap(),
+        ("POST", Some(b)) => agent
+            .post(url)
+            .header("content-type", "application/json")
+            .send(b.to_string())
+            .unwrap(),
+        ("DELETE", _) => agent.delete(url).call().unwrap(),
+        _ => agent.get(url).call().unwrap(),
+    };
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[test]
+fn topics_through_the_api_match_live_and_backfill_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let ingest = |messages: Value| {
+        let (status, body) = post(
+            &server.url("/api/v1/messages"),
+            "application/json",
+            &messages.to_string(),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    ingest(json!([
+        message("old-1", "I need to clean Office off my Windows laptop", 1),
+        message("old-2", "clean the windows on my office", 2),
+    ]));
+    let topic = json!({
+        "id": "office", "level": "brand",
+        "query": "({Office} OR \"Microsoft Office\") NEAR/6 ({Windows} OR PC OR laptop)",
+        "exclude": "(window OR windows) NEAR/4 (glass OR squeegee)"
+    });
+    let (status, created) = send("POST", &server.url("/api/v1/topics"), Some(topic.clone()));
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["version"], 1);
+    assert_eq!(
+        send("POST", &server.url("/api/v1/topics"), Some(topic)).0,
+        409
+    );
+    let (status, refused) = send(
+        "POST",
+        &server.url("/api/v1/topics"),
+        Some(json!({"id": "bad", "level": "brand", "query": "apple AND banana OR cherry"})),
+    );
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["lint"]["errors"][0]["code"], "mixed_and_or");
+
+    ingest(json!([message(
+        "new-1",
+        "Microsoft Office on my PC froze",
+        3
+    )]));
+    // Live matching and the background backfill together give the whole history.
+    let started = Instant::now();
+    let ids = loop {
+        let (_, page) = send("GET", &server.url("/api/v1/topics/office/messages"), None);
+        let ids: Vec<String> = page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect();
+        if ids.len() == 2 || started.elapsed() > Duration::from_secs(10) {
+            break ids;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(ids, ["new-1", "old-1"]);
+    let (_, listed) = send("GET", &server.url("/api/v1/topics"), None);
+    assert_eq!(listed[0]["backfill"]["state"], "done");
+    assert_eq!(listed[0]["messages"], 2);
+
+    let (status, changed) = send(
+        "PUT",
+        &server.url("/api/v1/topics/office"),
+        Some(json!({"level": "brand", "query": "office"})),
+    );
+    assert_eq!((status, changed["version"].as_u64()), (200, Some(2)));
+    let (_, detail) = send("GET", &server.url("/api/v1/topics/office"), None);
+    assert_eq!(detail["versions"].as_array().unwrap().len(), 2);
+
+    let found = search_until(&server, "%7BOffice%7D%20NEAR%2F6%20laptop", 1);
+    assert_eq!(found["messages"][0]["id"], "old-1", "{found}");
+    assert_eq!(found["matches"][0]["terms"][0]["term"], "Office");
+    let (status, bad) = get(&server.url("/api/v1/messages?q=%28office"));
+    assert_eq!(status, 422, "{bad}");
+
+    let (status, lint) = send(
+        "POST",
+        &server.url("/api/v1/query/lint"),
+        Some(json!({"query": "apple ~5"})),
+    );
+    assert_eq!(status, 200);
+    assert!(!lint["errors"].as_array().unwrap().is_empty());
+
+    assert_eq!(
+        send("DELETE", &server.url("/api/v1/topics/office"), None).0,
+        204
+    );
+    assert_eq!(
+        send("DELETE", &server.url("/api/v1/topics/office"), None).0,
+        404
+    );
+    assert!(server.stop().success());
 }

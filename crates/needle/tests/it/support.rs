@@ -53,3 +53,11 @@ pub fn generated_file(path: &Path, count: u64) {
     }
     out.flush().unwrap();
 }
+
+/// `needle ARGS` for commands that read no data dir.
+pub fn needle_stateless(args: &[&str]) -> Output {
+    Command::new(needle_bin())
+        .args(args)
+        .output()
+        .expect("run needle")
+}
