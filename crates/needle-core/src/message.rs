@@ -216,15 +216,19 @@ fn opt_string(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<
         }
         Some(other) => Err(Invalid::field(
             path,
-            format!("expected a string, got {}", type_name(other)),
+            format!("expected a string, got {}", type_name(&other)),
         )),
     }
 }
 
 /// Ids may be strings or integers: many channels number their posts.
-fn opt_id(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, Invalid> {
+fn opt_id(obj: &mut Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, Invalid> {
     match obj.get(key) {
-        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(Some(n.to_string())),
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => {
+            let id = n.to_string();
+            obj.remove(key);
+            Ok(Some(id))
+        }
         _ => opt_string(obj, key, path),
     }
 }
@@ -263,16 +267,16 @@ fn opt_bool(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<bo
 }
 
 fn opt_object(
-    obj: &Map<String, Value>,
+    obj: &mut Map<String, Value>,
     key: &str,
     path: &str,
 ) -> Result<Option<Map<String, Value>>, Invalid> {
-    match obj.get(key) {
+    match obj.remove(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) => Ok(Some(m.clone())),
+        Some(Value::Object(m)) => Ok(Some(m)),
         Some(other) => Err(Invalid::field(
             path,
-            format!("expected an object, got {}", type_name(other)),
+            format!("expected an object, got {}", type_name(&other)),
         )),
     }
 }
@@ -342,9 +346,9 @@ impl Message {
             )));
         };
 
-        let id = opt_id(&obj, "id", "id")?
+        let id = opt_id(&mut obj, "id", "id")?
             .ok_or_else(|| Invalid::field("id", "is required and was missing or empty"))?;
-        let channel_raw = opt_string(&obj, "channel", "channel")?
+        let channel_raw = opt_string(&mut obj, "channel", "channel")?
             .ok_or_else(|| Invalid::field("channel", "is required and was missing or empty"))?;
         let channel = channel_raw.to_ascii_lowercase();
         if !is_channel_word(&channel) {
@@ -355,7 +359,7 @@ impl Message {
                 ),
             ));
         }
-        let direction = match opt_string(&obj, "direction", "direction")? {
+        let direction = match opt_string(&mut obj, "direction", "direction")? {
             None => Direction::Inbound,
             Some(d) => Direction::parse(&d.to_ascii_lowercase()).ok_or_else(|| {
                 Invalid::field(
@@ -386,17 +390,17 @@ impl Message {
                 ));
             }
         };
-        let text = match obj.get("text") {
+        let text = match obj.remove("text") {
             None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
+            Some(Value::String(s)) => s,
             Some(other) => {
                 return Err(Invalid::field(
                     "text",
-                    format!("expected a string, got {}", type_name(other)),
+                    format!("expected a string, got {}", type_name(&other)),
                 ));
             }
         };
-        let title = opt_string(&obj, "title", "title")?;
+        let title = opt_string(&mut obj, "title", "title")?;
         if text.trim().is_empty() && title.is_none() {
             return Err(Invalid::field(
                 "text",
@@ -412,11 +416,11 @@ impl Message {
                 ),
             ));
         }
-        let lang = match opt_string(&obj, "lang", "lang")? {
+        let lang = match opt_string(&mut obj, "lang", "lang")? {
             None => None,
             Some(raw) => parse_lang(&raw)?,
         };
-        let engagement_type = match opt_string(&obj, "engagement_type", "engagement_type")? {
+        let engagement_type = match opt_string(&mut obj, "engagement_type", "engagement_type")? {
             None => None,
             Some(raw) => Some(EngagementType::parse(&raw).ok_or_else(|| {
                 Invalid::field(
@@ -444,13 +448,13 @@ impl Message {
                 ));
             }
         };
-        let subreddit = opt_string(&obj, "subreddit", "subreddit")?.map(|s| {
+        let subreddit = opt_string(&mut obj, "subreddit", "subreddit")?.map(|s| {
             s.strip_prefix("r/")
                 .or_else(|| s.strip_prefix("/r/"))
                 .unwrap_or(&s)
                 .to_string()
         });
-        let metrics = opt_object(&obj, "metrics", "metrics")?.unwrap_or_default();
+        let metrics = opt_object(&mut obj, "metrics", "metrics")?.unwrap_or_default();
         for (key, value) in &metrics {
             if !value.is_u64() && !value.is_null() {
                 return Err(Invalid::field(
@@ -459,14 +463,14 @@ impl Message {
                 ));
             }
         }
-        let author = Self::author_from_json(obj.get("author"))?;
+        let author = Self::author_from_json(obj.remove("author"))?;
 
-        let mut extra = opt_object(&obj, "extra", "extra")?.unwrap_or_default();
+        let mut extra = opt_object(&mut obj, "extra", "extra")?.unwrap_or_default();
         let message = Message {
-            account: opt_string(&obj, "account", "account")?,
-            url: opt_string(&obj, "url", "url")?,
-            thread_id: opt_id(&obj, "thread_id", "thread_id")?,
-            in_reply_to: opt_id(&obj, "in_reply_to", "in_reply_to")?,
+            account: opt_string(&mut obj, "account", "account")?,
+            url: opt_string(&mut obj, "url", "url")?,
+            thread_id: opt_id(&mut obj, "thread_id", "thread_id")?,
+            in_reply_to: opt_id(&mut obj, "in_reply_to", "in_reply_to")?,
             id,
             channel,
             direction,
@@ -491,8 +495,8 @@ impl Message {
         Ok(Message { extra, ..message })
     }
 
-    fn author_from_json(value: Option<&Value>) -> Result<Author, Invalid> {
-        let obj = match value {
+    fn author_from_json(value: Option<Value>) -> Result<Author, Invalid> {
+        let mut obj = match value {
             None | Some(Value::Null) => {
                 return Err(Invalid::field(
                     "author",
@@ -503,10 +507,11 @@ impl Message {
             Some(other) => {
                 return Err(Invalid::field(
                     "author",
-                    format!("expected an object, got {}", type_name(other)),
+                    format!("expected an object, got {}", type_name(&other)),
                 ));
             }
         };
+        let obj = &mut obj;
         let author = Author {
             id: opt_id(obj, "id", "author.id")?,
             handle: opt_string(obj, "handle", "author.handle")?
@@ -520,11 +525,14 @@ impl Message {
             country: opt_string(obj, "country", "author.country")?
                 .map(|c| parse_country(&c))
                 .transpose()?,
-            extra: obj
-                .iter()
-                .filter(|(k, _)| !KNOWN_AUTHOR_FIELDS.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            extra: Map::new(),
+        };
+        for key in KNOWN_AUTHOR_FIELDS {
+            obj.remove(*key);
+        }
+        let author = Author {
+            extra: std::mem::take(obj),
+            ..author
         };
         if author.id.is_none()
             && author.handle.is_none()
