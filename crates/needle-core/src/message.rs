@@ -198,8 +198,14 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 /// Reads an optional string; `null` and absent are the same. Short fields are capped.
-fn opt_string(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, Invalid> {
-    match obj.get(key) {
+/// Fields are taken out of the parsed object rather than cloned: what is left at the end is
+/// exactly the unknown fields, which go to `extra`.
+fn opt_string(
+    obj: &mut Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<Option<String>, Invalid> {
+    match obj.remove(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => {
             if s.len() > MAX_SHORT_BYTES {
@@ -212,7 +218,13 @@ fn opt_string(obj: &Map<String, Value>, key: &str, path: &str) -> Result<Option<
                 ));
             }
             let trimmed = s.trim();
-            Ok((!trimmed.is_empty()).then(|| trimmed.to_string()))
+            if trimmed.is_empty() {
+                Ok(None)
+            } else if trimmed.len() == s.len() {
+                Ok(Some(s))
+            } else {
+                Ok(Some(trimmed.to_string()))
+            }
         }
         Some(other) => Err(Invalid::field(
             path,
