@@ -29,7 +29,7 @@ fn fixture() -> Fixture {
     let after_store: Vec<Box<dyn Stage>> = vec![Box::new(TopicsStage::new(listening.clone()))];
     let pipeline = Pipeline::standard(
         store.clone() as Arc<dyn Store>,
-        index,
+        Some(index),
         Arc::new(PipelineMetrics::unregistered()),
         after_store,
     );

@@ -178,20 +178,27 @@ impl Pipeline {
 
     /// The stages every message goes through: normalise, dedupe, store, then
     /// `after_store` (stages that need the stored message's seq, such as topic tagging),
-    /// then index.
+    /// then index. Without an index (another process holds its writer) messages are only
+    /// stored; that process indexes them from the store.
     pub fn standard(
         store: Arc<dyn Store>,
-        index: Arc<SearchIndex>,
+        index: Option<Arc<SearchIndex>>,
         metrics: Arc<PipelineMetrics>,
         after_store: Vec<Box<dyn Stage>>,
     ) -> Pipeline {
         let mut stages: Vec<Box<dyn Stage>> = vec![
             Box::new(NormalizeStage),
             Box::new(DedupeStage::new(store.clone())),
-            Box::new(StoreStage::new(store)),
+            Box::new(StoreStage::new(store.clone())),
         ];
         stages.extend(after_store);
-        stages.push(Box::new(IndexStage::new(index, Duration::from_millis(500))));
+        if let Some(index) = index {
+            stages.push(Box::new(IndexStage::new(
+                index,
+                store,
+                Duration::from_millis(500),
+            )));
+        }
         Pipeline::start(stages, 4, metrics)
     }
 

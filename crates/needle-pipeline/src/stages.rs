@@ -117,15 +117,23 @@ impl Stage for StoreStage {
 
 /// Adds newly stored messages to the search index and commits on a timer, on a flush, and
 /// at shutdown. A commit lost to a crash is made good by catch-up from the store.
+///
+/// The index must hold every stored seq in order. A batch whose seqs follow the last one
+/// indexed is added from memory; when there is a gap (another process, such as `needle
+/// import` beside `needle serve`, wrote to the store, or a backend skipped seqs), the stage
+/// reads the missing messages from the store first. When idle it also checks the store for
+/// messages written by others.
 pub struct IndexStage {
     index: Arc<SearchIndex>,
+    store: Arc<dyn Store>,
     commit_interval: Duration,
 }
 
 impl IndexStage {
-    pub fn new(index: Arc<SearchIndex>, commit_interval: Duration) -> Self {
+    pub fn new(index: Arc<SearchIndex>, store: Arc<dyn Store>, commit_interval: Duration) -> Self {
         IndexStage {
             index,
+            store,
             commit_interval,
         }
     }
@@ -145,12 +153,27 @@ impl Stage for IndexStage {
 
     fn process(&mut self, batch: &mut Batch) -> Result<(), StageError> {
         let workspace_id = batch.workspace_id;
-        let stored = batch.items.iter().filter_map(|item| match item.outcome {
-            Outcome::Stored(seq) => Some((seq, workspace_id, &item.message)),
-            _ => None,
-        });
+        let stored: Vec<(i64, i64, &needle_core::Message)> = batch
+            .items
+            .iter()
+            .filter_map(|item| match item.outcome {
+                Outcome::Stored(seq) => Some((seq, workspace_id, &item.message)),
+                _ => None,
+            })
+            .collect();
+        let contiguous = match (self.index.added_seq(), stored.first()) {
+            (Ok(added), Some((first, _, _))) => {
+                *first == added + 1 && stored.windows(2).all(|pair| pair[1].0 == pair[0].0 + 1)
+            }
+            _ => true,
+        };
         // Indexing failures do not undo storage: the message is kept and catch-up retries.
-        if let Err(e) = self.index.add_messages(stored) {
+        let added = if contiguous {
+            self.index.add_messages(stored)
+        } else {
+            self.index.add_from_store(self.store.as_ref()).map(|_| ())
+        };
+        if let Err(e) = added {
             tracing::error!(error = %e, "indexing failed; the next catch-up will retry");
             return Ok(());
         }
@@ -167,6 +190,15 @@ impl Stage for IndexStage {
     /// No batch for a while: whatever is pending becomes searchable now rather than at the
     /// next interval, so quiet periods see fresh results within a fraction of a second.
     fn idle(&mut self) -> Result<(), StageError> {
+        let behind = match (self.store.max_seq(), self.index.added_seq()) {
+            (Ok(stored), Ok(added)) => stored > added,
+            _ => false,
+        };
+        if behind {
+            self.index
+                .add_from_store(self.store.as_ref())
+                .map_err(Self::index_error)?;
+        }
         self.index
             .commit_if_due(Duration::ZERO)
             .map(|_| ())

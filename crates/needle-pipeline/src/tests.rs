@@ -23,7 +23,12 @@ fn a_batch_goes_through_every_stage_with_an_outcome_per_message() {
     let index = Arc::new(SearchIndex::open(dir.path().join("index")).unwrap());
     let ws = store.ensure_workspace("acme", false).unwrap().id;
     let metrics = Arc::new(PipelineMetrics::unregistered());
-    let pipeline = Pipeline::standard(store.clone(), index.clone(), metrics.clone(), Vec::new());
+    let pipeline = Pipeline::standard(
+        store.clone(),
+        Some(index.clone()),
+        metrics.clone(),
+        Vec::new(),
+    );
 
     let first = pipeline
         .process(Batch::new(

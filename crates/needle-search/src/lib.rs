@@ -304,6 +304,11 @@ impl SearchIndex {
         Ok(due)
     }
 
+    /// The highest seq added (committed or not).
+    pub fn added_seq(&self) -> Result<i64> {
+        Ok(self.writer()?.added_seq)
+    }
+
     /// The highest seq in the last commit.
     pub fn committed_seq(&self) -> Result<i64> {
         match &self.writer {
@@ -315,6 +320,13 @@ impl SearchIndex {
     /// Indexes every stored message the index does not hold yet (after a crash, or after
     /// another process wrote to the store), then commits. Returns how many were added.
     pub fn catch_up(&self, store: &dyn Store) -> Result<u64> {
+        let added = self.add_from_store(store)?;
+        self.commit()?;
+        Ok(added)
+    }
+
+    /// Adds every stored message above the highest seq added, without committing.
+    pub fn add_from_store(&self, store: &dyn Store) -> Result<u64> {
         let mut after = self.writer()?.added_seq;
         let mut added = 0u64;
         loop {
@@ -325,7 +337,6 @@ impl SearchIndex {
             self.add(&refs)?;
             added += chunk.len() as u64;
         }
-        self.commit()?;
         Ok(added)
     }
 

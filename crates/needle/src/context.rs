@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use needle_listen::{Listening, TopicsStage};
 use needle_pipeline::{Pipeline, PipelineMetrics, Stage};
-use needle_search::SearchIndex;
+use needle_search::{IndexError, SearchIndex};
 use needle_store::sqlite::SqliteStore;
 use needle_store::{Backend, Store};
 
@@ -16,6 +16,9 @@ pub struct DataDir {
     pub path: PathBuf,
     pub store: Arc<dyn Backend>,
     pub index: Arc<SearchIndex>,
+    /// False when another process (a running `needle serve`) holds the index's writer: then
+    /// this one only stores, and that process indexes from the store.
+    pub index_writable: bool,
 }
 
 fn ensure_dir(path: &Path) -> CliResult<()> {
@@ -43,9 +46,33 @@ fn ensure_dir(path: &Path) -> CliResult<()> {
 impl DataDir {
     /// Opens for writing: the store, and the index with its single writer, caught up.
     pub fn open(path: &Path) -> CliResult<DataDir> {
+        DataDir::open_writer(path, false)
+    }
+
+    /// Opens for adding messages: as [`DataDir::open`], or, when a running server holds the
+    /// index, with the store only (the server indexes what this process stores).
+    pub fn open_for_import(path: &Path) -> CliResult<DataDir> {
+        DataDir::open_writer(path, true)
+    }
+
+    fn open_writer(path: &Path, store_only_if_index_busy: bool) -> CliResult<DataDir> {
         ensure_dir(path)?;
         let store = Arc::new(SqliteStore::open(path.join("needle.db"))?);
-        let index = Arc::new(SearchIndex::open(path.join("index"))?);
+        let index = match SearchIndex::open(path.join("index")) {
+            Ok(index) => Arc::new(index),
+            Err(IndexError::Locked(_)) if store_only_if_index_busy => {
+                eprintln!(
+                    "note: a running needle serve holds the index; it will index these messages"
+                );
+                return Ok(DataDir {
+                    path: path.to_path_buf(),
+                    store,
+                    index: Arc::new(SearchIndex::open_read_only(path.join("index"))?),
+                    index_writable: false,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
         let added = index.catch_up(store.as_ref())?;
         if added > 0 {
             tracing::info!(
@@ -57,6 +84,7 @@ impl DataDir {
             path: path.to_path_buf(),
             store,
             index,
+            index_writable: true,
         })
     }
 
@@ -74,6 +102,7 @@ impl DataDir {
             path: path.to_path_buf(),
             store,
             index,
+            index_writable: false,
         })
     }
 
@@ -88,7 +117,7 @@ impl DataDir {
         let after_store: Vec<Box<dyn Stage>> = vec![Box::new(TopicsStage::new(listening.clone()))];
         Pipeline::standard(
             self.store.clone() as Arc<dyn Store>,
-            self.index.clone(),
+            self.index_writable.then(|| self.index.clone()),
             metrics,
             after_store,
         )

@@ -45,7 +45,7 @@ pub fn run(
             )));
         }
     }
-    let dir = DataDir::open(&data.data)?;
+    let dir = DataDir::open_for_import(&data.data)?;
     let workspace = dir.store.ensure_workspace(&data.workspace, false)?;
     let progress = std::io::stderr().is_terminal();
     let (summary, rejects) =

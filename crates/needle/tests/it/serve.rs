@@ -516,3 +516,56 @@ fn topics_through_the_api_match_live_and_backfill_history() {
     );
     assert!(server.stop().success());
 }
+
+#[test]
+fn an_import_beside_a_running_server_is_indexed_by_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    post(
+        &server.url("/api/v1/messages"),
+        "application/json",
+        &json!([message("api-1", "from the api", 1)]).to_string(),
+    );
+    let file = dir.path().join("m.jsonl");
+    std::fs::write(
+        &file,
+        [
+            line("file-1", "imported beside the server"),
+            line("file-2", "imported too"),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let out = needle(&data, &["import", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("will index these messages"),
+        "{}",
+        stderr(&out)
+    );
+    post(
+        &server.url("/api/v1/messages"),
+        "application/json",
+        &json!([message("api-2", "from the api again imported", 2)]).to_string(),
+    );
+    let found = search_until(&server, "imported", 3);
+    let mut ids: Vec<&str> = found["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        ["api-2", "file-1", "file-2"],
+        "the server indexed the other process's messages, in order"
+    );
+    assert!(server.stop().success());
+    let stats = stats(&data);
+    assert_eq!(
+        (stats["messages"].as_u64(), stats["indexed"].as_u64()),
+        (Some(4), Some(4))
+    );
+}
