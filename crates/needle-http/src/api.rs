@@ -8,6 +8,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use needle_bus::Envelope;
 use needle_core::message::parse_time;
 use needle_core::{ErrorCode, Invalid, Message};
 use needle_listen::search::NqlSearch;
@@ -265,12 +266,32 @@ pub async fn ingest(
     }
 
     let mut failure: Option<ApiError> = None;
+    if !items.is_empty()
+        && let Some(bus) = state.bus.clone()
+    {
+        // A cluster: the batch is durable once the bus has it; workers store it later.
+        let envelopes: Vec<Envelope> = items
+            .into_iter()
+            .map(|item| Envelope::new(workspace.id, item.message))
+            .collect();
+        tokio::task::spawn_blocking(move || bus.publish(&envelopes))
+            .await?
+            .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+        for index in positions {
+            results[index].status = "accepted";
+        }
+        let accepted = results.iter().filter(|r| r.status == "accepted").count();
+        let rejected = results.len() - accepted;
+        let body = json!({"accepted": accepted, "rejected": rejected, "results": results});
+        return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+    }
     if !items.is_empty() {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let submitter = state.clone();
         let batch = Batch::new(workspace.id, items);
         tokio::task::spawn_blocking(move || {
-            submitter.pipeline.submit(batch, move |done| {
+            let pipeline = submitter.pipeline.as_ref().ok_or(needle_pipeline::Closed)?;
+            pipeline.submit(batch, move |done| {
                 let _ = tx.send(done);
             })
         })
@@ -671,6 +692,30 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         )
         .into_response(),
     }
+}
+
+/// Messages the pipeline set aside (invalid, or failing after every retry), with why.
+#[utoipa::path(get, path = "/api/v1/dead-letters", tag = "operations",
+    responses((status = 200, description = "Newest first"), (status = 404, description = "Embedded mode has no bus")))]
+pub async fn dead_letters(State(state): State<Arc<AppState>>) -> AppResult<Json<Value>> {
+    let Some(bus) = state.bus.clone() else {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            "this server runs its pipeline in process: invalid messages are rejected in the ingest answer",
+        ));
+    };
+    let letters = tokio::task::spawn_blocking(move || bus.dead_letters(100))
+        .await?
+        .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+    let list: Vec<Value> = letters
+        .into_iter()
+        .map(|d| {
+            json!({"id": d.id, "workspace_id": d.workspace_id, "key": d.key, "reason": d.reason,
+                   "attempts": d.attempts, "at": needle_core::message::format_time(d.at),
+                   "envelope": serde_json::from_str::<Value>(&d.envelope_json).unwrap_or(Value::String(d.envelope_json))})
+        })
+        .collect();
+    Ok(Json(Value::Array(list)))
 }
 
 pub async fn not_found() -> ApiError {

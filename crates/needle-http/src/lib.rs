@@ -19,6 +19,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
+use needle_bus::Transport;
 use needle_listen::Listening;
 use needle_pipeline::Pipeline;
 use needle_search::SearchIndex;
@@ -41,19 +42,29 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub index: Arc<SearchIndex>,
     pub listening: Arc<Listening>,
-    pub pipeline: Pipeline,
+    /// The local pipeline; `None` in a process that publishes to a bus instead.
+    pub pipeline: Option<Pipeline>,
+    /// In a cluster, ingest publishes to this bus and pipeline workers elsewhere store the
+    /// messages; embedded, it is `None` and ingest runs the local pipeline.
+    pub bus: Option<Arc<dyn Transport>>,
     pub registry: Registry,
     /// Set when shutdown begins: new ingest is refused with 503 while in-flight work drains.
     pub stopping: AtomicBool,
 }
 
 impl AppState {
-    pub fn new(listening: Arc<Listening>, pipeline: Pipeline, registry: Registry) -> Arc<AppState> {
+    pub fn new(
+        listening: Arc<Listening>,
+        pipeline: Option<Pipeline>,
+        bus: Option<Arc<dyn Transport>>,
+        registry: Registry,
+    ) -> Arc<AppState> {
         Arc::new(AppState {
             store: listening.store().clone() as Arc<dyn Store>,
             index: listening.index().clone(),
             listening,
             pipeline,
+            bus,
             registry,
             stopping: AtomicBool::new(false),
         })
@@ -87,6 +98,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/topics/{key}/messages", get(topics::messages))
         .route("/query/lint", post(topics::lint))
+        .route("/dead-letters", get(api::dead_letters))
         .fallback(api::not_found);
     Router::new()
         .route("/", get(page::home))

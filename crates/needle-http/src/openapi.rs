@@ -19,6 +19,7 @@ use crate::{api, topics};
         api::workspaces,
         api::create_workspace,
         api::healthz,
+        api::dead_letters,
         topics::list,
         topics::create,
         topics::get_one,

@@ -1,52 +1,312 @@
 //! Checking a message only against the topics it could match.
 //!
-//! Every compiled query knows a set of folded terms at least one of which a matching message
-//! must contain (`Query::required_any_of`). The index maps each such term to the topics that
-//! need it, the way Lucene's Monitor presearcher indexes queries. A message looks up its own
-//! distinct terms, and only the topics found (plus the few that have no such set, like
-//! field-only queries) are evaluated. Results are identical to evaluating every topic,
-//! because a topic skipped here cannot match.
+//! Every compiled query knows a condition every matching message meets
+//! ([`needle_nql::Requirement`]): terms its text must hold, word prefixes (from wildcards),
+//! the author (`author:`), combined with all-of and any-of. The index works the way Lucene's
+//! Monitor presearcher indexes queries. A message looks up its own distinct terms, the
+//! prefixes of those terms and its author. Only the topics found are evaluated, plus the few
+//! that have nothing to index (field-only queries). The results are identical to evaluating
+//! every topic, because a topic skipped here cannot match.
+//!
+//! **Clauses.** A requirement is split into the conditions that must all hold: the sides of
+//! an AND or a NEAR, the words of a phrase. Each becomes a *clause*: a set of facts at least
+//! one of which a matching message has. A topic is indexed under up to [`MAX_CLAUSES`] of
+//! its clauses (the most selective by the estimate below). It becomes a candidate only when
+//! the message meets every indexed clause. So `(phone OR laptop) AND (terrible OR worst)`
+//! comes up for messages that mention a phone *and* say terrible, not for every message
+//! about phones. This is Monitor's multipass presearcher in one pass.
+//!
+//! **Choosing.** Inside a clause, where any one of several facts will do (one word of a
+//! phrase), the index picks the fact that is rarest by its estimate. It also ranks clauses by
+//! that estimate. The estimate comes from the fact itself (very common function words, then
+//! short words, count as common) and from how many topics of the set use it. A word that
+//! hundreds of topics use (`battery`, `refund`) is nearly always a common word, while a brand
+//! or product name is used by a few topics each.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
-use needle_nql::{Document, Explanation, Scratch, Topic};
+use needle_nql::{Document, Explanation, Requirement, Scratch, Topic};
 
-/// Topics with a term index over their required terms.
-#[derive(Debug, Default)]
+/// Most clauses a topic is indexed under (the clause number lives in two bits).
+pub const MAX_CLAUSES: usize = 3;
+
+/// FxHash: a fast hash for the short strings terms are. The keys come from the workspace's
+/// own topics, so there are no untrusted keys to flood the table with.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+const FX_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for word in &mut chunks {
+            let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            h = (h.rotate_left(5) ^ w).wrapping_mul(FX_K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(FX_K);
+        }
+        self.0 = h;
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(FX_K);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+}
+
+type FxBuild = BuildHasherDefault<FxHasher>;
+/// Key → postings: `topic << 2 | clause`.
+type Postings = HashMap<Box<str>, Vec<u32>, FxBuild>;
+
+/// Topics with an index over their clauses.
+#[derive(Debug)]
 pub struct TopicIndex<T> {
     topics: Vec<(T, Topic)>,
-    by_term: HashMap<String, Vec<u32>>,
-    /// Topics that have no required terms: always evaluated.
+    /// For each topic, the clause bits that must all be set (0 for topics always evaluated).
+    need: Vec<u8>,
+    /// Folded term → postings.
+    by_term: Postings,
+    /// Folded prefix → postings.
+    by_prefix: Postings,
+    /// Distinct byte lengths of the prefixes, ascending.
+    prefix_lens: Vec<usize>,
+    /// Bit per first two bytes of a prefix (a prefix of one byte sets all 256 of its row):
+    /// a term whose first two bytes are not here has no indexed prefix.
+    prefix_gate: Vec<u64>,
+    /// Author handle (lower case, no `@`) → postings.
+    by_author: Postings,
+    /// Topics that have nothing to index: always evaluated.
     always: Vec<u32>,
 }
 
-/// Per-thread working memory: which topics were already picked for this message.
+impl<T> Default for TopicIndex<T> {
+    fn default() -> Self {
+        TopicIndex::new(Vec::new())
+    }
+}
+
+/// Per-thread working memory, reused from message to message.
 #[derive(Debug, Default)]
 pub struct PresearchScratch {
+    /// Per topic: the generation (message) its `mask` belongs to.
     seen: Vec<u32>,
+    /// Per topic: the clauses met so far by this message.
+    mask: Vec<u8>,
     generation: u32,
     candidates: Vec<u32>,
+    author: String,
     matcher: Scratch,
+}
+
+/// One fact a topic can be keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Key {
+    Term(String),
+    Prefix(String),
+    Author(String),
+}
+
+/// Function words so common in the languages Needle sees that a key on one of them is
+/// nearly a key on everything.
+const COMMON: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "for", "from", "get",
+    "has", "have", "i", "if", "in", "is", "it", "just", "me", "my", "no", "not", "of", "on", "or",
+    "so", "that", "the", "this", "to", "was", "we", "with", "you", "your", "al", "con", "da",
+    "das", "de", "del", "der", "des", "di", "die", "du", "e", "el", "em", "en", "es", "est",
+    "et", "ich", "il", "ist", "la", "las", "le", "les", "los", "mit", "nicht", "o", "para", "per",
+    "por", "que", "se", "um", "un", "una", "und", "une", "y",
+];
+
+/// How likely a message is to hold `key`, roughly, before looking at the topic set.
+fn prior(key: &Key) -> f64 {
+    let text = match key {
+        Key::Author(_) => return 0.001,
+        Key::Term(t) => t.as_str(),
+        // A prefix stands for every word that starts with it.
+        Key::Prefix(p) => return (prior(&Key::Term(p.clone())) * 4.0).min(1.0),
+    };
+    let (tag, body) = match text.strip_prefix(['#', '@']) {
+        Some(body) => (true, body),
+        None => (false, text),
+    };
+    if !tag && COMMON.contains(&body) {
+        return 0.3;
+    }
+    let ascii = body.is_ascii();
+    let p: f64 = match body.chars().count() {
+        0 => 1.0,
+        // One Latin letter or digit is almost anywhere; one Han character is a word.
+        1 if ascii => 0.2,
+        1 => 0.03,
+        2 if ascii => 0.1,
+        2 => 0.02,
+        3 => 0.04,
+        4 => 0.02,
+        5 => 0.01,
+        _ => 0.005,
+    };
+    if tag { p / 4.0 } else { p }
+}
+
+/// The cheapest set of keys that covers a requirement (a message meeting it has one of the
+/// keys), with its estimated cost. `None` when no such set exists.
+fn choose(req: &Requirement, cost: &impl Fn(&Key) -> f64) -> Option<(f64, Vec<Key>)> {
+    let one = |key: Key| Some((cost(&key), vec![key]));
+    match req {
+        Requirement::Term(t) => one(Key::Term(t.clone())),
+        Requirement::Prefix(p) => one(Key::Prefix(p.clone())),
+        Requirement::Author(a) => one(Key::Author(a.clone())),
+        Requirement::All(items) => items
+            .iter()
+            .filter_map(|r| choose(r, cost))
+            .min_by(|a, b| a.0.total_cmp(&b.0)),
+        Requirement::Any(items) => {
+            let mut total = 0.0;
+            let mut keys = Vec::new();
+            for item in items {
+                let (c, k) = choose(item, cost)?;
+                total += c;
+                keys.extend(k);
+            }
+            Some((total, keys))
+        }
+        // `Anything`, and any shape added later: nothing to index (always evaluated, safe).
+        _ => None,
+    }
+}
+
+/// The clauses of a requirement: its parts that must all hold, each with its cheapest key
+/// set, most selective first, at most [`MAX_CLAUSES`].
+fn clauses(req: &Requirement, cost: &impl Fn(&Key) -> f64) -> Vec<Vec<Key>> {
+    let parts: Vec<&Requirement> = match req {
+        Requirement::All(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut chosen: Vec<(f64, Vec<Key>)> =
+        parts.into_iter().filter_map(|p| choose(p, cost)).collect();
+    chosen.sort_by(|a, b| a.0.total_cmp(&b.0));
+    chosen.truncate(MAX_CLAUSES);
+    chosen
+        .into_iter()
+        .map(|(_, mut keys)| {
+            keys.sort();
+            keys.dedup();
+            keys
+        })
+        .collect()
+}
+
+/// Every key a requirement mentions, for counting how many topics use each.
+fn mentions(req: &Requirement, out: &mut Vec<Key>) {
+    match req {
+        Requirement::Term(t) => out.push(Key::Term(t.clone())),
+        Requirement::Prefix(p) => out.push(Key::Prefix(p.clone())),
+        Requirement::Author(a) => out.push(Key::Author(a.clone())),
+        Requirement::All(items) | Requirement::Any(items) => {
+            items.iter().for_each(|r| mentions(r, out))
+        }
+        _ => {}
+    }
+}
+
+fn gate_bit(b0: u8, b1: u8) -> (usize, u64) {
+    let i = (usize::from(b0) << 8) | usize::from(b1);
+    (i / 64, 1 << (i % 64))
 }
 
 impl<T> TopicIndex<T> {
     pub fn new(topics: Vec<(T, Topic)>) -> TopicIndex<T> {
-        let mut by_term: HashMap<String, Vec<u32>> = HashMap::new();
-        let mut always = Vec::new();
-        for (i, (_, topic)) in topics.iter().enumerate() {
-            match topic.query.required_any_of() {
-                Some(terms) if !terms.is_empty() => {
-                    for term in terms {
-                        by_term.entry(term).or_default().push(i as u32);
-                    }
-                }
-                _ => always.push(i as u32),
+        let requirements: Vec<Requirement> =
+            topics.iter().map(|(_, t)| t.query.requirement()).collect();
+        // How many topics mention each key.
+        let mut used: HashMap<Key, u32, FxBuild> = HashMap::default();
+        let mut keys = Vec::new();
+        for req in &requirements {
+            keys.clear();
+            mentions(req, &mut keys);
+            keys.sort();
+            keys.dedup();
+            for k in keys.drain(..) {
+                *used.entry(k).or_default() += 1;
             }
         }
-        TopicIndex {
-            topics,
-            by_term,
-            always,
+        let cost = |key: &Key| {
+            let topics = f64::from(used.get(key).copied().unwrap_or(1));
+            prior(key) * (1.0 + topics / 32.0)
+        };
+
+        let mut index = TopicIndex {
+            topics: Vec::new(),
+            need: Vec::with_capacity(topics.len()),
+            by_term: Postings::default(),
+            by_prefix: Postings::default(),
+            prefix_lens: Vec::new(),
+            prefix_gate: vec![0; 65536 / 64],
+            by_author: Postings::default(),
+            always: Vec::new(),
+        };
+        for (i, req) in requirements.iter().enumerate() {
+            let id = i as u32;
+            let clauses = clauses(req, &cost);
+            index.need.push((1u8 << clauses.len()) - 1);
+            if clauses.is_empty() {
+                index.always.push(id);
+                continue;
+            }
+            for (c, keys) in clauses.into_iter().enumerate() {
+                let posting = id << 2 | c as u32;
+                for key in keys {
+                    index.add(key, posting);
+                }
+            }
+        }
+        index.prefix_lens.sort_unstable();
+        for postings in index
+            .by_term
+            .values_mut()
+            .chain(index.by_prefix.values_mut())
+            .chain(index.by_author.values_mut())
+        {
+            postings.shrink_to_fit();
+        }
+        index.topics = topics;
+        index
+    }
+
+    fn add(&mut self, key: Key, posting: u32) {
+        let (map, text) = match key {
+            Key::Term(t) => (&mut self.by_term, t),
+            Key::Prefix(p) => {
+                let bytes = p.as_bytes();
+                if let [b0] = bytes {
+                    for b1 in 0..=255 {
+                        let (w, bit) = gate_bit(*b0, b1);
+                        self.prefix_gate[w] |= bit;
+                    }
+                } else {
+                    let (w, bit) = gate_bit(bytes[0], bytes[1]);
+                    self.prefix_gate[w] |= bit;
+                }
+                if !self.prefix_lens.contains(&p.len()) {
+                    self.prefix_lens.push(p.len());
+                }
+                (&mut self.by_prefix, p)
+            }
+            Key::Author(a) => (&mut self.by_author, a),
+        };
+        let postings = map.entry(text.into_boxed_str()).or_default();
+        if postings.last() != Some(&posting) {
+            postings.push(posting);
         }
     }
 
@@ -62,40 +322,24 @@ impl<T> TopicIndex<T> {
         self.topics.iter()
     }
 
+    /// How many topics the message would be checked against (for benchmarks).
+    pub fn candidates(&self, doc: &Document<'_>, scratch: &mut PresearchScratch) -> usize {
+        self.collect(doc, scratch);
+        scratch.candidates.len()
+    }
+
     /// The topics the message is in, with why.
     pub fn matches<'s>(
         &'s self,
         doc: &Document<'_>,
         scratch: &mut PresearchScratch,
     ) -> Vec<(&'s T, Explanation)> {
+        self.collect(doc, scratch);
         let PresearchScratch {
-            seen,
-            generation,
             candidates,
             matcher,
+            ..
         } = scratch;
-        if seen.len() < self.topics.len() {
-            seen.resize(self.topics.len(), 0);
-        }
-        *generation = generation.wrapping_add(1);
-        if *generation == 0 {
-            seen.iter_mut().for_each(|s| *s = 0);
-            *generation = 1;
-        }
-        candidates.clear();
-        for term in doc.folded_terms() {
-            if let Some(ids) = self.by_term.get(term) {
-                for &id in ids {
-                    let slot = &mut seen[id as usize];
-                    if *slot != *generation {
-                        *slot = *generation;
-                        candidates.push(id);
-                    }
-                }
-            }
-        }
-        candidates.extend_from_slice(&self.always);
-        candidates.sort_unstable();
         candidates
             .iter()
             .filter_map(|&id| {
@@ -103,6 +347,96 @@ impl<T> TopicIndex<T> {
                 topic.matches_with(doc, matcher).map(|why| (payload, why))
             })
             .collect()
+    }
+
+    /// Fills `scratch.candidates` with the topics to evaluate, in order.
+    fn collect(&self, doc: &Document<'_>, scratch: &mut PresearchScratch) {
+        let PresearchScratch {
+            seen,
+            mask,
+            generation,
+            candidates,
+            author,
+            ..
+        } = scratch;
+        if seen.len() < self.topics.len() {
+            seen.resize(self.topics.len(), 0);
+            mask.resize(self.topics.len(), 0);
+        }
+        *generation = generation.wrapping_add(1);
+        if *generation == 0 {
+            seen.iter_mut().for_each(|s| *s = 0);
+            *generation = 1;
+        }
+        let generation = *generation;
+        candidates.clear();
+        let need = &self.need;
+        let mut add = |postings: &[u32]| {
+            for &posting in postings {
+                let id = (posting >> 2) as usize;
+                let bit = 1u8 << (posting & 3);
+                let m = &mut mask[id];
+                if seen[id] != generation {
+                    seen[id] = generation;
+                    *m = 0;
+                }
+                if *m & bit == 0 {
+                    *m |= bit;
+                    if *m == need[id] {
+                        candidates.push(id as u32);
+                    }
+                }
+            }
+        };
+        let prefixes = !self.by_prefix.is_empty();
+        for term in doc.folded_terms() {
+            if let Some(postings) = self.by_term.get(term) {
+                add(postings);
+            }
+            if prefixes {
+                self.prefixes_of(term, &mut add);
+            }
+        }
+        if !self.by_author.is_empty()
+            && let Some(handle) = doc.fields().author
+        {
+            let handle = handle.trim_start_matches('@');
+            author.clear();
+            if handle.is_ascii() {
+                author.push_str(handle);
+                author.make_ascii_lowercase();
+            } else {
+                author.push_str(&handle.to_lowercase());
+            }
+            if let Some(postings) = self.by_author.get(author.as_str()) {
+                add(postings);
+            }
+        }
+        candidates.extend_from_slice(&self.always);
+        candidates.sort_unstable();
+    }
+
+    /// Calls `add` with the postings of every indexed prefix of `term`.
+    fn prefixes_of(&self, term: &str, add: &mut impl FnMut(&[u32])) {
+        let bytes = term.as_bytes();
+        let Some(&b0) = bytes.first() else { return };
+        if bytes.len() > 1 {
+            let (w, bit) = gate_bit(b0, bytes[1]);
+            if self.prefix_gate[w] & bit == 0 {
+                return;
+            }
+        }
+        for &len in &self.prefix_lens {
+            if len > bytes.len() {
+                break;
+            }
+            if !term.is_char_boundary(len) {
+                continue;
+            }
+            if let Some(postings) = self.by_prefix.get(&term[..len]) {
+                add(postings);
+            }
+        }
     }
 
     /// The same answer by evaluating every topic: the oracle the index is tested against.

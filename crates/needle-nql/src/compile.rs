@@ -56,6 +56,81 @@ impl Node {
     }
 }
 
+/// A condition every message matching a query meets, made of facts that are cheap to look
+/// up: what a presearcher indexes queries by. It is necessary, never sufficient: a message that
+/// meets it may still not match, but one that does not meet it never matches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Requirement {
+    /// Nothing cheap to check is known (fields, NOT, a wildcard right after `#`).
+    Anything,
+    /// Some token of the text folds to this, as [`crate::Document::has_folded`] sees it (tags
+    /// keep their `#` or `@`).
+    Term(String),
+    /// Some token of the text has a folded form starting with this (a wildcard's literal
+    /// start).
+    Prefix(String),
+    /// The author's handle, lower case, without `@`, is this.
+    Author(String),
+    /// Every one of these.
+    All(Vec<Requirement>),
+    /// At least one of these.
+    Any(Vec<Requirement>),
+}
+
+impl Requirement {
+    /// `All`, simplified: `Anything` items dropped, nested `All` flattened, one item unwrapped.
+    pub(crate) fn all(items: Vec<Requirement>) -> Requirement {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                Requirement::Anything => {}
+                Requirement::All(inner) => out.extend(inner),
+                other => out.push(other),
+            }
+        }
+        out.sort();
+        out.dedup();
+        match out.len() {
+            0 => Requirement::Anything,
+            1 => out.pop().expect("one item"),
+            _ => Requirement::All(out),
+        }
+    }
+
+    /// `Any`, simplified: `Anything` anywhere makes it `Anything`, nested `Any` flattened, one
+    /// item unwrapped.
+    pub(crate) fn any(items: Vec<Requirement>) -> Requirement {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                Requirement::Anything => return Requirement::Anything,
+                Requirement::Any(inner) => out.extend(inner),
+                other => out.push(other),
+            }
+        }
+        out.sort();
+        out.dedup();
+        match out.len() {
+            0 => Requirement::Anything,
+            1 => out.pop().expect("one item"),
+            _ => Requirement::Any(out),
+        }
+    }
+
+    /// Whether a document meets the requirement (what a presearcher decides by its index).
+    pub fn holds(&self, doc: &crate::Document<'_>) -> bool {
+        match self {
+            Requirement::Anything => true,
+            Requirement::Term(t) => doc.has_folded(t),
+            Requirement::Prefix(p) => doc.has_folded_prefix(p),
+            Requirement::Author(a) => doc.author_key().as_deref() == Some(a.as_str()),
+            Requirement::All(items) => items.iter().all(|r| r.holds(doc)),
+            Requirement::Any(items) => items.iter().any(|r| r.holds(doc)),
+        }
+    }
+}
+
 /// A compiled query.
 #[derive(Debug, Clone)]
 pub struct Query {
@@ -119,6 +194,29 @@ impl Query {
         terms.sort();
         terms.dedup();
         Some(terms)
+    }
+
+    /// What every matching message has ([`Requirement`]), in full: each AND, NEAR and phrase
+    /// keeps all its parts, so a presearcher can choose which part to index by (the rarest).
+    pub fn requirement(&self) -> Requirement {
+        requirement(&self.root)
+    }
+}
+
+fn requirement(node: &Node) -> Requirement {
+    match node {
+        Node::Leaf(leaf) => leaf.requirement(),
+        Node::Field(FieldPred::Author(a), _) => Requirement::Author(a.clone()),
+        Node::Field(..) | Node::Not(_) => Requirement::Anything,
+        Node::And(items) | Node::All { items, .. } => {
+            Requirement::all(items.iter().map(requirement).collect())
+        }
+        Node::Near { left, right, .. } | Node::Sentence { left, right, .. } => {
+            Requirement::all(vec![requirement(left), requirement(right)])
+        }
+        Node::Or(items) | Node::AnyTwo { items, .. } => {
+            Requirement::any(items.iter().map(requirement).collect())
+        }
     }
 }
 

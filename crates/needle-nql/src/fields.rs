@@ -393,7 +393,9 @@ impl FieldPred {
     /// Whether a message's fields satisfy the condition (a title is checked by the caller).
     pub(crate) fn holds(&self, fields: &Fields<'_>) -> bool {
         let eq = |have: Option<&str>, want: &str| {
-            have.is_some_and(|h| h.eq_ignore_ascii_case(want) || h.to_lowercase() == want)
+            have.is_some_and(|h| {
+                h.eq_ignore_ascii_case(want) || (!h.is_ascii() && h.to_lowercase() == want)
+            })
         };
         match self {
             FieldPred::Author(a) => eq(fields.author.map(|h| h.trim_start_matches('@')), a),

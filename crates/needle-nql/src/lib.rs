@@ -59,7 +59,7 @@ pub mod topics;
 #[cfg(test)]
 mod spec_tests;
 
-pub use compile::{Query, compile};
+pub use compile::{Query, Requirement, compile};
 pub use document::{Document, Fields};
 pub use lint::{Code, Diagnostic, LintReport, Severity, lint};
 pub use matcher::{Explanation, MatchedTerm, Scratch};

@@ -132,8 +132,7 @@ impl Query {
 fn field_holds(pred: &FieldPred, doc: &Document<'_>) -> bool {
     match pred {
         FieldPred::Title(leaf) => doc
-            .title
-            .as_ref()
+            .title()
             .is_some_and(|title| leaf.for_each_start(title, |_| true)),
         other => other.holds(&doc.fields),
     }

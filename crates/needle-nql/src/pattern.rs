@@ -2,9 +2,10 @@
 //! the text, each query token becomes a [`TokenPattern`] (folded key or wildcard, case and
 //! accent rules, hashtag rules), and a [`Leaf`] is the phrase of them.
 
-use needle_text::{TokenKind, fold, has_accents};
+use needle_text::{TokenKind, fold, fold_case, has_accents};
 
-use crate::document::TokenIndex;
+use crate::compile::Requirement;
+use crate::document::{TokenIndex, term_hash};
 use crate::syntax::Span;
 
 /// A token of a query term, as written (wildcards kept).
@@ -108,7 +109,8 @@ fn glob_match<I: Iterator<Item = char> + Clone>(pattern: &[Glob], mut text: I) -
 enum Check {
     /// Folded form is enough.
     None,
-    /// The query word has accents: the text must have the same letters and accents, any case.
+    /// The query word has accents: the text must have the same letters and accents, any case
+    /// and any normalization form (both sides through `fold_case`: lower case and NFC).
     Lower(String),
     /// `{…}` and `++"…"`: exactly this spelling.
     Exact(String),
@@ -125,6 +127,8 @@ pub(crate) struct TokenPattern {
     check: Check,
     /// Index keys (literal) or key prefixes (wildcard) where candidates are found.
     lookups: Vec<String>,
+    /// `term_hash` of each literal lookup.
+    hashes: Vec<u64>,
     has_tag_lookups: bool,
 }
 
@@ -139,7 +143,7 @@ impl TokenPattern {
         let check = if case_sensitive {
             Check::Exact(token.text.clone())
         } else if has_accents(&token.text) {
-            Check::Lower(token.text.to_lowercase())
+            Check::Lower(fold_case(&token.text))
         } else {
             Check::None
         };
@@ -163,12 +167,14 @@ impl TokenPattern {
             lookups.push(format!("#{base}"));
             lookups.push(format!("@{base}"));
         }
+        let hashes = lookups.iter().map(|l| term_hash(l)).collect();
         TokenPattern {
             tag,
             key,
             glob,
             check,
             lookups,
+            hashes,
             has_tag_lookups,
         }
     }
@@ -180,6 +186,25 @@ impl TokenPattern {
     /// The folded forms a text token may have to match this literal pattern.
     pub fn folded_keys(&self) -> Option<&[String]> {
         (!self.is_wildcard()).then_some(self.lookups.as_slice())
+    }
+
+    /// What a text needs for this token to match: a token folding to one of the lookups, or
+    /// (wildcard) starting with one.
+    pub fn requirement(&self) -> Requirement {
+        let options = self
+            .lookups
+            .iter()
+            .map(|l| {
+                if !self.is_wildcard() {
+                    Requirement::Term(l.clone())
+                } else if l.is_empty() {
+                    Requirement::Anything
+                } else {
+                    Requirement::Prefix(l.clone())
+                }
+            })
+            .collect();
+        Requirement::any(options)
     }
 
     /// Whether the text token at `pos` matches.
@@ -201,7 +226,7 @@ impl TokenPattern {
                 folded == self.key
                     && match &self.check {
                         Check::None => true,
-                        Check::Lower(l) => raw.chars().flat_map(char::to_lowercase).eq(l.chars()),
+                        Check::Lower(l) => fold_case(raw) == *l,
                         Check::Exact(e) => raw == e,
                     }
             }
@@ -209,9 +234,7 @@ impl TokenPattern {
                 glob_match(folded_glob, folded.chars())
                     && match &self.check {
                         Check::None => true,
-                        Check::Lower(_) => {
-                            glob_match(checked_glob, raw.chars().flat_map(char::to_lowercase))
-                        }
+                        Check::Lower(_) => glob_match(checked_glob, fold_case(raw).chars()),
                         Check::Exact(_) => glob_match(checked_glob, raw.chars()),
                     }
             }
@@ -225,14 +248,19 @@ impl TokenPattern {
             if i > 0 && !index.has_tags {
                 break;
             }
-            let positions = if self.is_wildcard() {
-                index.with_prefix(lookup)
+            if self.is_wildcard() {
+                for positions in index.with_prefix(lookup) {
+                    for &p in positions {
+                        if self.matches(index, p as usize) && f(p as usize) {
+                            return true;
+                        }
+                    }
+                }
             } else {
-                index.lookup(lookup)
-            };
-            for &p in positions {
-                if self.matches(index, p as usize) && f(p as usize) {
-                    return true;
+                for &p in index.lookup_hashed(lookup, self.hashes[i]) {
+                    if self.matches(index, p as usize) && f(p as usize) {
+                        return true;
+                    }
                 }
             }
         }
@@ -296,6 +324,11 @@ impl Leaf {
         self.tokens
             .get(self.anchor)
             .is_some_and(|a| a.ordered_candidates(index))
+    }
+
+    /// What a text needs for the term to match: every token's requirement.
+    pub fn requirement(&self) -> Requirement {
+        Requirement::all(self.tokens.iter().map(TokenPattern::requirement).collect())
     }
 
     /// A token of the term that must appear (folded forms it may take), if some token is

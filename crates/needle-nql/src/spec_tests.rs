@@ -127,6 +127,61 @@ mod text_model {
         assert!(!m("@handle", "#handle"));
         assert!(m("\"love acme\"", "love #acme"));
     }
+
+    #[test]
+    fn accented_query_words_match_any_normalization_form() {
+        // NFC query, NFD text and the other way round.
+        assert!(m("école", "une e\u{301}cole"));
+        assert!(m("e\u{301}cole", "une école"));
+        assert!(m("ÉCOLE", "E\u{301}COLE"));
+        assert!(!m("e\u{301}cole", "une ecole"));
+        assert!(m("écol*", "E\u{301}COLES"));
+        assert!(!m("écol*", "ecoles"));
+    }
+
+    #[test]
+    fn compatibility_forms_and_emoji_variants_are_not_accents() {
+        assert!(m("ﬁne", "fine"));
+        assert!(m("ﬁne", "ﬁne"));
+        assert!(m("Ｏｆｆｉｃｅ", "my office"));
+        assert!(m("office", "my Ｏｆｆｉｃｅ"));
+        assert!(m("❤", "I ❤\u{FE0F} it"));
+        assert!(m("❤\u{FE0F}", "I ❤ it"));
+        assert!(m("👍", "ok 👍🏽"));
+        assert!(m("👍🏽", "ok 👍"));
+        let q = compile("👍").unwrap();
+        let text = "ok 👍🏽!";
+        let why = q.matches(&Document::from_text(text)).unwrap();
+        assert_eq!(&text[why.terms[0].start..why.terms[0].end], "👍🏽");
+    }
+
+    #[test]
+    fn a_handle_with_underscores_matches_the_plain_word() {
+        assert!(m("acme_support", "thanks @acme_support"));
+        assert!(m("acme_support", "thanks #acme_support"));
+        assert!(m("acme_support", "user acme_support wrote"));
+        assert!(m("@acme_support", "thanks @Acme_Support"));
+        assert!(!m("acme", "thanks @acme_support"));
+        assert!(!m("acme_support", "acme support"));
+        assert!(m("acme", "_acme_ is here"));
+        assert!(m("acme_sup*", "@acme_supportteam"));
+    }
+
+    #[test]
+    fn prolonged_sound_mark_never_joins_latin() {
+        assert!(m("ソニー", "ソニーPlayStation"));
+        assert!(m("playstation", "ソニーPlayStation"));
+    }
+
+    #[test]
+    fn copyright_registered_and_trademark_are_tokens() {
+        assert!(m("acme", "Acme™ phones"));
+        assert!(m("™", "Acme™ phones"));
+        assert!(m("acme™", "Acme™ phones"));
+        assert!(m("\"acme ™\"", "Acme ™"));
+        assert!(m("©", "©2024 Acme"));
+        assert!(!m("tm", "Acme™"));
+    }
 }
 
 mod terms {

@@ -7,15 +7,22 @@
 //!
 //! The trait is synchronous: the pipeline runs its stages on threads of their own, and the
 //! async server calls in through `spawn_blocking`, so no backend has to pretend to be async.
+//!
+//! [`open`] picks the backend from what it is given: a PostgreSQL URL or a SQLite file.
 
 pub mod conformance;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_topics;
+mod row;
 pub mod sqlite;
 mod sqlite_topics;
 #[cfg(feature = "postgres")]
 pub mod testing;
 pub mod topics;
+
+use std::sync::Arc;
 
 use needle_core::{ErrorCode, Message};
 use time::OffsetDateTime;
@@ -113,8 +120,14 @@ pub enum StoreError {
     Full(String),
     #[error("{0} cannot be written (read-only file system or missing permission)")]
     ReadOnly(String),
+    /// The store could not be opened at all (bad path or URL, refused connection, wrong
+    /// password, a schema from a newer Needle).
     #[error("cannot open the store at {path}: {reason}")]
     Open { path: String, reason: String },
+    /// A store that was open cannot be reached now: its database server went away, restarted
+    /// or refuses connections. Worth trying again later.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
     #[error("the stored data is damaged: {0}")]
     Corrupt(String),
     #[error("unknown workspace {0:?}")]
@@ -129,6 +142,7 @@ impl StoreError {
             StoreError::Full(_) => ErrorCode::StorageFull,
             StoreError::ReadOnly(_) => ErrorCode::ReadOnly,
             StoreError::UnknownWorkspace(_) => ErrorCode::NotFound,
+            StoreError::Unavailable(_) => ErrorCode::Unavailable,
             StoreError::Open { .. } | StoreError::Corrupt(_) | StoreError::Other(_) => {
                 ErrorCode::Internal
             }
@@ -140,15 +154,28 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Everything the rest of Needle asks of a store. Every implementation passes
 /// [`conformance`].
+///
+/// # Seqs
+///
+/// Every stored message has a seq, unique across the store. Seqs rise in batch order: the
+/// messages of one batch get larger seqs than those of every batch committed before it, and
+/// within a batch they rise in the order given. Once a seq is visible (to any reader, in any
+/// process), every smaller seq that will ever exist is visible too: a seq is never committed
+/// below one a reader has already seen. The search index relies on this when it catches up
+/// with [`Store::scan`] from the highest seq it holds. Seqs need not be dense: a batch that
+/// rolls back, or a duplicate, may use numbers up.
 pub trait Store: Send + Sync {
     /// The workspace with this name, creating it if needed.
     fn ensure_workspace(&self, name: &str, demo: bool) -> Result<Workspace>;
     fn workspace(&self, name: &str) -> Result<Option<Workspace>>;
+    /// Every workspace, by name in byte order (of the UTF-8 names: `Zeta` before `alpha`),
+    /// whatever the database's locale.
     fn workspaces(&self) -> Result<Vec<Workspace>>;
 
     /// Stores messages in one transaction, committed before it returns. Messages already
     /// stored (same workspace, channel and id) are left as they are and reported as
-    /// duplicates. The result has one entry per input, in order.
+    /// duplicates. The result has one entry per input, in order. New messages get seqs as
+    /// the trait's "Seqs" section says.
     fn insert_batch(&self, workspace_id: i64, messages: &[&Message]) -> Result<Vec<Inserted>>;
 
     /// The seqs of messages already stored under these (channel, id) keys, in order: lets
@@ -180,3 +207,153 @@ pub trait Store: Send + Sync {
 pub trait Backend: Store + topics::TopicStore {}
 
 impl<T: Store + topics::TopicStore + ?Sized> Backend for T {}
+
+/// Opens the store `url_or_path` names: a `postgres://` or `postgresql://` URL is a
+/// PostgreSQL database (this build must have the `postgres` feature); anything else is the
+/// path of a SQLite file, created if missing. Either way the schema is brought up to date.
+pub fn open(url_or_path: &str) -> Result<Arc<dyn Backend>> {
+    match postgres_url(url_or_path) {
+        Some(url) => open_postgres(&url),
+        None => Ok(Arc::new(sqlite::SqliteStore::open(url_or_path)?)),
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str) -> Result<Arc<dyn Backend>> {
+    Ok(Arc::new(postgres::PostgresStore::connect(url)?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_url: &str) -> Result<Arc<dyn Backend>> {
+    Err(StoreError::Open {
+        // Not the URL itself: it may hold a password.
+        path: "the PostgreSQL URL given".into(),
+        reason: "this build of Needle has no PostgreSQL support; rebuild it with \
+                 `--features postgres`"
+            .into(),
+    })
+}
+
+/// `Some(url)` when `s` is a PostgreSQL URL, with its scheme in lower case (as the client
+/// wants it, though URL schemes are case-insensitive).
+fn postgres_url(s: &str) -> Option<String> {
+    ["postgres://", "postgresql://"].iter().find_map(|scheme| {
+        let head = s.get(..scheme.len())?;
+        head.eq_ignore_ascii_case(scheme)
+            .then(|| format!("{scheme}{}", &s[scheme.len()..]))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topics::TopicDefinition;
+
+    const OFFICE: TopicDefinition<'static> = TopicDefinition {
+        key: "office",
+        level: "brand",
+        query: "office",
+        exclude: None,
+    };
+
+    /// Both halves of a `Backend` work on what `open` returns.
+    fn exercise(store: &dyn Backend) {
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        let topic = store.save_topic(ws, &OFFICE).unwrap();
+        assert_eq!(store.topics(Some(ws)).unwrap(), [topic]);
+        assert_eq!(store.count(Some(ws)).unwrap(), 0);
+    }
+
+    #[test]
+    fn postgres_urls_are_told_from_paths() {
+        let cases = [
+            ("postgres://kim@db/needle", Some("postgres://kim@db/needle")),
+            (
+                "postgresql://kim@db/needle",
+                Some("postgresql://kim@db/needle"),
+            ),
+            (
+                "PostgreSQL://kim@db/needle",
+                Some("postgresql://kim@db/needle"),
+            ),
+            ("POSTGRES://db", Some("postgres://db")),
+            ("needle.db", None),
+            ("/var/lib/needle/needle.db", None),
+            ("postgres/needle.db", None),
+            ("./postgres://x", None),
+            ("postgres:needle.db", None),
+            ("postgres", None),
+            ("ünïcode/pöstgres://", None),
+            ("", None),
+        ];
+        for (given, url) in cases {
+            assert_eq!(postgres_url(given).as_deref(), url, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn a_path_opens_a_sqlite_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("needle.db");
+        let store = open(path.to_str().unwrap()).unwrap();
+        exercise(&*store);
+        drop(store);
+        assert!(path.is_file(), "no SQLite file at {}", path.display());
+        // Opened again, it is the same store.
+        let store = open(path.to_str().unwrap()).unwrap();
+        assert_eq!(store.workspaces().unwrap().len(), 1);
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn a_postgres_url_without_the_feature_says_how_to_get_it() {
+        for url in [
+            "postgres://kim:s3cret@db.example/needle",
+            "postgresql://kim:s3cret@db.example/needle",
+        ] {
+            let err = open(url).err().unwrap();
+            assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+            assert_eq!(err.code(), ErrorCode::Internal);
+            let text = err.to_string();
+            assert!(text.contains("no PostgreSQL support"), "{text}");
+            assert!(text.contains("`--features postgres`"), "{text}");
+            assert!(!format!("{text} {err:?}").contains("s3cret"), "{err:?}");
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn a_postgres_url_opens_postgresql() {
+        let Some(pg) = testing::TestPostgres::shared() else {
+            return;
+        };
+        let url = pg.fresh_database();
+        let (_, rest) = url.split_once("://").unwrap();
+        exercise(&*open(&url).unwrap());
+        // The same database under the other spellings: the workspace and topic are there.
+        for url in [
+            format!("postgresql://{rest}"),
+            format!("PostgreSQL://{rest}"),
+        ] {
+            let store = open(&url).unwrap();
+            let ws = store.workspace("acme").unwrap().unwrap().id;
+            assert_eq!(store.topic(ws, "office").unwrap().unwrap().version, 1);
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn a_refused_postgres_url_is_an_open_error_not_a_sqlite_file() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let err = open(&format!("postgres://needle:s3cret@127.0.0.1:{port}/needle"))
+            .err()
+            .unwrap();
+        assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+        assert!(err.to_string().contains("refused"), "{err}");
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+}

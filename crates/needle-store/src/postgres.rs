@@ -32,6 +32,19 @@
 //! `ON CONFLICT`, uses numbers up. Nothing relies on seqs being dense.)
 //! Dropping that lock for more write throughput would need the catch-up to stop at the
 //! oldest seq still in flight instead.
+//!
+//! # Errors
+//!
+//! Failing to connect while [`PostgresStore::connect`] runs is [`StoreError::Open`]. Once
+//! the store is open, a connection lost or refused (the server stopped or restarted, an
+//! administrator ended the session, the network failed) is [`StoreError::Unavailable`]: that
+//! call fails, the broken connection is dropped, and the next call connects afresh. Nothing
+//! is retried here: a batch whose commit was cut off may or may not be stored, and a caller
+//! that sends it again is told which (`Inserted::Duplicate` if it was).
+//!
+//! # Topics
+//!
+//! The [`TopicStore`](crate::topics::TopicStore) half is in `postgres_topics.rs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -40,10 +53,10 @@ use std::time::{Duration, Instant};
 
 use ::postgres::config::Host;
 use ::postgres::error::SqlState;
-use ::postgres::{Client, Config, NoTls, Row, Statement};
+use ::postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement};
 use needle_core::Message;
-use serde_json::Value;
 
+use crate::row::{doc_of, message_from_row};
 use crate::{
     Cursor, Inserted, ListFilter, Result, Store, StoreError, StoredMessage, Workspace, from_micros,
     micros,
@@ -90,6 +103,7 @@ macro_rules! message_columns {
         "m.seq, m.workspace_id, m.ingested_at, m.text, m.doc"
     };
 }
+pub(crate) use message_columns;
 
 const WORKSPACE_BY_NAME: &str = "SELECT id, name, demo, created_at FROM workspaces WHERE name = $1";
 const INSERT_WORKSPACE: &str = "INSERT INTO workspaces (name, demo, created_at) VALUES ($1, $2, $3)
@@ -199,8 +213,20 @@ impl PostgresStore {
         }
         let pool = Pool::new(config, display.clone());
         let store = PostgresStore { display, pool };
-        let mut conn = store.pool.checkout()?;
-        migrate(&store.display, &mut conn.client).map_err(|e| store.fail(e))?;
+        // Failing to connect here is `Open`: the store never worked. Later it is
+        // `Unavailable` (see `Pool::checkout`): it worked, and may again.
+        let first = store.pool.open().map_err(|reason| StoreError::Open {
+            path: store.display.clone(),
+            reason,
+        })?;
+        let mut conn = store.pool.adopt(first);
+        migrate(&store.display, &mut conn.client).map_err(|e| match store.fail(e) {
+            StoreError::Unavailable(reason) => StoreError::Open {
+                path: store.display.clone(),
+                reason,
+            },
+            e => e,
+        })?;
         drop(conn);
         Ok(store)
     }
@@ -218,15 +244,27 @@ impl PostgresStore {
     }
 
     /// Runs `f` on a pooled connection.
-    fn with_conn<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T, Failure>) -> Result<T> {
+    pub(crate) fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> Result<T, Failure>,
+    ) -> Result<T> {
         let mut conn = self.pool.checkout()?;
-        let out = f(&mut conn);
-        if let Err(Failure::Pg(e)) = &out {
-            // An error the server reported leaves the connection usable (the transaction,
-            // if any, was rolled back); anything else (I/O, protocol) may not have.
-            conn.broken |= e.as_db_error().is_none();
+        match f(&mut conn) {
+            Ok(out) => Ok(out),
+            Err(Failure::Pg(e)) => {
+                // Most errors the server reports leave the connection usable (the
+                // transaction, if any, was rolled back); those that end the session do not,
+                // nor does anything else (I/O, protocol).
+                let lost = connection_lost(&e) || conn.client.is_closed();
+                conn.broken |= lost || e.as_db_error().is_none();
+                Err(if lost {
+                    self::lost(&self.display, &e)
+                } else {
+                    map_err(&self.display, &e)
+                })
+            }
+            Err(Failure::Store(e)) => Err(e),
         }
-        out.map_err(|e| self.fail(e))
     }
 }
 
@@ -275,7 +313,7 @@ fn migrate(display: &str, client: &mut Client) -> Result<(), Failure> {
 }
 
 /// Either error a store operation meets on the way; `?` takes both.
-enum Failure {
+pub(crate) enum Failure {
     Pg(::postgres::Error),
     Store(StoreError),
 }
@@ -294,7 +332,9 @@ impl From<StoreError> for Failure {
 
 fn map_err(display: &str, e: &::postgres::Error) -> StoreError {
     let code = e.code();
-    if code == Some(&SqlState::DISK_FULL) {
+    if connection_lost(e) {
+        lost(display, e)
+    } else if code == Some(&SqlState::DISK_FULL) {
         StoreError::Full(display.to_string())
     } else if code == Some(&SqlState::READ_ONLY_SQL_TRANSACTION) {
         StoreError::ReadOnly(display.to_string())
@@ -303,6 +343,37 @@ fn map_err(display: &str, e: &::postgres::Error) -> StoreError {
     } else {
         StoreError::Other(format!("{display}: {}", describe(e)))
     }
+}
+
+/// Whether `e` says the connection is gone (the server stopped, restarted or dropped us, or
+/// the network failed) rather than that the statement went wrong: worth trying again later.
+fn connection_lost(e: &::postgres::Error) -> bool {
+    match e.code() {
+        // Class 08 is "connection exception"; the others: the server is shutting down (or
+        // an administrator ended our session), restarting after a crash, or still starting.
+        Some(code) => {
+            code.code().starts_with("08")
+                || [
+                    SqlState::ADMIN_SHUTDOWN,
+                    SqlState::CRASH_SHUTDOWN,
+                    SqlState::CANNOT_CONNECT_NOW,
+                ]
+                .contains(code)
+        }
+        // The client's own errors: the socket failed, or the connection was already closed.
+        // (Conversion errors, also the client's own, have no I/O error as their cause.)
+        None => {
+            e.is_closed()
+                || std::error::Error::source(e).is_some_and(|cause| cause.is::<std::io::Error>())
+        }
+    }
+}
+
+fn lost(display: &str, e: &::postgres::Error) -> StoreError {
+    StoreError::Unavailable(format!(
+        "{display}: lost the connection to the database: {}",
+        describe(e)
+    ))
 }
 
 /// An error and its causes on one line: the client's own messages are only the outer layer
@@ -348,8 +419,8 @@ fn display_url(config: &Config) -> String {
 }
 
 /// A connection and the statements prepared on it.
-struct Conn {
-    client: Client,
+pub(crate) struct Conn {
+    pub(crate) client: Client,
     statements: HashMap<&'static str, Statement>,
     last_used: Instant,
 }
@@ -357,7 +428,7 @@ struct Conn {
 impl Conn {
     /// The statement for `sql`, prepared once per connection: a query by text alone costs a
     /// second round trip every time.
-    fn prepare(&mut self, sql: &'static str) -> Result<Statement, ::postgres::Error> {
+    pub(crate) fn prepare(&mut self, sql: &'static str) -> Result<Statement, ::postgres::Error> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
@@ -456,16 +527,20 @@ impl Pool {
                 drop(state);
                 return match self.open() {
                     Ok(conn) => Ok(self.loan(conn)),
-                    Err(e) => {
+                    Err(reason) => {
                         self.lock().open -= 1;
                         self.returned.notify_one();
-                        Err(e)
+                        Err(StoreError::Unavailable(format!(
+                            "cannot connect to {}: {reason}",
+                            self.display
+                        )))
                     }
                 };
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(StoreError::Other(format!(
+                // Busy, not broken: a caller may well succeed a little later.
+                return Err(StoreError::Unavailable(format!(
                     "{}: all {MAX_CONNECTIONS} connections stayed busy for {} s",
                     self.display,
                     CHECKOUT_TIMEOUT.as_secs()
@@ -479,6 +554,12 @@ impl Pool {
         }
     }
 
+    /// Lends a connection opened with [`Pool::open`] outside of `checkout`, counting it.
+    fn adopt(&self, conn: Conn) -> Pooled<'_> {
+        self.lock().open += 1;
+        self.loan(conn)
+    }
+
     fn loan(&self, conn: Conn) -> Pooled<'_> {
         Pooled {
             pool: self,
@@ -487,7 +568,8 @@ impl Pool {
         }
     }
 
-    fn open(&self) -> Result<Conn> {
+    /// A new connection, or why there is none (without the password).
+    fn open(&self) -> Result<Conn, String> {
         let client = self.config.connect(NoTls).map_err(|e| {
             let mut reason = describe(&e);
             // The client and server never echo the password, as far as we know; make sure.
@@ -496,10 +578,7 @@ impl Pool {
             {
                 reason = reason.replace(password.as_ref(), "***");
             }
-            StoreError::Open {
-                path: self.display.clone(),
-                reason,
-            }
+            reason
         })?;
         Ok(Conn {
             client,
@@ -509,16 +588,15 @@ impl Pool {
     }
 }
 
+/// A row of [`message_columns!`] as a message.
 fn row_to_message(row: &Row) -> Result<StoredMessage, Failure> {
     let seq: i64 = row.try_get(0)?;
     let workspace_id: i64 = row.try_get(1)?;
     let ingested_at: i64 = row.try_get(2)?;
     let text: String = row.try_get(3)?;
     let doc: &str = row.try_get(4)?;
-    let corrupt = |why: String| StoreError::Corrupt(format!("message {seq}: {why}"));
-    let mut value: Value = serde_json::from_str(doc).map_err(|e| corrupt(e.to_string()))?;
-    value["text"] = Value::String(text);
-    let message = Message::from_json(value).map_err(|e| corrupt(e.to_string()))?;
+    let message = message_from_row(doc, text)
+        .map_err(|why| StoreError::Corrupt(format!("message {seq}: {why}")))?;
     Ok(StoredMessage {
         seq,
         workspace_id,
@@ -527,7 +605,7 @@ fn row_to_message(row: &Row) -> Result<StoredMessage, Failure> {
     })
 }
 
-fn rows_to_messages(rows: &[Row]) -> Result<Vec<StoredMessage>, Failure> {
+pub(crate) fn rows_to_messages(rows: &[Row]) -> Result<Vec<StoredMessage>, Failure> {
     rows.iter().map(row_to_message).collect()
 }
 
@@ -540,30 +618,8 @@ fn workspace_row(row: &Row) -> Result<Workspace, Failure> {
     })
 }
 
-/// The message JSON minus `text` (which has a column of its own) and minus empty fields,
-/// which read back as absent. The same encoding as the SQLite backend's.
-fn doc_of(message: &Message) -> String {
-    let mut value = message.to_json();
-    if let Value::Object(obj) = &mut value {
-        obj.remove("text");
-        obj.retain(|_, v| !is_empty(v));
-        if let Some(Value::Object(author)) = obj.get_mut("author") {
-            author.retain(|_, v| !v.is_null());
-        }
-    }
-    value.to_string()
-}
-
-fn is_empty(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Object(map) => map.is_empty(),
-        _ => false,
-    }
-}
-
 /// `usize` limits as SQL `LIMIT`s.
-fn limit(n: usize) -> i64 {
+pub(crate) fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -689,7 +745,13 @@ impl Store for PostgresStore {
             let upsert_authors = conn.prepare(UPSERT_AUTHORS)?;
             let insert_messages = conn.prepare(INSERT_MESSAGES)?;
             let existing = conn.prepare(EXISTING)?;
-            let mut tx = conn.client.transaction()?;
+            // Read committed whatever the database's default: the lookup of duplicates below
+            // must see rows other writers committed after this transaction began.
+            let mut tx = conn
+                .client
+                .build_transaction()
+                .isolation_level(IsolationLevel::ReadCommitted)
+                .start()?;
             // Before any seq is drawn: see "Seqs and commit order" above.
             tx.execute(&take_lock, &[&WRITE_LOCK])?;
 
@@ -1081,6 +1143,110 @@ mod tests {
         assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
         assert!(text.contains("password authentication failed"), "{text}");
         assert!(!text.contains(password), "{text}");
+    }
+
+    /// The database server ends our sessions (as a restart or an administrator would): the
+    /// call that finds out is `Unavailable`, and the next one connects afresh.
+    #[test]
+    fn a_lost_connection_is_unavailable_and_the_next_call_reconnects() {
+        let Some(pg) = TestPostgres::shared() else {
+            return;
+        };
+        let url = pg.fresh_database();
+        let store = PostgresStore::connect(&url).unwrap();
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        let database = url.rsplit('/').next().unwrap();
+        let ended: i64 = client(&pg.url())
+            .query_one(
+                "SELECT count(*) FROM (
+                     -- Waits (up to 5 s) until the session is gone.
+                     SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+                     WHERE datname = $1 AND pid <> pg_backend_pid()) AS t",
+                &[&database],
+            )
+            .unwrap()
+            .get(0);
+        assert!(ended >= 1, "no session to end");
+        let err = store.count(Some(ws)).err().unwrap();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        assert_eq!(err.code(), needle_core::ErrorCode::Unavailable);
+        assert!(
+            err.to_string().contains("postgres://needle@127.0.0.1:"),
+            "{err}"
+        );
+        assert_eq!(store.count(Some(ws)).unwrap(), 0, "no reconnect");
+    }
+
+    /// `Store::workspaces` promises byte order whatever the database's locale: here one
+    /// whose collation puts `alpha` before `B` before `Zeta`.
+    #[test]
+    fn workspaces_come_in_byte_order_as_in_sqlite() {
+        let Some(pg) = TestPostgres::shared() else {
+            return;
+        };
+        let Some(url) = pg.fresh_database_with_icu_collation("en") else {
+            eprintln!("skipped: this PostgreSQL has no ICU collations");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = SqliteStore::open(dir.path().join("needle.db")).unwrap();
+        let postgres = PostgresStore::connect(&url).unwrap();
+        let sorted_by_locale: Vec<String> = client(&url)
+            .query(
+                "SELECT n FROM unnest(ARRAY['Zeta', 'alpha', 'B']) AS n ORDER BY n",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(
+            sorted_by_locale,
+            ["alpha", "B", "Zeta"],
+            "not an ICU collation"
+        );
+        let names = ["b", "Zeta", "alpha", "Ärger", "B", "a b", "a-b", "ab"];
+        let listed = |store: &dyn Store| -> Vec<String> {
+            for name in names {
+                store.ensure_workspace(name, false).unwrap();
+            }
+            store
+                .workspaces()
+                .unwrap()
+                .into_iter()
+                .map(|w| w.name)
+                .collect()
+        };
+        let mut expected: Vec<&str> = names.to_vec();
+        expected.sort_by_key(|name| name.as_bytes());
+        assert_eq!(listed(&sqlite), expected);
+        assert_eq!(listed(&postgres), expected);
+    }
+
+    /// The server goes away for good: calls are `Unavailable` (not `Open`, which is for a
+    /// store that never opened), first on the dead pooled connection, then on the refused
+    /// new one.
+    #[test]
+    fn a_server_gone_after_opening_is_unavailable() {
+        let Some(pg) = TestPostgres::start() else {
+            return;
+        };
+        let store = PostgresStore::connect(&pg.fresh_database()).unwrap();
+        store.ensure_workspace("acme", false).unwrap();
+        drop(pg);
+        for attempt in 0..3 {
+            let err = store.workspaces().err().unwrap();
+            assert!(
+                matches!(err, StoreError::Unavailable(_)),
+                "{attempt}: {err:?}"
+            );
+            assert!(!err.to_string().contains("Pa55"), "{err}");
+        }
+        let err = store
+            .insert_batch(1, &[&message("1", "chat", 1)])
+            .err()
+            .unwrap();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     }
 
     #[test]

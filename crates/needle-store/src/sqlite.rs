@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use needle_core::Message;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use serde_json::Value;
 
+use crate::row::{doc_of, message_from_row};
 use crate::{
     Cursor, Inserted, ListFilter, Result, Store, StoreError, StoredMessage, Workspace, from_micros,
     micros,
@@ -220,12 +220,9 @@ pub(crate) fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Stored
     let ingested_at: i64 = row.get(2)?;
     let text: String = row.get(3)?;
     let doc: String = row.get(4)?;
-    let corrupt = |why: String| {
+    let message = message_from_row(&doc, text).map_err(|why| {
         rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, why.into())
-    };
-    let mut value: Value = serde_json::from_str(&doc).map_err(|e| corrupt(e.to_string()))?;
-    value["text"] = Value::String(text);
-    let message = Message::from_json(value).map_err(|e| corrupt(e.to_string()))?;
+    })?;
     Ok(StoredMessage {
         seq,
         workspace_id,
@@ -241,28 +238,6 @@ fn workspace_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Workspace> {
         demo: row.get(2)?,
         created_at: from_micros(row.get(3)?),
     })
-}
-
-/// The message JSON minus `text` (which has a column of its own) and minus empty fields,
-/// which read back as absent: smaller rows mean fewer pages written per message.
-fn doc_of(message: &Message) -> String {
-    let mut value = message.to_json();
-    if let Value::Object(obj) = &mut value {
-        obj.remove("text");
-        obj.retain(|_, v| !is_empty(v));
-        if let Some(Value::Object(author)) = obj.get_mut("author") {
-            author.retain(|_, v| !v.is_null());
-        }
-    }
-    value.to_string()
-}
-
-fn is_empty(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Object(map) => map.is_empty(),
-        _ => false,
-    }
 }
 
 impl Store for SqliteStore {

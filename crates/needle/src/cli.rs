@@ -29,6 +29,10 @@ pub struct DataArgs {
     /// Workspace to work in.
     #[arg(long, default_value = "default", global = true)]
     pub workspace: String,
+    /// The store: a `postgres://` URL (builds with the `postgres` feature), or a SQLite file
+    /// (default: needle.db in the data dir).
+    #[arg(long, env = "NEEDLE_STORE", global = true)]
+    pub store: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -41,6 +45,14 @@ pub enum Command {
         /// Fill an empty data dir with a demo workspace first.
         #[arg(long)]
         demo: bool,
+        /// What this process does: any of web, ingest, pipeline, deliver (comma-separated).
+        /// Anything but all of them needs a bus.
+        #[arg(long, default_value = "web,ingest,pipeline,deliver")]
+        role: String,
+        /// The bus between ingest and pipeline workers: a `nats://` URL (builds with the
+        /// `nats` feature). Without it the pipeline runs in this process.
+        #[arg(long, env = "NEEDLE_BUS")]
+        bus: Option<String>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -104,6 +116,11 @@ pub enum Command {
     Topics {
         #[command(subcommand)]
         which: TopicsCommand,
+    },
+    /// Apply the store's migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        data: DataArgs,
     },
     /// Rebuild the search index from the store.
     Reindex {

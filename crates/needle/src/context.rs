@@ -1,5 +1,5 @@
-//! Opening a data dir: the store (`needle.db`) and the search index (`index/`), brought
-//! into agreement before any command works on them.
+//! Opening a data dir: the store (`needle.db` there, or the `--store` given) and the search
+//! index (`index/`), brought into agreement before any command works on them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,9 +7,9 @@ use std::sync::Arc;
 use needle_listen::{Listening, TopicsStage};
 use needle_pipeline::{Pipeline, PipelineMetrics, Stage};
 use needle_search::{IndexError, SearchIndex};
-use needle_store::sqlite::SqliteStore;
 use needle_store::{Backend, Store};
 
+use crate::cli::DataArgs;
 use crate::failure::{CliResult, Failure};
 
 pub struct DataDir {
@@ -43,21 +43,40 @@ fn ensure_dir(path: &Path) -> CliResult<()> {
     })
 }
 
+/// The store the arguments name: `--store`, or the SQLite file in the data dir.
+pub fn open_store(data: &DataArgs) -> CliResult<Arc<dyn Backend>> {
+    let default = data.data.join("needle.db");
+    let target = match data.store.as_deref() {
+        Some(url) if !url.is_empty() => url.to_string(),
+        _ => default.to_string_lossy().into_owned(),
+    };
+    Ok(needle_store::open(&target)?)
+}
+
 impl DataDir {
     /// Opens for writing: the store, and the index with its single writer, caught up.
-    pub fn open(path: &Path) -> CliResult<DataDir> {
-        DataDir::open_writer(path, false)
+    pub fn open(data: &DataArgs) -> CliResult<DataDir> {
+        DataDir::open_writer(data, false)
     }
 
     /// Opens for adding messages: as [`DataDir::open`], or, when a running server holds the
     /// index, with the store only (the server indexes what this process stores).
-    pub fn open_for_import(path: &Path) -> CliResult<DataDir> {
-        DataDir::open_writer(path, true)
+    pub fn open_for_import(data: &DataArgs) -> CliResult<DataDir> {
+        DataDir::open_writer(data, true)
     }
 
-    fn open_writer(path: &Path, store_only_if_index_busy: bool) -> CliResult<DataDir> {
+    /// The store alone (for `needle migrate`): opening it applies its migrations.
+    pub fn open_store_only(data: &DataArgs) -> CliResult<Arc<dyn Backend>> {
+        if data.store.is_none() {
+            ensure_dir(&data.data)?;
+        }
+        open_store(data)
+    }
+
+    fn open_writer(data: &DataArgs, store_only_if_index_busy: bool) -> CliResult<DataDir> {
+        let path = data.data.as_path();
         ensure_dir(path)?;
-        let store = Arc::new(SqliteStore::open(path.join("needle.db"))?);
+        let store = open_store(data)?;
         let index = match SearchIndex::open(path.join("index")) {
             Ok(index) => Arc::new(index),
             Err(IndexError::Locked(_)) if store_only_if_index_busy => {
@@ -77,7 +96,7 @@ impl DataDir {
         if added > 0 {
             tracing::info!(
                 added,
-                "indexed messages the index was missing (after a crash?)"
+                "indexed messages the index was missing (after a crash, or written elsewhere)"
             );
         }
         Ok(DataDir {
@@ -89,14 +108,15 @@ impl DataDir {
     }
 
     /// Opens for reading only: works beside a running `needle serve`.
-    pub fn open_read_only(path: &Path) -> CliResult<DataDir> {
-        if !path.join("needle.db").exists() {
+    pub fn open_read_only(data: &DataArgs) -> CliResult<DataDir> {
+        let path = data.data.as_path();
+        if data.store.is_none() && !path.join("needle.db").exists() {
             return Err(Failure::bad_input(format!(
                 "no Needle data in {}: import messages first (or pass --data)",
                 path.display()
             )));
         }
-        let store = Arc::new(SqliteStore::open(path.join("needle.db"))?);
+        let store = open_store(data)?;
         let index = Arc::new(SearchIndex::open_read_only(path.join("index"))?);
         Ok(DataDir {
             path: path.to_path_buf(),
@@ -112,12 +132,18 @@ impl DataDir {
             .map_err(|e| Failure::new(e.code(), e.to_string()))
     }
 
-    /// The pipeline every message goes through, topics included.
-    pub fn pipeline(&self, listening: &Arc<Listening>, metrics: Arc<PipelineMetrics>) -> Pipeline {
+    /// The pipeline every message goes through, topics included; the index stage only when
+    /// this process holds the index (`with_index`).
+    pub fn pipeline(
+        &self,
+        listening: &Arc<Listening>,
+        metrics: Arc<PipelineMetrics>,
+        with_index: bool,
+    ) -> Pipeline {
         let after_store: Vec<Box<dyn Stage>> = vec![Box::new(TopicsStage::new(listening.clone()))];
         Pipeline::standard(
             self.store.clone() as Arc<dyn Store>,
-            self.index_writable.then(|| self.index.clone()),
+            (with_index && self.index_writable).then(|| self.index.clone()),
             metrics,
             after_store,
         )

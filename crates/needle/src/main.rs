@@ -5,6 +5,8 @@ mod cli;
 mod commands;
 mod context;
 mod failure;
+mod follower;
+mod worker;
 
 use clap::Parser;
 

@@ -110,7 +110,11 @@ pub fn import(
     let data = work.join("data");
     let _ = std::fs::remove_dir_all(&data);
     let started = Instant::now();
-    let dir = DataDir::open(&data)?;
+    let dir = DataDir::open(&crate::cli::DataArgs {
+        data: data.clone(),
+        workspace: "bench".into(),
+        store: None,
+    })?;
     let workspace = dir.store.ensure_workspace("bench", false)?;
     let (summary, _) = import_files(
         &dir,

@@ -45,7 +45,7 @@ pub fn run(
             )));
         }
     }
-    let dir = DataDir::open_for_import(&data.data)?;
+    let dir = DataDir::open_for_import(data)?;
     let workspace = dir.store.ensure_workspace(&data.workspace, false)?;
     let progress = std::io::stderr().is_terminal();
     let (summary, rejects) =
@@ -195,7 +195,7 @@ pub fn import_files(
     };
 
     let listening = dir.listening()?;
-    let pipeline = dir.pipeline(&listening, Arc::new(PipelineMetrics::unregistered()));
+    let pipeline = dir.pipeline(&listening, Arc::new(PipelineMetrics::unregistered()), true);
     let (events, heard) = mpsc::sync_channel::<Event>(64);
     let rejects = Rejects {
         inputs: files.to_vec(),

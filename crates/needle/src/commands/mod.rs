@@ -16,7 +16,18 @@ use crate::failure::CliResult;
 /// Runs a command; returns the exit code for success paths that still report bad input.
 pub fn run(cli: Cli) -> CliResult<i32> {
     match cli.command {
-        Command::Serve { listen, demo, data } => serve::run(&data, &listen, demo),
+        Command::Serve {
+            listen,
+            demo,
+            role,
+            bus,
+            data,
+        } => serve::run(&data, &listen, demo, &role, bus.as_deref()),
+        Command::Migrate { data } => {
+            let dir = crate::context::DataDir::open_store_only(&data)?;
+            println!("the store is up to date ({} messages)", dir.count(None)?);
+            Ok(0)
+        }
         Command::Import {
             files,
             format,

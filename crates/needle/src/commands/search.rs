@@ -38,7 +38,7 @@ pub fn run(data: &DataArgs, options: Options) -> CliResult<i32> {
     }
     let since_us = time_flag("since", options.since.as_deref())?;
     let until_us = time_flag("until", options.until.as_deref())?;
-    let dir = DataDir::open_read_only(&data.data)?;
+    let dir = DataDir::open_read_only(data)?;
     let workspace = dir
         .store
         .workspace(&data.workspace)?

@@ -1,7 +1,11 @@
-//! `needle serve`: the web app, the REST API and the pipeline in one process.
+//! `needle serve`: the web app, the REST API and the pipeline — in one process, or, with a
+//! bus, any set of roles per process so that a cluster runs a few web processes, several
+//! pipeline workers and one or more delivery workers.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use needle_bus::Transport;
 use needle_demo::Corpus;
 use needle_http::{AppState, DEFAULT_WORKSPACE};
 use needle_pipeline::{Batch, Item, Outcome, Pipeline, PipelineMetrics};
@@ -10,29 +14,141 @@ use prometheus_client::registry::Registry;
 use crate::cli::DataArgs;
 use crate::context::DataDir;
 use crate::failure::{CliResult, Failure};
+use crate::follower::Follower;
+use crate::worker::Worker;
 
 /// Conversations in the demo workspace (about three messages each).
 const DEMO_CONVERSATIONS: usize = 1500;
 /// The demo is the same every time.
 const DEMO_SEED: u64 = 20261123;
 
-pub fn run(data: &DataArgs, listen: &str, demo: bool) -> CliResult<i32> {
+/// What one process does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    /// The web app and the read API (and search, with its own index following the store).
+    pub web: bool,
+    /// Taking messages in through the API.
+    pub ingest: bool,
+    /// Running the pipeline (store, topics) and topic backfills.
+    pub pipeline: bool,
+    /// Sending replies (outbound channels arrive with the connectors; nothing to do yet).
+    pub deliver: bool,
+}
+
+impl Roles {
+    pub fn parse(list: &str) -> CliResult<Roles> {
+        let mut roles = Roles {
+            web: false,
+            ingest: false,
+            pipeline: false,
+            deliver: false,
+        };
+        for role in list.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            match role {
+                "web" => roles.web = true,
+                "ingest" => roles.ingest = true,
+                "pipeline" => roles.pipeline = true,
+                "deliver" => roles.deliver = true,
+                "all" => {
+                    roles = Roles {
+                        web: true,
+                        ingest: true,
+                        pipeline: true,
+                        deliver: true,
+                    }
+                }
+                other => {
+                    return Err(Failure::usage(format!(
+                        "unknown role {other:?}: roles are web, ingest, pipeline and deliver"
+                    )));
+                }
+            }
+        }
+        if !(roles.web || roles.ingest || roles.pipeline || roles.deliver) {
+            return Err(Failure::usage("--role needs at least one role"));
+        }
+        Ok(roles)
+    }
+
+    fn all(self) -> bool {
+        self.web && self.ingest && self.pipeline
+    }
+}
+
+#[cfg(feature = "nats")]
+fn connect_bus(url: &str) -> CliResult<Arc<dyn Transport>> {
+    let config = needle_bus::jetstream::JetStreamConfig::new(url);
+    let bus = needle_bus::jetstream::JetStream::connect(config)
+        .map_err(|e| Failure::new(e.code(), format!("cannot use the bus: {e}")))?;
+    Ok(Arc::new(bus))
+}
+
+#[cfg(not(feature = "nats"))]
+fn connect_bus(_url: &str) -> CliResult<Arc<dyn Transport>> {
+    Err(Failure::usage(
+        "this build of needle has no NATS support: rebuild it with `--features nats`",
+    ))
+}
+
+pub fn run(
+    data: &DataArgs,
+    listen: &str,
+    demo: bool,
+    roles: &str,
+    bus: Option<&str>,
+) -> CliResult<i32> {
     let address: std::net::SocketAddr = listen.parse().map_err(|_| {
         Failure::usage(format!(
             "--listen wants an address such as 127.0.0.1:8080, got {listen:?}"
         ))
     })?;
-    let dir = DataDir::open(&data.data)?;
+    let roles = Roles::parse(roles)?;
+    let bus = bus.filter(|b| !b.is_empty()).map(connect_bus).transpose()?;
+    if bus.is_none() && !roles.all() {
+        return Err(Failure::usage(
+            "running only some roles needs a bus shared by the processes: add --bus nats://…",
+        ));
+    }
+    let dir = DataDir::open(data)?;
     let mut registry = Registry::default();
     let metrics = Arc::new(PipelineMetrics::register(&mut registry));
     let listening = dir.listening()?;
-    let pipeline = dir.pipeline(&listening, metrics);
-    let backfills = needle_listen::backfill::Worker::start(listening.clone());
+
+    // Embedded: one pipeline with the index stage, fed by the API. In a cluster: pipeline
+    // workers take from the bus and store; every web process indexes by following the store.
+    let embedded = bus.is_none();
+    let local_pipeline =
+        (embedded || roles.pipeline).then(|| dir.pipeline(&listening, metrics.clone(), embedded));
     if demo {
-        seed_demo(&dir, &pipeline)?;
+        match &local_pipeline {
+            Some(pipeline) => seed_demo(&dir, pipeline)?,
+            None => eprintln!("demo: only a process with the pipeline role seeds demo data"),
+        }
     }
     dir.store.ensure_workspace(DEFAULT_WORKSPACE, false)?;
-    let state = AppState::new(listening, pipeline, registry);
+    let backfills = (embedded || roles.pipeline)
+        .then(|| needle_listen::backfill::Worker::start(listening.clone()));
+    let (app_pipeline, worker) = match (&bus, local_pipeline) {
+        (None, pipeline) => (pipeline, None),
+        (Some(bus), Some(pipeline)) => (
+            None,
+            Some(Worker::start(
+                bus.clone(),
+                Arc::new(pipeline),
+                listening.clone(),
+            )),
+        ),
+        (Some(_), None) => (None, None),
+    };
+    let follower = (!embedded && roles.web).then(|| {
+        Follower::start(
+            dir.index.clone(),
+            dir.store.clone(),
+            Duration::from_millis(300),
+        )
+    });
+    let serves_http = roles.web || roles.ingest;
+    let state = AppState::new(listening, app_pipeline, bus.clone(), registry);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -40,6 +156,11 @@ pub fn run(data: &DataArgs, listen: &str, demo: bool) -> CliResult<i32> {
         .build()
         .map_err(|e| Failure::environment(format!("cannot start the async runtime: {e}")))?;
     let served = runtime.block_on(async {
+        if !serves_http {
+            eprintln!("needle running roles {roles:?} (no HTTP)");
+            shutdown_signal().await;
+            return Ok(());
+        }
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|e| Failure::environment(format!("cannot listen on {address}: {e}")))?;
@@ -51,10 +172,16 @@ pub fn run(data: &DataArgs, listen: &str, demo: bool) -> CliResult<i32> {
             .await
             .map_err(|e| Failure::environment(format!("the server failed: {e}")))
     });
-    // Every accepted message is stored and indexed before the process ends.
-    state.pipeline.shutdown();
+    // Stop taking work, then let what is in flight finish: every accepted message is stored
+    // (and indexed, embedded) before the process ends; a worker's unsettled deliveries go back
+    // to the bus.
+    drop(worker);
+    if let Some(pipeline) = &state.pipeline {
+        pipeline.shutdown();
+    }
     drop(backfills);
-    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    drop(follower);
+    runtime.shutdown_timeout(Duration::from_secs(5));
     served?;
     eprintln!("needle stopped cleanly");
     Ok(0)

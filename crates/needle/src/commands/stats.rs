@@ -7,7 +7,7 @@ use crate::context::DataDir;
 use crate::failure::CliResult;
 
 pub fn run(data: &DataArgs, as_json: bool) -> CliResult<i32> {
-    let dir = DataDir::open_read_only(&data.data)?;
+    let dir = DataDir::open_read_only(data)?;
     let stored = dir.store.count(None)?;
     let indexed = dir.index.num_docs();
     let mut workspaces = Vec::new();

@@ -25,7 +25,7 @@ pub fn load(data: &DataArgs, file: &Path, backfill: bool) -> CliResult<i32> {
     // The whole file is checked before anything is saved: one bad query refuses it all.
     let set = TopicSet::from_toml(&source)
         .map_err(|e| Failure::bad_input(format!("{}: {e}", file.display())))?;
-    let dir = DataDir::open(&data.data)?;
+    let dir = DataDir::open(data)?;
     let workspace = dir.store.ensure_workspace(&data.workspace, false)?;
     let listening = dir.listening()?;
     let mut changed = 0;
@@ -61,7 +61,7 @@ pub fn load(data: &DataArgs, file: &Path, backfill: bool) -> CliResult<i32> {
 }
 
 pub fn list(data: &DataArgs, as_json: bool) -> CliResult<i32> {
-    let dir = DataDir::open_read_only(&data.data)?;
+    let dir = DataDir::open_read_only(data)?;
     let workspace = dir
         .store
         .workspace(&data.workspace)?

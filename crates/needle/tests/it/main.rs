@@ -4,6 +4,8 @@
 mod support;
 
 mod bad_input;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod crash;
 mod import;
 mod listening;
