@@ -1,8 +1,8 @@
 //! Matching never panics, whatever the query and the message: the input is a query, a 0 byte,
 //! the message text, and optionally another 0 byte and a title. Checks besides "no panic":
 //! `is_match` and `matches` agree, every explained span lies on character boundaries inside
-//! the text, and a matching message holds one of the query's required terms (what the
-//! presearch index relies on to skip topics).
+//! the text, and a matching message meets the query's `requirement()` and holds one of its
+//! `required_any_of()` terms (what the presearch index and search rely on to skip work).
 //!
 //! `cargo fuzz run -s none nql_match -- -max_total_time=60 -dict=nql.dict`
 
@@ -61,6 +61,11 @@ fuzz_target!(|data: &[u8]| {
             "explained span {term:?} out of the text"
         );
     }
+    assert!(
+        q.requirement().holds(&doc),
+        "{query:?} matched {text:?} without meeting its requirement {:?}",
+        q.requirement()
+    );
     if let Some(required) = q.required_any_of() {
         assert!(
             required.iter().any(|t| doc.has_folded(t)),

@@ -354,20 +354,20 @@ const CATEGORIES: &[&[&str]] = &[
 /// | 10% | brand plus fields (case-sensitive, wildcards, lang, channel, rating, followers, site) | `acme* AND (site:reddit.com OR channel:forum)` |
 /// | 10% | phrases with `~` | `"Acme support useless"~6` |
 /// | 5% | owned: handles, support tags, `author:` | `@acme_support OR author:acme_support OR #AcmeSupport` |
-/// | 10% | category topics with no brand, one of 13 industries | `("looking for" OR recommend*) NEAR/5 (phone OR earbuds)` |
-pub struct TopicGen {
+/// | 10% | category topics with no brand, one of 13 industries: buying intent or complaints near the category's words | `("looking for" OR recommend*) NEAR/5 (phone OR earbuds)` |
+struct TopicGen {
     brands: Vec<Brand>,
     rng: Rng,
 }
 
 /// One generated topic: its query, and the plain keywords a keyword tool would be given.
-pub struct GenTopic {
-    pub query: String,
+struct GenTopic {
+    query: String,
     keywords: Vec<String>,
 }
 
 impl TopicGen {
-    pub fn new(topics: usize, seed: u64) -> TopicGen {
+    fn new(topics: usize, seed: u64) -> TopicGen {
         let mut rng = Rng(seed ^ 0x1157_E4B3_0000_0000 ^ topics as u64);
         let mut brands = vec![
             Brand::new(
@@ -447,7 +447,7 @@ impl TopicGen {
         words.join(" OR ")
     }
 
-    pub fn topic(&mut self) -> GenTopic {
+    fn topic(&mut self) -> GenTopic {
         let b = self.rng.below(self.brands.len());
         // Corpus brands compete with each other; made-up ones with any other brand.
         let r = if b < 4 {
@@ -558,7 +558,7 @@ impl TopicGen {
                         self.one_of(NOISE, 2)
                     ),
                     _ => format!(
-                        "(\"should I buy\" OR \"thinking of getting\" OR \"best {first}\") AND lang:en"
+                        "(\"should I buy\" OR \"thinking of getting\" OR \"best {first}\") NEAR/6 ({words}) AND lang:en"
                     ),
                 };
                 let keywords = words

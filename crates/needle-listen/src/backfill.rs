@@ -15,6 +15,33 @@ use crate::{Listening, Result, TopicIndex, TopicRef, compile_topic, document_of}
 
 /// Messages per backfill step.
 const CHUNK: usize = 2000;
+/// How long a claim on a backfill lasts; renewed at every step.
+const LEASE: Duration = Duration::from_secs(30);
+
+/// Who this process is when it claims a backfill.
+fn owner() -> &'static str {
+    static OWNER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    OWNER.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        format!("pid{}-{nanos:x}", std::process::id())
+    })
+}
+
+fn now_us() -> i64 {
+    micros(time::OffsetDateTime::now_utc())
+}
+
+/// Claims or renews this process's turn on a backfill.
+fn claim(listening: &Listening, state: &Backfill) -> Result<bool> {
+    let now = now_us();
+    let until = now + LEASE.as_micros() as i64;
+    Ok(listening
+        .store()
+        .claim_backfill(state.topic_id, state.version, owner(), now, until)?)
+}
 
 /// Wakes the worker when a backfill starts.
 #[derive(Default)]
@@ -127,6 +154,10 @@ fn run_one(listening: &Listening, mut state: Backfill, stop: &AtomicBool) -> Res
     )]);
     let mut scratch = PresearchScratch::default();
     while !state.is_finished() && !stop.load(Ordering::SeqCst) {
+        if !claim(listening, &state)? {
+            // Another process is on it.
+            return Ok(());
+        }
         let chunk = store.backfill_chunk(workspace_id, state.next_seq, CHUNK)?;
         let tags: Vec<Tag> = chunk
             .iter()
@@ -143,6 +174,17 @@ fn run_one(listening: &Listening, mut state: Backfill, stop: &AtomicBool) -> Res
             })
             .collect();
         let next = if chunk.len() < CHUNK {
+            let version_saved = version.created_at;
+            if !tail_pass(
+                listening,
+                &single,
+                &state,
+                workspace_id,
+                version_saved,
+                stop,
+            )? {
+                return Ok(());
+            }
             0
         } else {
             chunk.last().map_or(0, |m| m.seq)
@@ -156,4 +198,54 @@ fn run_one(listening: &Listening, mut state: Backfill, stop: &AtomicBool) -> Res
         )?;
     }
     Ok(())
+}
+
+/// Messages stored after the backfill's upper bound but before every other process had
+/// reloaded its topics were tagged by no one: look at them once that time has passed.
+/// Returns false when stopped before it could.
+fn tail_pass(
+    listening: &Listening,
+    single: &TopicIndex<TopicRef>,
+    state: &Backfill,
+    workspace_id: i64,
+    version_saved: time::OffsetDateTime,
+    stop: &AtomicBool,
+) -> Result<bool> {
+    let lag = listening.others_lag();
+    if lag.is_zero() {
+        return Ok(true);
+    }
+    let seen_by_all = version_saved + lag;
+    while time::OffsetDateTime::now_utc() < seen_by_all {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let store = listening.store();
+    let end = store.max_seq()?;
+    let mut after = state.upto_seq;
+    let mut scratch = PresearchScratch::default();
+    while after < end {
+        let chunk = store.scan(after, CHUNK)?;
+        let Some(last) = chunk.last() else { break };
+        after = last.seq;
+        let tags: Vec<Tag> = chunk
+            .iter()
+            .filter(|m| m.workspace_id == workspace_id && m.seq <= end)
+            .filter(|m| {
+                !single
+                    .matches(&document_of(&m.message), &mut scratch)
+                    .is_empty()
+            })
+            .map(|m| Tag {
+                seq: m.seq,
+                topic_id: state.topic_id,
+                version: state.version,
+                created_at_us: micros(m.message.created_at),
+            })
+            .collect();
+        store.tag(&tags)?;
+    }
+    Ok(true)
 }

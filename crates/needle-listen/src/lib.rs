@@ -127,6 +127,9 @@ pub struct Listening {
     index: Arc<SearchIndex>,
     live: RwLock<HashMap<i64, Arc<WorkspaceTopics>>>,
     backfills: backfill::Signal,
+    /// How long other processes may take to see a saved topic (zero in one process): the
+    /// backfill looks again at messages stored in that time, which no live stage tagged.
+    others_lag: RwLock<std::time::Duration>,
 }
 
 impl Listening {
@@ -138,6 +141,7 @@ impl Listening {
             index,
             live: RwLock::new(HashMap::new()),
             backfills: backfill::Signal::default(),
+            others_lag: RwLock::new(std::time::Duration::ZERO),
         });
         let mut workspaces: Vec<i64> = listening
             .store
@@ -150,6 +154,16 @@ impl Listening {
             listening.reload(ws)?;
         }
         Ok(listening)
+    }
+
+    /// Declares that other processes tag messages too and see topic changes only after
+    /// `lag` (they reload topics on a timer).
+    pub fn set_others_lag(&self, lag: std::time::Duration) {
+        *self.others_lag.write().expect("others lag") = lag;
+    }
+
+    pub(crate) fn others_lag(&self) -> std::time::Duration {
+        *self.others_lag.read().expect("others lag")
     }
 
     pub fn store(&self) -> &Arc<dyn Backend> {

@@ -122,9 +122,9 @@ const COMMON: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "for", "from", "get",
     "has", "have", "i", "if", "in", "is", "it", "just", "me", "my", "no", "not", "of", "on", "or",
     "so", "that", "the", "this", "to", "was", "we", "with", "you", "your", "al", "con", "da",
-    "das", "de", "del", "der", "des", "di", "die", "du", "e", "el", "em", "en", "es", "est",
-    "et", "ich", "il", "ist", "la", "las", "le", "les", "los", "mit", "nicht", "o", "para", "per",
-    "por", "que", "se", "um", "un", "una", "und", "une", "y",
+    "das", "de", "del", "der", "des", "di", "die", "du", "e", "el", "em", "en", "es", "est", "et",
+    "ich", "il", "ist", "la", "las", "le", "les", "los", "mit", "nicht", "o", "para", "per", "por",
+    "que", "se", "um", "un", "una", "und", "une", "y",
 ];
 
 /// How likely a message is to hold `key`, roughly, before looking at the topic set.
@@ -187,13 +187,39 @@ fn choose(req: &Requirement, cost: &impl Fn(&Key) -> f64) -> Option<(f64, Vec<Ke
 
 /// The clauses of a requirement: its parts that must all hold, each with its cheapest key
 /// set, most selective first, at most [`MAX_CLAUSES`].
+///
+/// Inside a part, a key that another part also mentions is avoided: in
+/// `("best phone" OR …) NEAR/6 (phone OR laptop)`, keying the phrase by `phone` would make
+/// the two clauses one, so it is keyed by `best`.
 fn clauses(req: &Requirement, cost: &impl Fn(&Key) -> f64) -> Vec<Vec<Key>> {
     let parts: Vec<&Requirement> = match req {
         Requirement::All(items) => items.iter().collect(),
         other => vec![other],
     };
-    let mut chosen: Vec<(f64, Vec<Key>)> =
-        parts.into_iter().filter_map(|p| choose(p, cost)).collect();
+    let mentioned: Vec<Vec<Key>> = parts
+        .iter()
+        .map(|p| {
+            let mut keys = Vec::new();
+            mentions(p, &mut keys);
+            keys.sort();
+            keys.dedup();
+            keys
+        })
+        .collect();
+    let mut chosen: Vec<(f64, Vec<Key>)> = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        let elsewhere = |key: &Key| {
+            mentioned
+                .iter()
+                .enumerate()
+                .any(|(j, keys)| j != i && keys.binary_search(key).is_ok())
+        };
+        let part_cost = |key: &Key| {
+            let c = cost(key);
+            if elsewhere(key) { c * 1000.0 } else { c }
+        };
+        chosen.extend(choose(part, &part_cost));
+    }
     chosen.sort_by(|a, b| a.0.total_cmp(&b.0));
     chosen.truncate(MAX_CLAUSES);
     chosen
@@ -450,5 +476,167 @@ impl<T> TopicIndex<T> {
                     .map(|why| (payload, why))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use needle_nql::{Fields, Level, compile};
+
+    use super::*;
+
+    fn index(queries: &[&str]) -> TopicIndex<usize> {
+        let topics = queries
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                let query = compile(q).unwrap_or_else(|r| panic!("{q}: {r:?}"));
+                let topic = Topic {
+                    id: i.to_string(),
+                    level: Level::Brand,
+                    query,
+                    exclude: None,
+                };
+                (i, topic)
+            })
+            .collect();
+        TopicIndex::new(topics)
+    }
+
+    fn candidates(index: &TopicIndex<usize>, text: &str, author: Option<&str>) -> usize {
+        let fields = Fields {
+            author,
+            ..Fields::default()
+        };
+        let doc = Document::new(text, None, fields);
+        index.candidates(&doc, &mut PresearchScratch::default())
+    }
+
+    #[test]
+    fn a_topic_comes_up_only_when_every_indexed_clause_holds() {
+        let index = index(&["(phone OR laptop) AND (terrible OR worst)"]);
+        assert_eq!(candidates(&index, "my phone is great", None), 0);
+        assert_eq!(candidates(&index, "the worst day", None), 0);
+        assert_eq!(candidates(&index, "the worst phone", None), 1);
+        assert_eq!(candidates(&index, "#Phone, terrible!", None), 1);
+    }
+
+    #[test]
+    fn prefixes_authors_and_phrases_are_keys() {
+        let index = index(&[
+            "acmebook* AND refund",
+            "author:Acme_Support AND sorry",
+            "\"best phone\" NEAR/6 (phone OR laptop)",
+            "channel:email",
+        ]);
+        // The field-only topic is always a candidate.
+        assert_eq!(candidates(&index, "nothing here", None), 1);
+        assert_eq!(candidates(&index, "my AcmeBookAir needs a refund", None), 2);
+        assert_eq!(candidates(&index, "so sorry", Some("@ACME_support")), 2);
+        assert_eq!(candidates(&index, "so sorry", Some("kim")), 1);
+        // The phrase is keyed by `best`, not by `phone`, which the other side has.
+        assert_eq!(candidates(&index, "phone phone laptop", None), 1);
+        assert_eq!(candidates(&index, "best phone ever", None), 2);
+    }
+
+    /// A small deterministic generator.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn the_index_gives_exactly_what_evaluating_every_topic_gives() {
+        const WORDS: &[&str] = &[
+            "acme",
+            "acmebook",
+            "phone",
+            "best",
+            "refund",
+            "niño",
+            "nino",
+            "#acme",
+            "@acme",
+            "acme_support",
+            "e-mail",
+            "周受资",
+            "❤️",
+            "👍🏽",
+            "sorry",
+            "screen",
+            "™",
+            "Office",
+        ];
+        let mut rng = Lcg(11);
+        let word = |rng: &mut Lcg| WORDS[rng.next(WORDS.len())];
+        let mut queries = Vec::new();
+        for _ in 0..400 {
+            let (a, b, c) = (word(&mut rng), word(&mut rng), word(&mut rng));
+            let bare = |w: &str| w.trim_start_matches(['#', '@']).to_string();
+            let q = match rng.next(10) {
+                0 => format!("{a} AND ({b} OR {c})"),
+                1 => format!("({a} OR \"{b} {c}\") NEAR/3 {c}"),
+                2 => format!("\"{a} {b}\" SENTENCE ({c} OR {a})"),
+                3 => format!("{}* AND {b}", bare(a).chars().take(3).collect::<String>()),
+                4 => format!("author:{} AND ({b} OR {c})", bare(a)),
+                5 => format!("@{} OR author:{}", bare(a), bare(a)),
+                6 => format!("({a} AND {b})~4 NOT {c}"),
+                7 => format!("{{{}}} OR channel:email", bare(a)),
+                8 => format!("(\"{a} {b}\" OR {c}) NEAR/2f ({b} OR {a})"),
+                _ => format!("{a} {b}"),
+            };
+            if compile(&q).is_ok() {
+                queries.push(q);
+            }
+        }
+        assert!(queries.len() > 300, "most generated queries compile");
+        let refs: Vec<&str> = queries.iter().map(String::as_str).collect();
+        let index = index(&refs);
+        let mut scratch = PresearchScratch::default();
+        let mut matched = 0;
+        for _ in 0..3000 {
+            let len = 1 + rng.next(10);
+            let words: Vec<&str> = (0..len).map(|_| word(&mut rng)).collect();
+            let text = words.join(if rng.next(2) == 0 { " " } else { ". " });
+            let author = bare_author(word(&mut rng));
+            let fields = Fields {
+                author: Some(&author),
+                channel: Some(if rng.next(3) == 0 { "email" } else { "chat" }),
+                ..Fields::default()
+            };
+            let doc = Document::new(&text, None, fields);
+            let fast: Vec<usize> = index
+                .matches(&doc, &mut scratch)
+                .into_iter()
+                .map(|(i, _)| *i)
+                .collect();
+            let slow: Vec<usize> = index
+                .matches_brute_force(&doc)
+                .into_iter()
+                .map(|(i, _)| *i)
+                .collect();
+            assert_eq!(fast, slow, "text {text:?} by {author:?}");
+            matched += fast.len();
+        }
+        assert!(
+            matched > 1000,
+            "the texts match topics often enough: {matched}"
+        );
+    }
+
+    fn bare_author(w: &str) -> String {
+        let w = w.trim_start_matches(['#', '@']);
+        if w.len().is_multiple_of(2) {
+            w.to_uppercase()
+        } else {
+            format!("@{w}")
+        }
     }
 }

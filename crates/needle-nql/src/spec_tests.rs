@@ -184,6 +184,79 @@ mod text_model {
     }
 }
 
+mod presearch_requirements {
+    use crate::{Document, Fields, Requirement, compile};
+
+    fn req(q: &str) -> Requirement {
+        compile(q).unwrap().requirement()
+    }
+
+    fn term(t: &str) -> Requirement {
+        Requirement::Term(t.into())
+    }
+
+    fn word(w: &str) -> Requirement {
+        Requirement::Any(vec![
+            term(&format!("#{w}")),
+            term(&format!("@{w}")),
+            term(w),
+        ])
+    }
+
+    #[test]
+    fn every_part_of_an_and_a_near_and_a_phrase_is_kept() {
+        assert_eq!(
+            req("apple AND \"pie crust\""),
+            Requirement::All(vec![word("apple"), word("crust"), word("pie")])
+        );
+        assert_eq!(
+            req("(apple OR #pie) NEAR/3 juice NOT bitter"),
+            Requirement::All(vec![
+                Requirement::Any(vec![
+                    term("#apple"),
+                    term("#pie"),
+                    term("@apple"),
+                    term("apple")
+                ]),
+                word("juice"),
+            ])
+        );
+        assert_eq!(
+            req("comp* OR author:@Kim"),
+            Requirement::Any(vec![
+                Requirement::Prefix("#comp".into()),
+                Requirement::Prefix("@comp".into()),
+                Requirement::Prefix("comp".into()),
+                Requirement::Author("kim".into()),
+            ])
+        );
+        assert_eq!(req("lang:en OR apple"), Requirement::Anything);
+        assert_eq!(req("title:refund AND lang:en"), Requirement::Anything);
+        assert_eq!(req("{Office}"), word("office"));
+    }
+
+    #[test]
+    fn a_document_meets_the_requirement_of_every_query_it_matches() {
+        let fields = Fields {
+            author: Some("@KIM"),
+            ..Fields::default()
+        };
+        let doc = Document::new("Acme's complaints about #pie", None, fields);
+        for q in [
+            "complain*",
+            "author:kim AND acme",
+            "pie",
+            "\"acme s\"~0",
+            "#pie",
+        ] {
+            assert!(compile(q).unwrap().is_match(&doc), "{q}");
+            assert!(req(q).holds(&doc), "{q}");
+        }
+        assert!(!req("author:ann").holds(&doc));
+        assert!(!req("cake").holds(&doc));
+    }
+}
+
 mod terms {
     use super::*;
 
@@ -873,7 +946,10 @@ mod properties {
         fn arbitrary_strings_never_panic(q in any::<String>(), text in any::<String>()) {
             let _ = lint(&q);
             if let Ok(query) = compile(&q) {
-                let _ = query.matches(&Document::from_text(&text));
+                let doc = Document::from_text(&text);
+                if query.matches(&doc).is_some() {
+                    prop_assert!(query.requirement().holds(&doc), "{:?} on {:?}", q, text);
+                }
             }
         }
     }
@@ -1023,6 +1099,7 @@ mod properties {
                     required.iter().any(|t| doc.has_folded(t)),
                     "{} matched {:?} without any of {:?}", q, text, required
                 );
+                prop_assert!(query.requirement().holds(&doc), "{} on {:?}", q, text);
             }
         }
     }

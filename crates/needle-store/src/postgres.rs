@@ -72,6 +72,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_topics",
         include_str!("../migrations/postgres/0002_topics.sql"),
     ),
+    (
+        "0003_backfill_leases",
+        include_str!("../migrations/postgres/0003_backfill_leases.sql"),
+    ),
 ];
 
 /// Advisory lock keys (database-wide, shared with anything else using advisory locks there,
@@ -1047,7 +1051,7 @@ mod tests {
         }
         let before = applied_at(&url);
         let names: Vec<&str> = before.iter().map(|m| m.1.as_str()).collect();
-        assert_eq!(names, ["0001_init", "0002_topics"]);
+        assert_eq!(names, ["0001_init", "0002_topics", "0003_backfill_leases"]);
         let store = PostgresStore::connect(&url).unwrap();
         assert_eq!(store.workspaces().unwrap().len(), 1);
         assert_eq!(applied_at(&url), before, "migrations ran again");

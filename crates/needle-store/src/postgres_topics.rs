@@ -448,6 +448,27 @@ impl TopicStore for PostgresStore {
         )
     }
 
+    fn claim_backfill(
+        &self,
+        topic_id: i64,
+        version: i64,
+        owner: &str,
+        now_us: i64,
+        until_us: i64,
+    ) -> Result<bool> {
+        self.with_conn(|conn| {
+            let claim = conn.prepare(
+                "UPDATE backfills SET lease_owner = $3, lease_until = $5
+                 WHERE topic_id = $1 AND version = $2
+                   AND (lease_owner IS NULL OR lease_owner = $3 OR lease_until < $4)",
+            )?;
+            let changed = conn
+                .client
+                .execute(&claim, &[&topic_id, &version, &owner, &now_us, &until_us])?;
+            Ok(changed == 1)
+        })
+    }
+
     fn advance_backfill(
         &self,
         topic_id: i64,

@@ -29,6 +29,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_topics",
         include_str!("../migrations/sqlite/0002_topics.sql"),
     ),
+    (
+        "0003_backfill_leases",
+        include_str!("../migrations/sqlite/0003_backfill_leases.sql"),
+    ),
 ];
 
 /// The SQLite store.

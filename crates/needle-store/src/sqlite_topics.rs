@@ -324,6 +324,26 @@ impl TopicStore for SqliteStore {
         })
     }
 
+    fn claim_backfill(
+        &self,
+        topic_id: i64,
+        version: i64,
+        owner: &str,
+        now_us: i64,
+        until_us: i64,
+    ) -> Result<bool> {
+        let conn = self.writer.lock().expect("writer");
+        let changed = conn
+            .execute(
+                "UPDATE backfills SET lease_owner = ?3, lease_until = ?5
+                 WHERE topic_id = ?1 AND version = ?2
+                   AND (lease_owner IS NULL OR lease_owner = ?3 OR lease_until < ?4)",
+                params![topic_id, version, owner, now_us, until_us],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(changed == 1)
+    }
+
     fn advance_backfill(
         &self,
         topic_id: i64,

@@ -127,6 +127,17 @@ pub trait TopicStore: Send + Sync {
         before_seq: i64,
         limit: usize,
     ) -> Result<Vec<StoredMessage>>;
+    /// Claims, or renews, the right to work on a backfill until `until_us`: true when this
+    /// `owner` holds it now, false when another owner holds an unexpired claim. Processes
+    /// that share a store take turns on each backfill this way.
+    fn claim_backfill(
+        &self,
+        topic_id: i64,
+        version: i64,
+        owner: &str,
+        now_us: i64,
+        until_us: i64,
+    ) -> Result<bool>;
     /// Records a step of a backfill: its matches and its progress, in one transaction, so a
     /// crash resumes where the last step ended. `next_seq` of 0 (or below) finishes it.
     fn advance_backfill(
@@ -156,7 +167,8 @@ pub mod conformance {
                 a_change_adds_a_version_and_keeps_history,
                 deleted_topics_disappear_and_come_back_with_a_new_version,
                 tags_are_idempotent_and_list_newest_first,
-                backfill_walks_newest_first_and_resumes);
+                backfill_walks_newest_first_and_resumes,
+                one_owner_at_a_time_holds_a_backfill);
         };
         (@each $open:expr; $($check:ident),*) => {
             $(
@@ -320,5 +332,45 @@ pub mod conformance {
         assert_eq!(done.done, 10);
         assert!(store.unfinished_backfills().unwrap().is_empty());
         assert_eq!(store.topic_count(topic.id, 1).unwrap(), 1);
+    }
+
+    pub fn one_owner_at_a_time_holds_a_backfill(store: &dyn Both) {
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        let topic = store.save_topic(ws, &office("acme")).unwrap();
+        store.start_backfill(ws, topic.id, 1, 0).unwrap();
+        assert!(
+            store
+                .claim_backfill(topic.id, 1, "a", 1_000, 2_000)
+                .unwrap()
+        );
+        assert!(
+            !store
+                .claim_backfill(topic.id, 1, "b", 1_500, 2_500)
+                .unwrap(),
+            "a holds it"
+        );
+        assert!(
+            store
+                .claim_backfill(topic.id, 1, "a", 1_900, 3_000)
+                .unwrap(),
+            "a renews"
+        );
+        assert!(
+            !store
+                .claim_backfill(topic.id, 1, "b", 2_999, 4_000)
+                .unwrap()
+        );
+        assert!(
+            store
+                .claim_backfill(topic.id, 1, "b", 3_001, 4_000)
+                .unwrap(),
+            "expired: b takes it"
+        );
+        assert!(
+            !store
+                .claim_backfill(topic.id, 2, "b", 3_001, 4_000)
+                .unwrap(),
+            "no such backfill"
+        );
     }
 }

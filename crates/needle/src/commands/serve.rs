@@ -113,6 +113,11 @@ pub fn run(
     let mut registry = Registry::default();
     let metrics = Arc::new(PipelineMetrics::register(&mut registry));
     let listening = dir.listening()?;
+    if bus.is_some() {
+        // Pipeline workers reload topics every 2 s; the backfill rechecks what they stored
+        // before they saw a change.
+        listening.set_others_lag(Duration::from_secs(5));
+    }
 
     // Embedded: one pipeline with the index stage, fed by the API. In a cluster: pipeline
     // workers take from the bus and store; every web process indexes by following the store.
