@@ -186,7 +186,8 @@ const KNOWN_AUTHOR_FIELDS: &[&str] = &[
     "country",
 ];
 
-fn type_name(v: &Value) -> &'static str {
+/// How a JSON value's type is named in error messages ("a string", "an array", …).
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -150,19 +150,11 @@ fn values_of(headers: &HeaderMap, body: &[u8]) -> AppResult<Vec<Value>> {
         Value::Object(_) => Ok(vec![value]),
         other => Err(ApiError::new(
             ErrorCode::InvalidMessage,
-            format!("expected an array of messages, got {}", kind_of(&other)),
+            format!(
+                "expected an array of messages, got {}",
+                needle_core::message::type_name(&other)
+            ),
         )),
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
