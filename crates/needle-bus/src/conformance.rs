@@ -30,6 +30,7 @@ macro_rules! transport_conformance_tests {
             dead_letter_is_not_redelivered,
             dead_letters_are_newest_first_and_limited,
             same_key_is_taken_once,
+            stats_count_waiting_unacknowledged_redelivered_and_dead,
             ten_thousand_round_trip_without_loss_or_duplicates);
     };
     (@each $open:expr; $($check:ident),*) => {
@@ -166,6 +167,47 @@ pub fn nak_redelivers_with_the_next_attempt(transport: &dyn Transport) {
     assert_eq!(again.attempt(), 2);
     again.ack().unwrap();
     assert_nothing_within(transport, QUIET);
+}
+
+pub fn stats_count_waiting_unacknowledged_redelivered_and_dead(transport: &dyn Transport) {
+    let stats = || transport.stats().expect("stats");
+    assert_eq!(
+        stats(),
+        crate::BusStats::default(),
+        "a fresh bus holds nothing"
+    );
+    let envelopes: Vec<_> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|id| envelope(1, id))
+        .collect();
+    transport.publish(&envelopes).unwrap();
+    assert_eq!((stats().waiting, stats().unacknowledged), (4, 0));
+
+    let mut got = pull_n(transport, 2);
+    let s = stats();
+    assert_eq!((s.waiting, s.unacknowledged, s.redelivered), (2, 2, 0));
+
+    let b = got.pop().unwrap();
+    b.nak(Duration::ZERO, "try again").unwrap();
+    let again = pull_one(transport);
+    assert_eq!(again.attempt(), 2);
+    let s = stats();
+    assert_eq!((s.unacknowledged, s.redelivered), (2, 1), "{s:?}");
+
+    again.dead_letter("poison").unwrap();
+    got.pop().unwrap().ack().unwrap();
+    // Settling may reach a server a moment after the call returns: wait for the counts.
+    let settled = crate::BusStats {
+        waiting: 2,
+        unacknowledged: 0,
+        redelivered: 0,
+        dead_letters: 1,
+    };
+    let deadline = Instant::now() + PATIENCE;
+    while stats() != settled && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(stats(), settled);
 }
 
 pub fn nak_with_a_delay_waits_for_it(transport: &dyn Transport) {

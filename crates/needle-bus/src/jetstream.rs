@@ -55,7 +55,7 @@ use futures_util::StreamExt;
 use tokio::runtime::Runtime;
 
 use crate::{
-    BusError, DeadLetter, Delivery, DeliveryPolicy, Envelope, Published, Receipt, Settle,
+    BusError, BusStats, DeadLetter, Delivery, DeliveryPolicy, Envelope, Published, Receipt, Settle,
     Transport, unacknowledged_reason,
 };
 
@@ -779,6 +779,37 @@ impl Transport for JetStream {
 
     fn policy(&self) -> DeliveryPolicy {
         self.inner.config.policy
+    }
+
+    fn stats(&self) -> Result<BusStats, BusError> {
+        let inner = &self.inner;
+        inner.block_on(async {
+            inner.check_connected()?;
+            let mut consumer = inner.consumer().await?;
+            let info = consumer
+                .info()
+                .await
+                .map_err(|e| inner.classify("consumer info", &e))?;
+            let (waiting, unacknowledged, redelivered) = (
+                info.num_pending,
+                info.num_ack_pending as u64,
+                info.num_redelivered as u64,
+            );
+            let dead_letters = inner
+                .context
+                .get_stream(&inner.config.dead_stream)
+                .await
+                .map_err(|e| inner.classify("dead letters", &e))?
+                .cached_info()
+                .state
+                .messages;
+            Ok(BusStats {
+                waiting,
+                unacknowledged,
+                redelivered,
+                dead_letters,
+            })
+        })
     }
 }
 

@@ -274,6 +274,24 @@ pub trait Transport: Send + Sync {
 
     /// The delivery policy in force.
     fn policy(&self) -> DeliveryPolicy;
+
+    /// How much work the bus holds, for `/healthz` and `/metrics`. With JetStream this is
+    /// the durable consumer's view, shared by every worker.
+    fn stats(&self) -> Result<BusStats, BusError>;
+}
+
+/// How much work a bus holds, counted the way NATS JetStream counts for a consumer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BusStats {
+    /// Published and not yet delivered to any worker: how far the workers lag behind.
+    pub waiting: u64,
+    /// Delivered and not yet acknowledged, including deliveries waiting to come back after a
+    /// nak or a lapsed ack wait.
+    pub unacknowledged: u64,
+    /// Of the unacknowledged, those out on a second or later delivery.
+    pub redelivered: u64,
+    /// Dead letters kept.
+    pub dead_letters: u64,
 }
 
 /// One message handed to a worker, and the receipt to settle it with.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use crate::{
-    BusError, DeadLetter, Delivery, DeliveryPolicy, Envelope, Published, Receipt, Settle,
+    BusError, BusStats, DeadLetter, Delivery, DeliveryPolicy, Envelope, Published, Receipt, Settle,
     Transport, unacknowledged_reason,
 };
 
@@ -314,6 +314,29 @@ impl Transport for InProcess {
 
     fn policy(&self) -> DeliveryPolicy {
         self.shared.config.policy
+    }
+
+    fn stats(&self) -> Result<BusStats, BusError> {
+        let mut state = self.shared.lock();
+        state.sweep(Instant::now());
+        let waiting_again = state
+            .redeliver
+            .iter()
+            .chain(state.delayed.iter().map(|(_, e)| e));
+        let redelivered_in_flight = state
+            .in_flight
+            .values()
+            .filter(|f| f.entry.deliveries > 1)
+            .count();
+        Ok(BusStats {
+            waiting: state.ready.len() as u64,
+            unacknowledged: (state.in_flight.len() + state.redeliver.len() + state.delayed.len())
+                as u64,
+            redelivered: (redelivered_in_flight
+                + waiting_again.filter(|e| e.deliveries > 1).count())
+                as u64,
+            dead_letters: state.dead.len() as u64,
+        })
     }
 }
 

@@ -632,60 +632,6 @@ pub async fn create_workspace(
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
-/// Reports whether the store and the index answer.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "Healthy"), (status = 503, description = "A dependency is down")))]
-pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    let checked = blocking(move || {
-        let store = state.store.count(None).map_err(|e| e.to_string());
-        let indexed = state.index.num_docs();
-        Ok((store, indexed, state.is_stopping()))
-    })
-    .await;
-    match checked {
-        Ok((Ok(messages), indexed, stopping)) => {
-            let status = if stopping {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::OK
-            };
-            let body = json!({
-                "status": if stopping { "stopping" } else { "ok" },
-                "checks": {"store": "ok", "index": "ok"},
-                "messages": messages,
-                "indexed": indexed,
-            });
-            (status, Json(body)).into_response()
-        }
-        Ok((Err(e), _, _)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "checks": {"store": e}})),
-        )
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-/// Prometheus metrics in the OpenMetrics text format.
-pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let mut text = String::new();
-    match prometheus_client::encoding::text::encode(&mut text, &state.registry) {
-        Ok(()) => (
-            [(
-                header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
-            text,
-        )
-            .into_response(),
-        Err(e) => ApiError::new(
-            ErrorCode::Internal,
-            format!("could not render metrics: {e}"),
-        )
-        .into_response(),
-    }
-}
-
 /// Messages the pipeline set aside (invalid, or failing after every retry), with why.
 #[utoipa::path(get, path = "/api/v1/dead-letters", tag = "operations",
     responses((status = 200, description = "Newest first"), (status = 404, description = "Embedded mode has no bus")))]

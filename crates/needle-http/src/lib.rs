@@ -7,6 +7,7 @@
 
 mod api;
 mod error;
+mod health;
 mod openapi;
 mod page;
 mod topics;
@@ -48,6 +49,8 @@ pub struct AppState {
     /// messages; embedded, it is `None` and ingest runs the local pipeline.
     pub bus: Option<Arc<dyn Transport>>,
     pub registry: Registry,
+    /// Registered only when there is a bus.
+    bus_gauges: Option<health::BusGauges>,
     /// Set when shutdown begins: new ingest is refused with 503 while in-flight work drains.
     pub stopping: AtomicBool,
 }
@@ -57,8 +60,11 @@ impl AppState {
         listening: Arc<Listening>,
         pipeline: Option<Pipeline>,
         bus: Option<Arc<dyn Transport>>,
-        registry: Registry,
+        mut registry: Registry,
     ) -> Arc<AppState> {
+        let bus_gauges = bus
+            .is_some()
+            .then(|| health::BusGauges::register(&mut registry));
         Arc::new(AppState {
             store: listening.store().clone() as Arc<dyn Store>,
             index: listening.index().clone(),
@@ -66,6 +72,7 @@ impl AppState {
             pipeline,
             bus,
             registry,
+            bus_gauges,
             stopping: AtomicBool::new(false),
         })
     }
@@ -103,8 +110,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(page::home))
         .route("/assets/needle.css", get(page::stylesheet))
-        .route("/healthz", get(api::healthz))
-        .route("/metrics", get(api::metrics))
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
         .route("/api/openapi.json", get(openapi::document))
         .nest("/api/v1", api)
         .fallback(api::not_found)

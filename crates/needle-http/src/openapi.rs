@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::{api, topics};
+use crate::{api, health, topics};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,7 +18,7 @@ use crate::{api, topics};
         api::get_one,
         api::workspaces,
         api::create_workspace,
-        api::healthz,
+        health::healthz,
         api::dead_letters,
         topics::list,
         topics::create,

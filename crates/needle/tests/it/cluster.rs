@@ -186,6 +186,26 @@ fn a_cluster_stores_every_message_once_through_worker_kills_and_a_nats_restart()
         || health()["indexed"].as_u64() == Some(total as u64),
     );
 
+    // Operations: the bus is healthy and drained, and /metrics says so.
+    wait_for("the consumer to drain", Duration::from_secs(60), || {
+        health()["bus"]["waiting"].as_u64() == Some(0)
+            && health()["bus"]["unacknowledged"].as_u64() == Some(0)
+    });
+    let report = health();
+    assert_eq!(report["checks"]["bus"], "ok", "{report}");
+    let metrics = agent()
+        .get(&format!("{base}/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        metrics.contains("needle_bus_waiting_messages 0"),
+        "consumer lag on /metrics:\n{metrics}"
+    );
+    assert!(metrics.contains("needle_bus_redelivered_messages "));
+
     // Each matching message is tagged once, whichever worker stored it and however often
     // it was delivered: the topic count equals what the matcher finds over the same lines.
     let expected = {
@@ -231,6 +251,16 @@ fn a_cluster_stores_every_message_once_through_worker_kills_and_a_nats_restart()
     let (status, retry_after, body) = post_json(&format!("{base}/api/v1/messages"), &extra);
     assert_eq!(status, 503, "{body}");
     assert!(retry_after.is_some(), "503 carries Retry-After");
+    let mut response = agent().get(&format!("{base}/healthz")).call().unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        503,
+        "/healthz reports the bus down"
+    );
+    let report: Value =
+        serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert!(report["checks"]["bus"]["error"].is_string(), "{report}");
+    assert_eq!(report["checks"]["store"], "ok", "{report}");
     nats.restart();
     wait_for(
         "ingest to resume after NATS restarts",
