@@ -31,6 +31,7 @@ macro_rules! transport_conformance_tests {
             dead_letters_are_newest_first_and_limited,
             same_key_is_taken_once,
             stats_count_waiting_unacknowledged_redelivered_and_dead,
+            events_reach_every_follower_in_order,
             ten_thousand_round_trip_without_loss_or_duplicates);
     };
     (@each $open:expr; $($check:ident),*) => {
@@ -170,44 +171,82 @@ pub fn nak_redelivers_with_the_next_attempt(transport: &dyn Transport) {
 }
 
 pub fn stats_count_waiting_unacknowledged_redelivered_and_dead(transport: &dyn Transport) {
-    let stats = || transport.stats().expect("stats");
-    assert_eq!(
-        stats(),
-        crate::BusStats::default(),
-        "a fresh bus holds nothing"
-    );
-    let envelopes: Vec<_> = ["a", "b", "c", "d"]
-        .iter()
-        .map(|id| envelope(1, id))
-        .collect();
-    transport.publish(&envelopes).unwrap();
-    assert_eq!((stats().waiting, stats().unacknowledged), (4, 0));
+    // A server may count a change a moment after the call that made it returned: wait for
+    // the expected counts, then compare.
+    let expect = |waiting, unacknowledged, redelivered, dead_letters| {
+        let want = crate::BusStats {
+            waiting,
+            unacknowledged,
+            redelivered,
+            dead_letters,
+        };
+        let deadline = Instant::now() + PATIENCE;
+        let mut seen = transport.stats().expect("stats");
+        while seen != want && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            seen = transport.stats().expect("stats");
+        }
+        assert_eq!(seen, want);
+    };
+    expect(0, 0, 0, 0);
+    transport
+        .publish(&[envelope(1, "a"), envelope(1, "b")])
+        .unwrap();
+    expect(2, 0, 0, 0);
 
     let mut got = pull_n(transport, 2);
-    let s = stats();
-    assert_eq!((s.waiting, s.unacknowledged, s.redelivered), (2, 2, 0));
+    expect(0, 2, 0, 0);
 
-    let b = got.pop().unwrap();
-    b.nak(Duration::ZERO, "try again").unwrap();
+    got.pop().unwrap().nak(Duration::ZERO, "try again").unwrap();
     let again = pull_one(transport);
     assert_eq!(again.attempt(), 2);
-    let s = stats();
-    assert_eq!((s.unacknowledged, s.redelivered), (2, 1), "{s:?}");
+    expect(0, 2, 1, 0);
 
     again.dead_letter("poison").unwrap();
     got.pop().unwrap().ack().unwrap();
-    // Settling may reach a server a moment after the call returns: wait for the counts.
-    let settled = crate::BusStats {
-        waiting: 2,
-        unacknowledged: 0,
-        redelivered: 0,
-        dead_letters: 1,
-    };
+    expect(0, 0, 0, 1);
+    transport.publish(&[envelope(1, "c")]).unwrap();
+    expect(1, 0, 0, 1);
+}
+
+pub fn events_reach_every_follower_in_order(transport: &dyn Transport) {
+    use crate::{Event, Feed};
+    let (a, b) = (Feed::local(), Feed::local());
+    let (mut on_a, mut on_b) = (a.subscribe(), b.subscribe());
+    transport.follow_events(a).unwrap();
+    transport.follow_events(b).unwrap();
+    // A subscription may take a moment to reach a server: announce until the first arrives.
     let deadline = Instant::now() + PATIENCE;
-    while stats() != settled && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
+    let first = loop {
+        transport
+            .announce(&Event::new(1, "test.ping", json!({})))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        if let Ok(event) = on_a.try_recv() {
+            break event;
+        }
+        assert!(Instant::now() < deadline, "no event came back");
+    };
+    assert_eq!(first.kind, "test.ping");
+    for n in 0..20 {
+        let event = Event::new(n % 3 + 1, Event::MESSAGE_STORED, json!({ "n": n }));
+        transport.announce(&event).unwrap();
     }
-    assert_eq!(stats(), settled);
+    for rx in [&mut on_a, &mut on_b] {
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + PATIENCE;
+        while seen.len() < 20 && Instant::now() < deadline {
+            match rx.try_recv() {
+                Ok(event) if event.kind == Event::MESSAGE_STORED => {
+                    assert_eq!(event.workspace_id, seen.len() as i64 % 3 + 1);
+                    seen.push(event.data["n"].as_i64().unwrap());
+                }
+                Ok(_) => {} // the pings
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        assert_eq!(seen, (0..20).collect::<Vec<i64>>(), "every event, in order");
+    }
 }
 
 pub fn nak_with_a_delay_waits_for_it(transport: &dyn Transport) {

@@ -55,8 +55,8 @@ use futures_util::StreamExt;
 use tokio::runtime::Runtime;
 
 use crate::{
-    BusError, BusStats, DeadLetter, Delivery, DeliveryPolicy, Envelope, Published, Receipt, Settle,
-    Transport, unacknowledged_reason,
+    BusError, BusStats, DeadLetter, Delivery, DeliveryPolicy, Envelope, Event, Feed, Published,
+    Receipt, Settle, Transport, unacknowledged_reason,
 };
 
 const REASON: &str = "Needle-Reason";
@@ -87,6 +87,9 @@ pub struct JetStreamConfig {
     pub dead_subject_prefix: String,
     /// The durable consumer every worker binds to.
     pub consumer: String,
+    /// Live events go to `<events_subject_prefix>.<workspace_id>` as plain (not stored)
+    /// NATS messages; every process subscribes to all of them.
+    pub events_subject_prefix: String,
     pub policy: DeliveryPolicy,
     pub duplicate_window: Duration,
     /// Stream replicas (1 for a single server, 3 for a cluster).
@@ -114,6 +117,7 @@ impl JetStreamConfig {
             dead_stream: "NEEDLE_DEAD".into(),
             dead_subject_prefix: "needle.dead".into(),
             consumer: "needle-pipeline".into(),
+            events_subject_prefix: "needle.events".into(),
             policy: DeliveryPolicy::default(),
             duplicate_window: Duration::from_secs(120),
             replicas: 1,
@@ -156,7 +160,11 @@ impl JetStreamConfig {
                 return Err(invalid(what, name));
             }
         }
-        for prefix in [&self.subject_prefix, &self.dead_subject_prefix] {
+        for prefix in [
+            &self.subject_prefix,
+            &self.dead_subject_prefix,
+            &self.events_subject_prefix,
+        ] {
             let bad_token = |t: &str| {
                 t.is_empty() || t.contains(|c: char| c.is_whitespace() || c == '*' || c == '>')
             };
@@ -164,9 +172,18 @@ impl JetStreamConfig {
                 return Err(invalid("subject prefix", prefix));
             }
         }
-        if self.subject_prefix == self.dead_subject_prefix {
+        let prefixes = [
+            &self.subject_prefix,
+            &self.dead_subject_prefix,
+            &self.events_subject_prefix,
+        ];
+        if prefixes
+            .iter()
+            .enumerate()
+            .any(|(i, a)| prefixes[..i].contains(a))
+        {
             return Err(BusError::Invalid(
-                "messages and dead letters need subject prefixes of their own".into(),
+                "messages, dead letters and events need subject prefixes of their own".into(),
             ));
         }
         if self.policy.max_deliveries == 0 || self.policy.ack_wait.is_zero() {
@@ -779,6 +796,42 @@ impl Transport for JetStream {
 
     fn policy(&self) -> DeliveryPolicy {
         self.inner.config.policy
+    }
+
+    fn announce(&self, event: &Event) -> Result<(), BusError> {
+        let inner = &self.inner;
+        inner.check_connected()?;
+        let subject = format!(
+            "{}.{}",
+            inner.config.events_subject_prefix, event.workspace_id
+        );
+        inner.block_on(async {
+            inner
+                .client
+                .publish(subject, event.to_bytes().into())
+                .await
+                .map_err(|e| inner.classify("announcing an event", &e))
+        })
+    }
+
+    fn follow_events(&self, feed: Feed) -> Result<(), BusError> {
+        let inner = &self.inner;
+        let subject = format!("{}.*", inner.config.events_subject_prefix);
+        // Subscribing registers locally and is sent on (re)connect: it works before the
+        // server is reachable, and the client renews it after a reconnect.
+        let mut subscription = inner
+            .block_on(inner.client.subscribe(subject))
+            .map_err(|e| inner.classify("following events", &e))?;
+        inner.runtime.as_ref().expect("runtime").spawn(async move {
+            while let Some(message) = subscription.next().await {
+                match Event::from_bytes(&message.payload) {
+                    Ok(event) => feed.deliver(event),
+                    Err(e) => tracing::warn!(error = %e, subject = %message.subject,
+                        "an event that is not Needle's was ignored"),
+                }
+            }
+        });
+        Ok(())
     }
 
     fn stats(&self) -> Result<BusStats, BusError> {

@@ -72,6 +72,7 @@
 //! ```
 
 pub mod conformance;
+pub mod events;
 #[cfg(feature = "nats")]
 pub mod jetstream;
 mod memory;
@@ -85,6 +86,7 @@ use needle_core::{ErrorCode, Message};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+pub use events::{Event, Feed};
 pub use memory::{InProcess, InProcessConfig};
 
 /// One message on its way to the pipeline, with the workspace it belongs to.
@@ -278,6 +280,13 @@ pub trait Transport: Send + Sync {
     /// How much work the bus holds, for `/healthz` and `/metrics`. With JetStream this is
     /// the durable consumer's view, shared by every worker.
     fn stats(&self) -> Result<BusStats, BusError>;
+
+    /// Publishes a live event to every process that follows this bus ([`events`]): best
+    /// effort, not stored.
+    fn announce(&self, event: &Event) -> Result<(), BusError>;
+
+    /// From now on, hands every event announced on this bus, by any process, to `feed`.
+    fn follow_events(&self, feed: Feed) -> Result<(), BusError>;
 }
 
 /// How much work a bus holds, counted the way NATS JetStream counts for a consumer.

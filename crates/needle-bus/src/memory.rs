@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use crate::{
-    BusError, BusStats, DeadLetter, Delivery, DeliveryPolicy, Envelope, Published, Receipt, Settle,
-    Transport, unacknowledged_reason,
+    BusError, BusStats, DeadLetter, Delivery, DeliveryPolicy, Envelope, Event, Feed, Published,
+    Receipt, Settle, Transport, unacknowledged_reason,
 };
 
 /// Settings of an [`InProcess`] transport.
@@ -56,6 +56,8 @@ struct Shared {
     arrived: Condvar,
     /// Signalled when messages leave, making room for publishers.
     room: Condvar,
+    /// Feeds that hear this bus's live events.
+    followers: Mutex<Vec<Feed>>,
 }
 
 #[derive(Default)]
@@ -100,6 +102,7 @@ impl InProcess {
                 state: Mutex::new(State::default()),
                 arrived: Condvar::new(),
                 room: Condvar::new(),
+                followers: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -314,6 +317,27 @@ impl Transport for InProcess {
 
     fn policy(&self) -> DeliveryPolicy {
         self.shared.config.policy
+    }
+
+    fn announce(&self, event: &Event) -> Result<(), BusError> {
+        let followers = self
+            .shared
+            .followers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for feed in followers.iter() {
+            feed.deliver(event.clone());
+        }
+        Ok(())
+    }
+
+    fn follow_events(&self, feed: Feed) -> Result<(), BusError> {
+        self.shared
+            .followers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(feed);
+        Ok(())
     }
 
     fn stats(&self) -> Result<BusStats, BusError> {

@@ -7,6 +7,7 @@
 
 mod api;
 mod error;
+mod events;
 mod health;
 mod openapi;
 mod page;
@@ -20,7 +21,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
-use needle_bus::Transport;
+use needle_bus::{Feed, Transport};
 use needle_listen::Listening;
 use needle_pipeline::Pipeline;
 use needle_search::SearchIndex;
@@ -49,6 +50,8 @@ pub struct AppState {
     /// messages; embedded, it is `None` and ingest runs the local pipeline.
     pub bus: Option<Arc<dyn Transport>>,
     pub registry: Registry,
+    /// Live events of this process, or of every process in a cluster (`/api/v1/events`).
+    pub feed: Feed,
     /// Registered only when there is a bus.
     bus_gauges: Option<health::BusGauges>,
     /// Set when shutdown begins: new ingest is refused with 503 while in-flight work drains.
@@ -60,6 +63,7 @@ impl AppState {
         listening: Arc<Listening>,
         pipeline: Option<Pipeline>,
         bus: Option<Arc<dyn Transport>>,
+        feed: Feed,
         mut registry: Registry,
     ) -> Arc<AppState> {
         let bus_gauges = bus
@@ -72,6 +76,7 @@ impl AppState {
             pipeline,
             bus,
             registry,
+            feed,
             bus_gauges,
             stopping: AtomicBool::new(false),
         })
@@ -106,6 +111,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/topics/{key}/messages", get(topics::messages))
         .route("/query/lint", post(topics::lint))
         .route("/dead-letters", get(api::dead_letters))
+        .route("/events", get(events::stream))
         .fallback(api::not_found);
     Router::new()
         .route("/", get(page::home))

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::{api, health, topics};
+use crate::{api, events, health, topics};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,7 @@ use crate::{api, health, topics};
         api::create_workspace,
         health::healthz,
         api::dead_letters,
+        events::stream,
         topics::list,
         topics::create,
         topics::get_one,

@@ -9,6 +9,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use needle_bus::Event;
 use needle_core::ErrorCode;
 use needle_core::message::format_time;
 use needle_store::Cursor;
@@ -125,11 +126,21 @@ pub async fn list(
     .await
 }
 
+/// Tells pipeline workers (and open pages) at once, rather than at their next reload.
+fn announce_topic_changed(state: &AppState, workspace_id: i64, key: &str) {
+    state.feed.announce(Event::new(
+        workspace_id,
+        Event::TOPIC_CHANGED,
+        json!({ "key": key }),
+    ));
+}
+
 fn save(state: &AppState, ws: i64, key: &str, body: &TopicBody) -> AppResult<Value> {
     let record =
         state
             .listening
             .save_topic(ws, key, &body.level, &body.query, body.exclude.as_deref())?;
+    announce_topic_changed(state, ws, key);
     topic_json(state, &record)
 }
 
@@ -231,6 +242,7 @@ pub async fn delete(
     blocking(move || {
         let ws = workspace_of(&state, &params)?;
         state.listening.delete_topic(ws, &key)?;
+        announce_topic_changed(&state, ws, &key);
         Ok(StatusCode::NO_CONTENT)
     })
     .await

@@ -18,7 +18,7 @@ use needle_search::SearchIndex;
 use needle_store::Store;
 
 pub use metrics::PipelineMetrics;
-pub use stages::{DedupeStage, IndexStage, NormalizeStage, StoreStage};
+pub use stages::{AnnounceStage, DedupeStage, IndexStage, NormalizeStage, StoreStage};
 
 /// What has become of a message so far.
 #[derive(Debug, Clone, PartialEq)]

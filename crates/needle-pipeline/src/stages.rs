@@ -1,8 +1,9 @@
-//! The stages of this release: normalise, dedupe, store, index.
+//! The stages of this release: normalise, dedupe, store, announce, index.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use needle_bus::{Event, Feed};
 use needle_core::normalize::normalize;
 use needle_search::SearchIndex;
 use needle_store::{Inserted, Store};
@@ -110,6 +111,44 @@ impl Stage for StoreStage {
                 Inserted::New(seq) => Outcome::Stored(seq),
                 Inserted::Duplicate(seq) => Outcome::Duplicate(seq),
             };
+        }
+        Ok(())
+    }
+}
+
+/// Announces each newly stored message on the live feed (`message.stored`), after the
+/// stages that tag it, so that open pages in every process see it arrive.
+pub struct AnnounceStage {
+    feed: Feed,
+}
+
+impl AnnounceStage {
+    pub fn new(feed: Feed) -> Self {
+        AnnounceStage { feed }
+    }
+}
+
+impl Stage for AnnounceStage {
+    fn name(&self) -> &'static str {
+        "announce"
+    }
+
+    fn process(&mut self, batch: &mut Batch) -> Result<(), StageError> {
+        for item in &batch.items {
+            let Outcome::Stored(seq) = item.outcome else {
+                continue;
+            };
+            let m = &item.message;
+            self.feed.announce(Event::new(
+                batch.workspace_id,
+                Event::MESSAGE_STORED,
+                serde_json::json!({
+                    "seq": seq,
+                    "channel": m.channel,
+                    "id": m.id,
+                    "created_at": needle_core::message::format_time(m.created_at),
+                }),
+            ));
         }
         Ok(())
     }

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use needle_bus::Feed;
 use needle_listen::{Listening, TopicsStage};
-use needle_pipeline::{Pipeline, PipelineMetrics, Stage};
+use needle_pipeline::{AnnounceStage, Pipeline, PipelineMetrics, Stage};
 use needle_search::{IndexError, SearchIndex};
 use needle_store::{Backend, Store};
 
@@ -133,14 +134,17 @@ impl DataDir {
     }
 
     /// The pipeline every message goes through, topics included; the index stage only when
-    /// this process holds the index (`with_index`).
+    /// this process holds the index (`with_index`); stored messages announced on `feed`.
     pub fn pipeline(
         &self,
         listening: &Arc<Listening>,
         metrics: Arc<PipelineMetrics>,
         with_index: bool,
+        feed: Option<Feed>,
     ) -> Pipeline {
-        let after_store: Vec<Box<dyn Stage>> = vec![Box::new(TopicsStage::new(listening.clone()))];
+        let mut after_store: Vec<Box<dyn Stage>> =
+            vec![Box::new(TopicsStage::new(listening.clone()))];
+        after_store.extend(feed.map(|feed| Box::new(AnnounceStage::new(feed)) as Box<dyn Stage>));
         Pipeline::standard(
             self.store.clone() as Arc<dyn Store>,
             (with_index && self.index_writable).then(|| self.index.clone()),

@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use needle_bus::{Receipt, Transport};
+use needle_bus::{Event, Feed, Receipt, Transport};
 use needle_listen::Listening;
 use needle_pipeline::{Batch, Item, Outcome, Pipeline};
+use tokio::sync::broadcast::{self, error::TryRecvError};
 
 /// Deliveries taken per pull.
 const PULL_MAX: usize = 1000;
@@ -36,13 +37,15 @@ impl Worker {
         bus: Arc<dyn Transport>,
         pipeline: Arc<Pipeline>,
         listening: Arc<Listening>,
+        feed: &Feed,
     ) -> Worker {
         let stop = Arc::new(AtomicBool::new(false));
+        let events = feed.subscribe();
         let thread = {
             let stop = stop.clone();
             std::thread::Builder::new()
                 .name("needle-worker".into())
-                .spawn(move || run(bus.as_ref(), &pipeline, &listening, &stop))
+                .spawn(move || run(bus.as_ref(), &pipeline, &listening, events, &stop))
                 .expect("spawn the pipeline worker")
         };
         Worker {
@@ -61,9 +64,16 @@ impl Drop for Worker {
     }
 }
 
-fn run(bus: &dyn Transport, pipeline: &Pipeline, listening: &Listening, stop: &AtomicBool) {
+fn run(
+    bus: &dyn Transport,
+    pipeline: &Pipeline,
+    listening: &Listening,
+    mut events: broadcast::Receiver<Event>,
+    stop: &AtomicBool,
+) {
     let mut refreshed = Instant::now();
     while !stop.load(Ordering::SeqCst) {
+        reload_changed_topics(listening, &mut events);
         if refreshed.elapsed() >= TOPICS_REFRESH {
             if let Err(e) = reload_topics(listening) {
                 tracing::warn!(error = %e, "could not reload topics");
@@ -113,6 +123,27 @@ fn settle(done: Batch, receipts: Vec<Receipt>) {
         if let Err(e) = settled {
             // The delivery stays in flight and comes back after the ack wait.
             tracing::warn!(error = %e, "could not settle a delivery");
+        }
+    }
+}
+
+/// Recompiles the topics of workspaces whose topics another process changed, as soon as the
+/// event arrives; the timer reload stays as the safety net for events lost on the way.
+fn reload_changed_topics(listening: &Listening, events: &mut broadcast::Receiver<Event>) {
+    loop {
+        match events.try_recv() {
+            Ok(event) if event.kind == Event::TOPIC_CHANGED => {
+                if let Err(e) = listening.reload(event.workspace_id) {
+                    tracing::warn!(error = %e, "could not reload changed topics");
+                }
+            }
+            Ok(_) => {}
+            Err(TryRecvError::Lagged(_)) => {
+                if let Err(e) = reload_topics(listening) {
+                    tracing::warn!(error = %e, "could not reload topics");
+                }
+            }
+            Err(TryRecvError::Empty | TryRecvError::Closed) => return,
         }
     }
 }

@@ -195,7 +195,12 @@ pub fn import_files(
     };
 
     let listening = dir.listening()?;
-    let pipeline = dir.pipeline(&listening, Arc::new(PipelineMetrics::unregistered()), true);
+    let pipeline = dir.pipeline(
+        &listening,
+        Arc::new(PipelineMetrics::unregistered()),
+        true,
+        None,
+    );
     let (events, heard) = mpsc::sync_channel::<Event>(64);
     let rejects = Rejects {
         inputs: files.to_vec(),

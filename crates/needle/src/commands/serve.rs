@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use needle_bus::Transport;
+use needle_bus::{Feed, Transport};
 use needle_demo::Corpus;
 use needle_http::{AppState, DEFAULT_WORKSPACE};
 use needle_pipeline::{Batch, Item, Outcome, Pipeline, PipelineMetrics};
@@ -122,8 +122,13 @@ pub fn run(
     // Embedded: one pipeline with the index stage, fed by the API. In a cluster: pipeline
     // workers take from the bus and store; every web process indexes by following the store.
     let embedded = bus.is_none();
-    let local_pipeline =
-        (embedded || roles.pipeline).then(|| dir.pipeline(&listening, metrics.clone(), embedded));
+    let feed = match &bus {
+        Some(bus) => Feed::relayed(bus.clone())
+            .map_err(|e| Failure::new(e.code(), format!("cannot follow live events: {e}")))?,
+        None => Feed::local(),
+    };
+    let local_pipeline = (embedded || roles.pipeline)
+        .then(|| dir.pipeline(&listening, metrics.clone(), embedded, Some(feed.clone())));
     if demo {
         match &local_pipeline {
             Some(pipeline) => seed_demo(&dir, pipeline)?,
@@ -141,6 +146,7 @@ pub fn run(
                 bus.clone(),
                 Arc::new(pipeline),
                 listening.clone(),
+                &feed,
             )),
         ),
         (Some(_), None) => (None, None),
@@ -153,7 +159,7 @@ pub fn run(
         )
     });
     let serves_http = roles.web || roles.ingest;
-    let state = AppState::new(listening, app_pipeline, bus.clone(), registry);
+    let state = AppState::new(listening, app_pipeline, bus.clone(), feed, registry);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

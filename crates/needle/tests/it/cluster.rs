@@ -206,6 +206,23 @@ fn a_cluster_stores_every_message_once_through_worker_kills_and_a_nats_restart()
     );
     assert!(metrics.contains("needle_bus_redelivered_messages "));
 
+    // Live events cross processes: the web process streams what the workers stored.
+    let events = EventStream::open(&format!("{base}/api/v1/events"));
+    let live: Vec<Value> = (0..10)
+        .map(|i| json!({"id": format!("live-{i}"), "channel": "chat", "created_at": "2026-11-02T00:00:00Z",
+                        "text": "live one", "author": {"handle": "kim"}}))
+        .collect();
+    let (status, _, body) = post_json(&format!("{base}/api/v1/messages"), &Value::Array(live));
+    assert_eq!(status, 202, "{body}");
+    let stored = events.next_of("message.stored", 10, Duration::from_secs(30));
+    let mut ids: Vec<&str> = stored.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        (0..10).map(|i| format!("live-{i}")).collect::<Vec<_>>()
+    );
+    let total = total + 10;
+
     // Each matching message is tagged once, whichever worker stored it and however often
     // it was delivered: the topic count equals what the matcher finds over the same lines.
     let expected = {

@@ -569,3 +569,49 @@ fn an_import_beside_a_running_server_is_indexed_by_the_server() {
         (Some(4), Some(4))
     );
 }
+
+#[test]
+fn live_events_stream_stored_messages_and_topic_changes_and_end_at_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let (status, body) = get(&server.url("/api/v1/events?workspace=nope"));
+    assert_eq!(status, 404, "an unknown workspace: {body}");
+
+    let events = EventStream::open(&server.url("/api/v1/events"));
+    let other = EventStream::open(&server.url("/api/v1/events"));
+    let batch = json!([
+        message("live-1", "first", 1),
+        message("live-2", "second", 2)
+    ]);
+    let (status, body) = post(
+        &server.url("/api/v1/messages"),
+        "application/json",
+        &batch.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    for stream in [&events, &other] {
+        let stored = stream.next_of("message.stored", 2, Duration::from_secs(10));
+        let ids: Vec<&str> = stored.iter().map(|e| e["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["live-1", "live-2"]);
+        assert!(stored[0]["seq"].as_i64().unwrap() < stored[1]["seq"].as_i64().unwrap());
+        assert_eq!(stored[0]["channel"], "mastodon");
+    }
+    // A duplicate is not news.
+    post(
+        &server.url("/api/v1/messages"),
+        "application/json",
+        &json!([message("live-1", "first", 1), message("live-3", "third", 3)]).to_string(),
+    );
+    let next = events.next_of("message.stored", 1, Duration::from_secs(10));
+    assert_eq!(next[0]["id"], "live-3");
+
+    let topic = json!({"id": "firsts", "level": "owned", "query": "first"});
+    let (status, _) = send("POST", &server.url("/api/v1/topics"), Some(topic));
+    assert_eq!(status, 201);
+    let changed = events.next_of("topic.changed", 1, Duration::from_secs(10));
+    assert_eq!(changed[0]["key"], "firsts");
+
+    // Open streams do not hold a graceful shutdown up.
+    let status = server.stop();
+    assert!(status.success(), "{status:?}");
+}

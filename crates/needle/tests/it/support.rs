@@ -61,3 +61,52 @@ pub fn needle_stateless(args: &[&str]) -> Output {
         .output()
         .expect("run needle")
 }
+
+/// A server-sent events stream read on a thread of its own: `(event, data)` pairs.
+pub struct EventStream {
+    events: std::sync::mpsc::Receiver<(String, Value)>,
+}
+
+impl EventStream {
+    /// Opens `url` (an SSE endpoint) and returns once the server answered.
+    pub fn open(url: &str) -> EventStream {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(None)
+            .build()
+            .new_agent();
+        let response = agent.get(url).call().expect("open the event stream");
+        assert_eq!(response.status().as_u16(), 200);
+        let (tx, events) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let reader = std::io::BufReader::new(response.into_body().into_reader());
+            let mut kind = String::new();
+            for line in reader.lines().map_while(Result::ok) {
+                if let Some(k) = line.strip_prefix("event:") {
+                    kind = k.trim().to_string();
+                } else if let Some(data) = line.strip_prefix("data:") {
+                    let data = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
+                    if tx.send((std::mem::take(&mut kind), data)).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        EventStream { events }
+    }
+
+    /// The data of the next `count` events of `kind`, waiting at most `limit` in all.
+    pub fn next_of(&self, kind: &str, count: usize, limit: std::time::Duration) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + limit;
+        let mut found = Vec::new();
+        while found.len() < count {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok((k, data)) if k == kind => found.push(data),
+                Ok(_) => {}
+                Err(_) => panic!("{} of {count} {kind} events came", found.len()),
+            }
+        }
+        found
+    }
+}
