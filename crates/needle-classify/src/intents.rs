@@ -22,8 +22,29 @@ struct Rules {
     spam: Regex,
 }
 
+/// Patterns run on lower-cased text. A Unicode `\b` makes the regex engine leave its fast
+/// DFA on non-ASCII text, so word boundaries are spelled as a consumed non-word character
+/// (or the text's edge) instead; matches may then include that one character, so two
+/// boundaries must never meet (`\\b(?:\\bx)` would need two separators).
 fn build(pattern: &str) -> Regex {
-    Regex::new(&format!("(?i){pattern}")).expect("intent patterns are valid")
+    const NOT_WORD: &str = "[^\\p{L}\\p{N}_]";
+    let mut out = String::with_capacity(pattern.len() * 2);
+    let mut rest = pattern;
+    while let Some(at) = rest.find("\\b") {
+        out.push_str(&rest[..at]);
+        let before_word = rest[at + 2..]
+            .chars()
+            .next()
+            .is_some_and(|c| c != ')' && c != '|');
+        if before_word {
+            out.push_str(&format!("(?:^|{NOT_WORD})"));
+        } else {
+            out.push_str(&format!("(?:{NOT_WORD}|$)"));
+        }
+        rest = &rest[at + 2..];
+    }
+    out.push_str(rest);
+    Regex::new(&out).expect("intent patterns are valid")
 }
 
 fn rules() -> &'static Rules {
@@ -53,7 +74,7 @@ fn rules() -> &'static Rules {
         // Sarcasm reads positive to a lexicon ("thanks for nothing" scores +0.60 in VADER);
         // these phrases mark a complaint whatever the score says.
         sarcasm: build(
-            r"\b(?:thanks for nothing|thanks a lot for nothing|yeah,? right|just great|great,? (?:just|now|another)|love (?:how|it when)\b[^.!?]{0,40}\b(?:broke|break|crash|fail|wait|late|lost))",
+            r"\b(?:thanks for nothing|thanks a lot for nothing|yeah,? right|just great|great,? (?:just|now|another)|love (?:how|it when)[^.!?]{0,40}\b(?:broke|break|crash|fail|wait|late|lost))",
         ),
         question_word: build(concat!(
             r"^(?:",
@@ -72,9 +93,9 @@ fn rules() -> &'static Rules {
             r"|in the market for|looking for (?:a|an) (?:new|good|decent|cheap|reliable)|shopping for|where (?:can|do) i (?:buy|get|order)",
             r"|(?:any|your) recommendations?|what (?:do|would) you recommend|can (?:you|anyone) recommend|recommend (?:a|an|me|some)",
             r"|(?:price|pricing|quote|discount) for|how much (?:is|does|for)|do you (?:ship|deliver) to|is it in stock|back in stock",
-            r"|\b(?:überlege|möchte|will|würde gerne?|plane)\b[^.!?]{0,40}\b(?:kaufen|bestellen|zulegen)|kaufempfehlung|was würdet ihr empfehlen|könnt ihr \w+ empfehlen|wo kann ich \w+ kaufen",
-            r"|(?:envie|besoin|intention) d'acheter|je (?:pense|compte|veux|voudrais)\b[^.!?]{0,30}\bacheter|vous (?:me )?conseillez|que conseillez|où acheter",
-            r"|(?:quiero|pienso|estoy pensando en|me gustaría)\b[^.!?]{0,30}\bcomprar|qué me recomiendan|recomendaciones para|dónde comprar",
+            r"|(?:überlege|möchte|will|würde gerne?|plane)[^.!?]{0,40}\b(?:kaufen|bestellen|zulegen)|kaufempfehlung|was würdet ihr empfehlen|könnt ihr \w+ empfehlen|wo kann ich \w+ kaufen",
+            r"|(?:envie|besoin|intention) d'acheter|je (?:pense|compte|veux|voudrais)[^.!?]{0,30}\bacheter|vous (?:me )?conseillez|que conseillez|où acheter",
+            r"|(?:quiero|pienso|estoy pensando en|me gustaría)[^.!?]{0,30}\bcomprar|qué me recomiendan|recomendaciones para|dónde comprar",
             r"|(?:quero|penso em|estou pensando em) comprar|vale a pena comprar|(?:voglio|vorrei|penso di) comprare|cosa mi consigliate",
             r"|(?:wil|ga|overweeg) (?:\w+ )?(?:kopen|bestellen)|wat raden jullie aan",
             r")",
@@ -168,6 +189,7 @@ fn asks(text: &str, question_word: &Regex) -> bool {
 /// The intents of `text`, given its compound sentiment score.
 pub fn detect(text: &str, sentiment: f64) -> Vec<String> {
     let r = rules();
+    let text = &text.to_lowercase();
     let mut intents = Vec::new();
     let spam = r.spam.is_match(text) || link_count(text) >= 3;
     let complaint = (r.complaint.is_match(text) && sentiment < 0.5) || r.sarcasm.is_match(text);
