@@ -141,3 +141,67 @@ fn classify_refuses_a_bad_dictionary_naming_it() {
     assert!(err.contains("entities.toml"), "{err}");
     assert!(err.contains("term 2 is a number"), "{err}");
 }
+
+#[test]
+fn imported_messages_are_classified_stored_and_searchable_by_sentiment() {
+    use crate::support::{line, needle};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("in.jsonl");
+    let lines = [
+        line(
+            "1",
+            "My router arrived broken and support is useless. Terrible!",
+        ),
+        line(
+            "2",
+            "Love the new router, setup was quick and easy. Thank you!",
+        ),
+        line("3", "The router was delivered on Tuesday."),
+        line(
+            "4",
+            "Der Router ist kaputt angekommen und niemand antwortet auf meine Mails",
+        ),
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = needle(&data, &["import", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let search = |query: &str| -> Vec<Value> {
+        let out = needle(&data, &["search", query, "--json"]);
+        assert!(out.status.success(), "{query}: {}", stderr(&out));
+        lines_of(&out)
+    };
+    let ids = |found: &[Value]| -> Vec<String> {
+        let mut ids: Vec<String> = found
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+
+    let negative = search("sentiment:negative");
+    assert_eq!(ids(&negative), ["1"], "{negative:?}");
+    let c = &negative[0]["classification"];
+    assert_eq!(c["sentiment"]["label"], "negative");
+    assert!(c["sentiment"]["score"].as_f64().unwrap() < -0.05);
+    assert!(
+        c["intents"]
+            .as_array()
+            .unwrap()
+            .contains(&"complaint".into())
+    );
+    assert_eq!(c["lang"], "en");
+
+    assert_eq!(ids(&search("router AND sentiment:positive")), ["2"]);
+    assert_eq!(ids(&search("sentiment:neutral")), ["3", "4"]);
+    // The language was missing on input; the detected one is stored, so `lang:` finds it.
+    let german = search("lang:de");
+    assert_eq!(ids(&german), ["4"]);
+    assert_eq!(german[0]["lang"], "de");
+}
+
+fn lines_of(out: &std::process::Output) -> Vec<Value> {
+    lines(out)
+}
