@@ -163,7 +163,7 @@ fn run_one(listening: &Listening, mut state: Backfill, stop: &AtomicBool) -> Res
             .iter()
             .filter(|m| {
                 !single
-                    .matches(&document_of_stored(&m), &mut scratch)
+                    .matches(&document_of_stored(m), &mut scratch)
                     .is_empty()
             })
             .map(|m| Tag {
@@ -235,7 +235,7 @@ fn tail_pass(
             .filter(|m| m.workspace_id == workspace_id && m.seq <= end)
             .filter(|m| {
                 !single
-                    .matches(&document_of_stored(&m), &mut scratch)
+                    .matches(&document_of_stored(m), &mut scratch)
                     .is_empty()
             })
             .map(|m| Tag {
