@@ -139,7 +139,9 @@ fn main() {
         if primary.len() != 2 {
             continue;
         }
-        let canonical = code == iso3;
+        // Where a language is written in several scripts, the Latin edition is the one
+        // people post in today (Azerbaijani, Uzbek, Turkmen).
+        let canonical = (code == iso3 || code == format!("{iso3}_latn")) && !lang.ends_with("-Cyrl");
         let entry = chosen
             .entry(primary.to_string())
             .or_insert((canonical, path.clone()));
@@ -188,7 +190,8 @@ fn main() {
                 }
             }
         }
-        per_language.push((code.clone(), mine));
+        let file = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        per_language.push((format!("{code} ({file})"), mine));
     }
     println!(
         "languages: {}  (up to {PER_LANGUAGE} paragraphs each)",

@@ -3,7 +3,7 @@
 //!
 //! Scripts that only one language (or one dominant language) writes decide alone: Hangul is
 //! Korean, kana is Japanese, Thai script is Thai. Scripts that many languages share (Latin,
-//! Cyrillic, Arabic, Devanagari, Ethiopic) go to whatlang's trigram model restricted to that
+//! Cyrillic, Arabic, Devanagari, Hebrew) go to whatlang's trigram model restricted to that
 //! script's languages, and its answer is kept only when the text is long enough and the model
 //! is confident enough — a two-word message is `und` rather than a confident wrong guess.
 
@@ -70,7 +70,8 @@ fn group(script: Script) -> Option<Group> {
         Script::Han | Script::Hiragana | Script::Katakana => Cjk,
         Script::Thai => Unique("th"),
         Script::Greek => Unique("el"),
-        Script::Hebrew => Unique("he"),
+        // Amharic writes most Ethiopic text (Tigrinya shares the script).
+        Script::Ethiopic => Unique("am"),
         Script::Georgian => Unique("ka"),
         Script::Armenian => Unique("hy"),
         Script::Bengali => Unique("bn"),
@@ -90,7 +91,8 @@ fn group(script: Script) -> Option<Group> {
         | Script::Cyrillic
         | Script::Arabic
         | Script::Devanagari
-        | Script::Ethiopic => Shared(script),
+        // Hebrew and Yiddish share it; whatlang tells them apart.
+        | Script::Hebrew => Shared(script),
         _ => return None,
     })
 }
@@ -169,7 +171,7 @@ fn languages_of(script: Script) -> Vec<Lang> {
         Script::Cyrillic => vec![Rus, Ukr, Bel, Bul, Mkd, Srp],
         Script::Arabic => vec![Ara, Pes, Urd],
         Script::Devanagari => vec![Hin, Mar, Nep],
-        Script::Ethiopic => vec![Amh],
+        Script::Hebrew => vec![Heb, Yid],
         _ => vec![
             Epo, Eng, Spa, Por, Ita, Fra, Deu, Pol, Jav, Nob, Dan, Swe, Fin, Tur, Nld, Hun, Ces,
             Ron, Slv, Hrv, Lit, Lav, Est, Vie, Uzb, Aze, Ind, Tuk, Aka, Zul, Sna, Afr, Lat, Slk,
@@ -184,12 +186,12 @@ fn detector(script: Script) -> &'static Detector {
     static CYRILLIC: OnceLock<Detector> = OnceLock::new();
     static ARABIC: OnceLock<Detector> = OnceLock::new();
     static DEVANAGARI: OnceLock<Detector> = OnceLock::new();
-    static ETHIOPIC: OnceLock<Detector> = OnceLock::new();
+    static HEBREW: OnceLock<Detector> = OnceLock::new();
     let cell = match script {
         Script::Cyrillic => &CYRILLIC,
         Script::Arabic => &ARABIC,
         Script::Devanagari => &DEVANAGARI,
-        Script::Ethiopic => &ETHIOPIC,
+        Script::Hebrew => &HEBREW,
         _ => &LATIN,
     };
     cell.get_or_init(|| Detector::with_allowlist(languages_of(script)))
@@ -200,9 +202,9 @@ fn detector(script: Script) -> &'static Detector {
 /// length).
 fn required_confidence(words: usize) -> f64 {
     match words {
-        0..=3 => 0.9,
-        4..=5 => 0.6,
-        6..=9 => 0.3,
+        0..=3 => 0.5,
+        4..=5 => 0.3,
+        6..=9 => 0.2,
         _ => 0.1,
     }
 }
@@ -306,7 +308,7 @@ mod tests {
         assert_eq!(detect("最高です"), "ja");
         assert_eq!(detect("สวัสดีครับ"), "th");
         assert_eq!(detect("Ευχαριστώ πολύ"), "el");
-        assert_eq!(detect("תודה רבה"), "he");
+        assert_eq!(detect("תודה רבה על העזרה המהירה שלכם היום"), "he");
         assert_eq!(detect("我的订单还没有到"), "zh");
     }
 
