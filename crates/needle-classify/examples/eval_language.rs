@@ -141,7 +141,12 @@ fn main() {
         }
         // Where a language is written in several scripts, the Latin edition is the one
         // people post in today (Azerbaijani, Uzbek, Turkmen).
-        let canonical = (code == iso3 || code == format!("{iso3}_latn")) && !lang.ends_with("-Cyrl");
+        // (Serbian's own edition is Cyrillic; whatlang models Serbian in Cyrillic only.)
+        let canonical = if primary == "sr" {
+            code == iso3 || code == format!("{iso3}_cyrl")
+        } else {
+            (code == iso3 || code == format!("{iso3}_latn")) && !lang.ends_with("-Cyrl")
+        };
         let entry = chosen
             .entry(primary.to_string())
             .or_insert((canonical, path.clone()));
@@ -169,6 +174,7 @@ fn main() {
     let mut needle = [Tally::default(); 4];
     let mut alone = [Tally::default(); 4];
     let mut per_language = Vec::new();
+    let mut confusions: BTreeMap<String, usize> = BTreeMap::new();
     for (code, (_, path)) in &chosen {
         if !supported(code) {
             continue;
@@ -187,10 +193,16 @@ fn main() {
                 alone[i].add(code, whatlang_alone(&sample));
                 if i == 0 {
                     mine.add(code, got);
+                    if got != code && got != "und" {
+                        *confusions.entry(format!("{code}→{got}")).or_insert(0usize) += 1;
+                    }
                 }
             }
         }
-        let file = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let file = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         per_language.push((format!("{code} ({file})"), mine));
     }
     println!(
@@ -201,6 +213,7 @@ fn main() {
         println!("{name:>9}  needle   {}", needle[i].report());
         println!("{name:>9}  whatlang {}", alone[i].report());
     }
+    println!("wrong answers on paragraphs (truth→answer: count): {confusions:?}");
     println!("per language, paragraphs (accuracy und wrong):");
     for (code, t) in per_language {
         let all = (t.right + t.und + t.wrong).max(1);
