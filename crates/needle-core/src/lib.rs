@@ -4,10 +4,12 @@
 //!
 //! Pure: no network, no disk beyond the readers it is handed, no clock.
 
+pub mod classification;
 pub mod error;
 pub mod import;
 pub mod message;
 pub mod normalize;
 
+pub use classification::{Classification, Entity, Sentiment, SentimentLabel};
 pub use error::ErrorCode;
 pub use message::{Author, Direction, EngagementType, Invalid, Message};

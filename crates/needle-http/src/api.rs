@@ -509,7 +509,7 @@ pub async fn list(
     let params_had_query = params.q.as_deref().is_some_and(|q| !q.trim().is_empty());
     let listing = blocking(move || run_listing(&state, &params)).await?;
     let mut body = json!({
-        "messages": listing.messages.iter().map(|m| m.message.to_json()).collect::<Vec<_>>(),
+        "messages": listing.messages.iter().map(stored_json).collect::<Vec<_>>(),
         "next_cursor": listing.next.map(Cursor::encode),
     });
     if params_had_query {
@@ -544,7 +544,7 @@ pub async fn get_one(
     })
     .await?;
     match found {
-        Some(stored) => Ok(Json(stored.message.to_json())),
+        Some(stored) => Ok(Json(stored_json(&stored))),
         None => Err(ApiError::new(
             ErrorCode::NotFound,
             "no message with that channel and id",
@@ -661,4 +661,14 @@ pub async fn not_found() -> ApiError {
         ErrorCode::NotFound,
         "no such endpoint; see /api/openapi.json",
     )
+}
+
+/// A stored message as the API shows it: the message shape, plus `classification` (language,
+/// sentiment, intents, entities) when the classify stage saw it.
+pub(crate) fn stored_json(stored: &StoredMessage) -> serde_json::Value {
+    let mut value = stored.message.to_json();
+    if let Some(c) = &stored.classification {
+        value["classification"] = serde_json::to_value(c).unwrap_or_default();
+    }
+    value
 }

@@ -304,7 +304,7 @@ pub async fn messages(
         Ok(Json(json!({
             "topic": topic.key,
             "version": version,
-            "messages": page.iter().map(|m| m.message.to_json()).collect::<Vec<_>>(),
+            "messages": page.iter().map(crate::api::stored_json).collect::<Vec<_>>(),
             "next_cursor": next.flatten().map(Cursor::encode),
         })))
     })

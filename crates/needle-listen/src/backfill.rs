@@ -11,7 +11,7 @@ use needle_store::micros;
 use needle_store::topics::{Backfill, Tag};
 
 use crate::presearch::PresearchScratch;
-use crate::{Listening, Result, TopicIndex, TopicRef, compile_topic, document_of};
+use crate::{Listening, Result, TopicIndex, TopicRef, compile_topic, document_of_stored};
 
 /// Messages per backfill step.
 const CHUNK: usize = 2000;
@@ -163,7 +163,7 @@ fn run_one(listening: &Listening, mut state: Backfill, stop: &AtomicBool) -> Res
             .iter()
             .filter(|m| {
                 !single
-                    .matches(&document_of(&m.message), &mut scratch)
+                    .matches(&document_of_stored(m), &mut scratch)
                     .is_empty()
             })
             .map(|m| Tag {
@@ -235,7 +235,7 @@ fn tail_pass(
             .filter(|m| m.workspace_id == workspace_id && m.seq <= end)
             .filter(|m| {
                 !single
-                    .matches(&document_of(&m.message), &mut scratch)
+                    .matches(&document_of_stored(m), &mut scratch)
                     .is_empty()
             })
             .map(|m| Tag {

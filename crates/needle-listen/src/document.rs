@@ -1,7 +1,8 @@
 //! A stored message as the NQL matcher sees it: its text, title and fields.
 
-use needle_core::Message;
+use needle_core::{Classification, Message};
 use needle_nql::{Document, Fields};
+use needle_store::StoredMessage;
 
 /// The host of a URL (`https://www.reddit.com/r/x` → `www.reddit.com`), for `site:`.
 fn host(url: &str) -> Option<&str> {
@@ -14,6 +15,19 @@ fn host(url: &str) -> Option<&str> {
 
 /// Prepares a message once for any number of queries.
 pub fn document_of(message: &Message) -> Document<'_> {
+    document_classified(message, None)
+}
+
+/// A stored message, with its classification's sentiment for `sentiment:` filters.
+pub fn document_of_stored(stored: &StoredMessage) -> Document<'_> {
+    document_classified(&stored.message, stored.classification.as_ref())
+}
+
+/// A message with what the classifier said about it.
+pub fn document_classified<'m>(
+    message: &'m Message,
+    classification: Option<&Classification>,
+) -> Document<'m> {
     let fields = Fields {
         author: message.author.handle.as_deref(),
         language: message.lang.as_deref(),
@@ -26,7 +40,7 @@ pub fn document_of(message: &Message) -> Document<'_> {
         author_verified: message.author.verified,
         rating: message.rating,
         engagement_type: message.engagement_type.map(|e| e.as_str()),
-        sentiment: None,
+        sentiment: classification.map(|c| c.sentiment.label.as_str()),
         subreddit: message.subreddit.as_deref(),
     };
     Document::new(&message.text, message.title.as_deref(), fields)

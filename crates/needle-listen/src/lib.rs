@@ -24,7 +24,7 @@ use needle_search::SearchIndex;
 use needle_store::topics::{TopicDefinition, TopicRecord};
 use needle_store::{Backend, StoreError};
 
-pub use document::document_of;
+pub use document::{document_classified, document_of, document_of_stored};
 pub use presearch::{PresearchScratch, TopicIndex};
 pub use stage::TopicsStage;
 

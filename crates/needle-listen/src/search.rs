@@ -11,7 +11,7 @@ use needle_nql::{Explanation, Query, Scratch, compile};
 use needle_search::{SearchRequest, TextQuery};
 use needle_store::{Cursor, StoredMessage};
 
-use crate::{ListenError, Listening, Result, document_of};
+use crate::{ListenError, Listening, Result, document_of_stored};
 
 /// Candidates fetched from the index per step.
 const CANDIDATE_PAGE: usize = 500;
@@ -78,7 +78,7 @@ impl Listening {
             for stored in messages {
                 examined += 1;
                 let here = Cursor::after(&stored);
-                if let Some(why) = query.matches_with(&document_of(&stored.message), &mut scratch) {
+                if let Some(why) = query.matches_with(&document_of_stored(&stored), &mut scratch) {
                     found.push((stored, why));
                     if found.len() == limit {
                         return Ok(Found {

@@ -7,7 +7,7 @@ use needle_store::micros;
 use needle_store::topics::Tag;
 
 use crate::presearch::PresearchScratch;
-use crate::{Listening, document_of};
+use crate::{Listening, document_classified};
 
 /// Runs after the store stage (it needs each message's seq) and before the index stage.
 pub struct TopicsStage {
@@ -41,7 +41,7 @@ impl Stage for TopicsStage {
             let Outcome::Stored(seq) = item.outcome else {
                 continue;
             };
-            let doc = document_of(&item.message);
+            let doc = document_classified(&item.message, item.classification.as_ref());
             for (topic, _) in topics.matches(&doc, &mut self.scratch) {
                 tags.push(Tag {
                     seq,

@@ -5,6 +5,7 @@
 //! Adding a stage is local: write a type that implements [`Stage`] and put it in the list in
 //! [`Pipeline::standard`].
 
+mod classify;
 mod metrics;
 mod stages;
 
@@ -13,10 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use needle_core::{ErrorCode, Invalid, Message};
+use needle_core::{Classification, ErrorCode, Invalid, Message};
 use needle_search::SearchIndex;
 use needle_store::Store;
 
+pub use classify::ClassifyStage;
 pub use metrics::PipelineMetrics;
 pub use stages::{AnnounceStage, DedupeStage, IndexStage, NormalizeStage, StoreStage};
 
@@ -41,6 +43,8 @@ pub struct Item {
     /// Line number in an imported file, when there is one.
     pub line: Option<u64>,
     pub message: Message,
+    /// Filled by the classify stage; stored with the message.
+    pub classification: Option<Classification>,
     pub outcome: Outcome,
 }
 
@@ -49,6 +53,7 @@ impl Item {
         Item {
             line: None,
             message,
+            classification: None,
             outcome: Outcome::Pending,
         }
     }
@@ -176,7 +181,7 @@ impl Pipeline {
         }
     }
 
-    /// The stages every message goes through: normalise, dedupe, store, then
+    /// The stages every message goes through: normalise, dedupe, classify, store, then
     /// `after_store` (stages that need the stored message's seq, such as topic tagging),
     /// then index. Without an index (another process holds its writer) messages are only
     /// stored; that process indexes them from the store.
@@ -189,6 +194,7 @@ impl Pipeline {
         let mut stages: Vec<Box<dyn Stage>> = vec![
             Box::new(NormalizeStage),
             Box::new(DedupeStage::new(store.clone())),
+            Box::new(ClassifyStage::default()),
             Box::new(StoreStage::new(store.clone())),
         ];
         stages.extend(after_store);

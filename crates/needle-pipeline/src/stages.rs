@@ -1,4 +1,5 @@
-//! The stages of this release: normalise, dedupe, store, announce, index.
+//! The stages of this release: normalise, dedupe, store, announce, index (classify has its
+//! own module).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,18 +94,18 @@ impl Stage for StoreStage {
     }
 
     fn process(&mut self, batch: &mut Batch) -> Result<(), StageError> {
-        let messages: Vec<&needle_core::Message> = batch
+        let (messages, classifications): (Vec<_>, Vec<_>) = batch
             .items
             .iter()
             .filter(|i| i.is_pending())
-            .map(|i| &i.message)
-            .collect();
+            .map(|i| (&i.message, i.classification.as_ref()))
+            .unzip();
         if messages.is_empty() {
             return Ok(());
         }
         let inserted = self
             .store
-            .insert_batch(batch.workspace_id, &messages)
+            .insert_classified(batch.workspace_id, &messages, &classifications)
             .map_err(store_error)?;
         for (item, result) in batch.pending_mut().zip(inserted) {
             item.outcome = match result {

@@ -4,7 +4,7 @@
 //! the closure opens a fresh, empty store and `guard` keeps whatever it lives in (a temp
 //! dir, a database) alive for the length of the test.
 
-use needle_core::Message;
+use needle_core::{Classification, Entity, Message, Sentiment};
 use serde_json::json;
 
 use crate::{Cursor, Inserted, ListFilter, Store};
@@ -22,7 +22,8 @@ macro_rules! store_conformance_tests {
             list_is_newest_first_with_stable_cursor_pages,
             list_filters_by_channel_and_time,
             scan_walks_in_seq_order,
-            get_many_keeps_the_order_asked);
+            get_many_keeps_the_order_asked,
+            classifications_round_trip);
     };
     (@each $open:expr; $($check:ident),*) => {
         $(
@@ -238,4 +239,49 @@ pub fn get_many_keeps_the_order_asked(store: &dyn Store) {
     let got = store.get_many(&[seqs[2], 999_999, seqs[0]]).unwrap();
     let ids: Vec<&str> = got.iter().map(|m| m.message.id.as_str()).collect();
     assert_eq!(ids, ["2", "0"]);
+}
+
+pub fn classifications_round_trip(store: &dyn Store) {
+    let ws = store.ensure_workspace("acme", false).unwrap().id;
+    let classified = message("1", "email", 1);
+    let plain = message("2", "email", 2);
+    let classification = Classification {
+        lang: "en".into(),
+        sentiment: Sentiment::from_score(-0.6249),
+        intents: vec!["complaint".into(), "churn_risk".into()],
+        entities: vec![Entity {
+            kind: "brand".into(),
+            text: "Acme".into(),
+            start: 16,
+            end: 20,
+        }],
+        truncated_at: None,
+        tier: None,
+        relevance: None,
+    };
+    let seqs = store
+        .insert_classified(ws, &[&classified, &plain], &[Some(&classification), None])
+        .unwrap();
+    let got = store.get_many(&[seqs[0].seq(), seqs[1].seq()]).unwrap();
+    assert_eq!(got[0].classification.as_ref(), Some(&classification));
+    assert_eq!(got[1].classification, None);
+    assert_eq!(
+        got[0].message, classified,
+        "the message itself is unchanged"
+    );
+
+    // A duplicate keeps what it was stored with.
+    let mut other = classification.clone();
+    other.sentiment = Sentiment::from_score(0.9);
+    let again = store
+        .insert_classified(ws, &[&classified], &[Some(&other)])
+        .unwrap();
+    assert_eq!(again[0], Inserted::Duplicate(seqs[0].seq()));
+    let stored = store.get(ws, "email", "1").unwrap().unwrap();
+    assert_eq!(stored.classification.as_ref(), Some(&classification));
+    let scanned = store.scan(0, 10).unwrap();
+    assert_eq!(scanned[0].classification.as_ref(), Some(&classification));
+
+    // One classification per message, or the call is refused.
+    assert!(store.insert_classified(ws, &[&plain], &[]).is_err());
 }

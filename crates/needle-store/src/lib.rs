@@ -24,7 +24,7 @@ pub mod topics;
 
 use std::sync::Arc;
 
-use needle_core::{ErrorCode, Message};
+use needle_core::{Classification, ErrorCode, Message};
 use time::OffsetDateTime;
 
 /// A workspace: one brand or business unit.
@@ -45,6 +45,9 @@ pub struct StoredMessage {
     pub workspace_id: i64,
     pub ingested_at: OffsetDateTime,
     pub message: Message,
+    /// What the classification tier said when the message was stored; `None` for messages
+    /// stored without one.
+    pub classification: Option<Classification>,
 }
 
 /// What became of one message handed to [`Store::insert_batch`].
@@ -176,7 +179,19 @@ pub trait Store: Send + Sync {
     /// stored (same workspace, channel and id) are left as they are and reported as
     /// duplicates. The result has one entry per input, in order. New messages get seqs as
     /// the trait's "Seqs" section says.
-    fn insert_batch(&self, workspace_id: i64, messages: &[&Message]) -> Result<Vec<Inserted>>;
+    fn insert_batch(&self, workspace_id: i64, messages: &[&Message]) -> Result<Vec<Inserted>> {
+        self.insert_classified(workspace_id, messages, &vec![None; messages.len()])
+    }
+
+    /// [`Store::insert_batch`] with each message's classification (`classifications[i]`
+    /// belongs to `messages[i]`), stored in the same transaction. A duplicate keeps the
+    /// classification it was stored with.
+    fn insert_classified(
+        &self,
+        workspace_id: i64,
+        messages: &[&Message],
+        classifications: &[Option<&Classification>],
+    ) -> Result<Vec<Inserted>>;
 
     /// The seqs of messages already stored under these (channel, id) keys, in order: lets
     /// the dedupe stage skip known messages on a reader while the writer is busy.

@@ -54,9 +54,11 @@ use std::time::{Duration, Instant};
 use ::postgres::config::Host;
 use ::postgres::error::SqlState;
 use ::postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement};
-use needle_core::Message;
+use needle_core::{Classification, Message};
 
-use crate::row::{doc_of, message_from_row};
+use crate::row::{
+    check_classifications, classification_from_row, classification_of, doc_of, message_from_row,
+};
 use crate::{
     Cursor, Inserted, ListFilter, Result, Store, StoreError, StoredMessage, Workspace, from_micros,
     micros,
@@ -75,6 +77,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_backfill_leases",
         include_str!("../migrations/postgres/0003_backfill_leases.sql"),
+    ),
+    (
+        "0004_classification",
+        include_str!("../migrations/postgres/0004_classification.sql"),
     ),
 ];
 
@@ -104,7 +110,7 @@ const CREATE_MIGRATIONS_TABLE: &str = "
 /// The columns [`row_to_message`] reads, from `messages m`.
 macro_rules! message_columns {
     () => {
-        "m.seq, m.workspace_id, m.ingested_at, m.text, m.doc"
+        "m.seq, m.workspace_id, m.ingested_at, m.text, m.doc, m.classification"
     };
 }
 pub(crate) use message_columns;
@@ -139,13 +145,13 @@ const UPSERT_AUTHORS: &str = "
 // `ORDER BY ord`: rows are inserted, and so numbered, in the order of the batch.
 const INSERT_MESSAGES: &str = "
     INSERT INTO messages (workspace_id, channel, source_id, direction, created_at, ingested_at,
-        author_id, thread_id, text, doc)
+        author_id, thread_id, text, doc, classification)
     SELECT $1::int8, channel, source_id, direction, created_at, $2::int8, author_id,
-        thread_id, text, doc
+        thread_id, text, doc, classification
     FROM unnest($3::text[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::text[],
-        $9::text[], $10::text[])
+        $9::text[], $10::text[], $11::text[])
         WITH ORDINALITY AS b(channel, source_id, direction, created_at, author_id, thread_id,
-            text, doc, ord)
+            text, doc, classification, ord)
     ORDER BY ord
     ON CONFLICT (workspace_id, channel, source_id) DO NOTHING
     RETURNING channel, source_id, seq";
@@ -599,13 +605,17 @@ fn row_to_message(row: &Row) -> Result<StoredMessage, Failure> {
     let ingested_at: i64 = row.try_get(2)?;
     let text: String = row.try_get(3)?;
     let doc: &str = row.try_get(4)?;
+    let classification: Option<&str> = row.try_get(5)?;
     let message = message_from_row(doc, text)
+        .map_err(|why| StoreError::Corrupt(format!("message {seq}: {why}")))?;
+    let classification = classification_from_row(classification)
         .map_err(|why| StoreError::Corrupt(format!("message {seq}: {why}")))?;
     Ok(StoredMessage {
         seq,
         workspace_id,
         ingested_at: from_micros(ingested_at),
         message,
+        classification,
     })
 }
 
@@ -672,7 +682,13 @@ impl Store for PostgresStore {
         })
     }
 
-    fn insert_batch(&self, workspace_id: i64, messages: &[&Message]) -> Result<Vec<Inserted>> {
+    fn insert_classified(
+        &self,
+        workspace_id: i64,
+        messages: &[&Message],
+        classifications: &[Option<&Classification>],
+    ) -> Result<Vec<Inserted>> {
+        check_classifications(messages, classifications)?;
         if messages.is_empty() {
             return Ok(Vec::new());
         }
@@ -815,6 +831,10 @@ impl Store for PostgresStore {
                 .collect();
             let texts: Vec<&str> = firsts.iter().map(|&i| messages[i].text.as_str()).collect();
             let docs: Vec<String> = firsts.iter().map(|&i| doc_of(messages[i])).collect();
+            let classified: Vec<Option<String>> = firsts
+                .iter()
+                .map(|&i| classifications[i].map(classification_of))
+                .collect();
             let rows = tx.query(
                 &insert_messages,
                 &[
@@ -828,6 +848,7 @@ impl Store for PostgresStore {
                     &threads,
                     &texts,
                     &docs,
+                    &classified,
                 ],
             )?;
 
@@ -1051,7 +1072,15 @@ mod tests {
         }
         let before = applied_at(&url);
         let names: Vec<&str> = before.iter().map(|m| m.1.as_str()).collect();
-        assert_eq!(names, ["0001_init", "0002_topics", "0003_backfill_leases"]);
+        assert_eq!(
+            names,
+            [
+                "0001_init",
+                "0002_topics",
+                "0003_backfill_leases",
+                "0004_classification"
+            ]
+        );
         let store = PostgresStore::connect(&url).unwrap();
         assert_eq!(store.workspaces().unwrap().len(), 1);
         assert_eq!(applied_at(&url), before, "migrations ran again");

@@ -1,7 +1,7 @@
 //! How a message is kept in a row, the same on every backend: its JSON without `text`
 //! (which has a column of its own) in `doc`, and back again.
 
-use needle_core::Message;
+use needle_core::{Classification, Message};
 use serde_json::Value;
 
 /// The message JSON minus `text` and minus empty fields, which read back as absent: smaller
@@ -28,6 +28,38 @@ fn is_empty(value: &Value) -> bool {
 
 /// The message a row holds: its `doc` with `text` put back. The error says what is wrong
 /// with the stored data; the caller says which row and reports it as corrupt.
+/// A classification as stored: its contract JSON.
+pub(crate) fn classification_of(classification: &Classification) -> String {
+    serde_json::to_string(classification).unwrap_or_default()
+}
+
+pub(crate) fn classification_from_row(
+    stored: Option<&str>,
+) -> Result<Option<Classification>, String> {
+    stored
+        .map(|json| {
+            serde_json::from_str(json)
+                .map_err(|e| format!("the stored classification is corrupt: {e}"))
+        })
+        .transpose()
+}
+
+/// One classification (or none) per message, or the call is a bug.
+pub(crate) fn check_classifications(
+    messages: &[&Message],
+    classifications: &[Option<&Classification>],
+) -> crate::Result<()> {
+    if messages.len() == classifications.len() {
+        Ok(())
+    } else {
+        Err(crate::StoreError::Other(format!(
+            "{} messages but {} classifications",
+            messages.len(),
+            classifications.len()
+        )))
+    }
+}
+
 pub(crate) fn message_from_row(doc: &str, text: String) -> Result<Message, String> {
     let mut value: Value = serde_json::from_str(doc).map_err(|e| e.to_string())?;
     if !value.is_object() {

@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use needle_core::Message;
+use needle_core::{Classification, Message};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::row::{doc_of, message_from_row};
+use crate::row::{
+    check_classifications, classification_from_row, classification_of, doc_of, message_from_row,
+};
 use crate::{
     Cursor, Inserted, ListFilter, Result, Store, StoreError, StoredMessage, Workspace, from_micros,
     micros,
@@ -32,6 +34,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_backfill_leases",
         include_str!("../migrations/sqlite/0003_backfill_leases.sql"),
+    ),
+    (
+        "0004_classification",
+        include_str!("../migrations/sqlite/0004_classification.sql"),
     ),
 ];
 
@@ -216,7 +222,8 @@ impl SqliteStore {
     }
 }
 
-pub(crate) const MESSAGE_COLUMNS: &str = "seq, workspace_id, ingested_at, text, doc";
+pub(crate) const MESSAGE_COLUMNS: &str =
+    "seq, workspace_id, ingested_at, text, doc, classification";
 
 pub(crate) fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
     let seq: i64 = row.get(0)?;
@@ -224,14 +231,19 @@ pub(crate) fn row_to_message(row: &rusqlite::Row<'_>) -> rusqlite::Result<Stored
     let ingested_at: i64 = row.get(2)?;
     let text: String = row.get(3)?;
     let doc: String = row.get(4)?;
+    let classification: Option<String> = row.get(5)?;
     let message = message_from_row(&doc, text).map_err(|why| {
         rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, why.into())
+    })?;
+    let classification = classification_from_row(classification.as_deref()).map_err(|why| {
+        rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, why.into())
     })?;
     Ok(StoredMessage {
         seq,
         workspace_id,
         ingested_at: from_micros(ingested_at),
         message,
+        classification,
     })
 }
 
@@ -285,7 +297,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn insert_batch(&self, workspace_id: i64, messages: &[&Message]) -> Result<Vec<Inserted>> {
+    fn insert_classified(
+        &self,
+        workspace_id: i64,
+        messages: &[&Message],
+        classifications: &[Option<&Classification>],
+    ) -> Result<Vec<Inserted>> {
+        check_classifications(messages, classifications)?;
         let now = micros(time::OffsetDateTime::now_utc());
         let mut conn = self.writer.lock().expect("writer");
         let tx = conn.transaction().map_err(|e| map_err(&self.path, e))?;
@@ -294,8 +312,8 @@ impl Store for SqliteStore {
             let mut insert_message = tx
                 .prepare_cached(
                     "INSERT INTO messages (workspace_id, channel, source_id, direction, created_at,
-                        ingested_at, author_id, thread_id, text, doc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                        ingested_at, author_id, thread_id, text, doc, classification)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                      ON CONFLICT (workspace_id, channel, source_id) DO NOTHING",
                 )
                 .map_err(|e| self.err(e))?;
@@ -362,7 +380,7 @@ impl Store for SqliteStore {
                     .map_err(|e| self.err(e))?;
                 author_ids.insert((channel, key), id);
             }
-            for message in messages {
+            for (message, classification) in messages.iter().zip(classifications) {
                 let created = micros(message.created_at);
                 let author_id = author_ids[&(message.channel.as_str(), message.author.key())];
                 // No RETURNING: SQLite builds a temporary table per statement for it.
@@ -378,7 +396,8 @@ impl Store for SqliteStore {
                         author_id,
                         message.thread_id,
                         message.text,
-                        doc_of(message)
+                        doc_of(message),
+                        classification.map(classification_of)
                     ])
                     .map_err(|e| self.err(e))?;
                 match (changed == 1).then(|| tx.last_insert_rowid()) {

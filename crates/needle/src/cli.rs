@@ -112,6 +112,17 @@ pub enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Classify JSON Lines messages (language, sentiment, intents, entities), one output
+    /// line per message in input order. Stateless: reads no data dir.
+    Classify {
+        /// JSON Lines messages (default: standard input).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Brands, products and competitors to find: a TOML (or .json) file of
+        /// `kind = ["term", …]`.
+        #[arg(long)]
+        entities: Option<PathBuf>,
+    },
     /// Manage a workspace's topics.
     Topics {
         #[command(subcommand)]

@@ -248,8 +248,7 @@ pub fn import_files(
             match record.outcome {
                 Ok(message) => items.push(Item {
                     line: Some(record.line),
-                    message,
-                    outcome: Outcome::Pending,
+                    ..Item::new(message)
                 }),
                 Err(invalid) => {
                     let _ = events.send(Event::Rejected {

@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod bench;
+mod classify;
 mod import;
 mod matching;
 mod query;
@@ -63,6 +64,9 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             input,
             explain,
         } => matching::run(&topics, input.as_deref(), explain),
+        Command::Classify { input, entities } => {
+            classify::run(input.as_deref(), entities.as_deref())
+        }
         Command::Topics { which } => match which {
             TopicsCommand::Load {
                 file,

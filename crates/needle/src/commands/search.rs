@@ -73,12 +73,15 @@ pub fn run(data: &DataArgs, options: Options) -> CliResult<i32> {
                 .filter(|(seq, _)| *seq == stored.seq)
                 .map(|(_, key)| key.as_str())
                 .collect();
-            // What the pipeline has learned about the message so far: its topics and the
-            // language it was given; sentiment and intents arrive with the classify stages.
-            value["classification"] = json!({
-                "lang": m.lang,
-                "topics": in_topics,
-            });
+            // What the pipeline has learned about the message: the classify stage's
+            // language, sentiment, intents and entities (messages stored before it have only
+            // the language they came with), and the topics it matched.
+            let mut classification = match &stored.classification {
+                Some(c) => serde_json::to_value(c).unwrap_or_default(),
+                None => json!({ "lang": m.lang }),
+            };
+            classification["topics"] = json!(in_topics);
+            value["classification"] = classification;
             value["why"] = serde_json::to_value(&why.terms).unwrap_or_default();
             value.to_string()
         } else {

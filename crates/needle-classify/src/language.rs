@@ -1,0 +1,474 @@
+//! Language identification for short social text: ISO 639-1, or `und` when the evidence is
+//! thin.
+//!
+//! Scripts that only one language (or one dominant language) writes decide alone: Hangul is
+//! Korean, kana is Japanese, Thai script is Thai. Scripts that many languages share (Latin,
+//! Cyrillic, Arabic, Devanagari, Hebrew) go to whatlang's trigram model restricted to that
+//! script's languages, and its answer is kept only when the text is long enough and the model
+//! is confident enough — a two-word message is `und` rather than a confident wrong guess.
+
+use needle_core::classification::UNDETERMINED;
+use unicode_script::{Script, UnicodeScript};
+use whatlang::{Detector, Lang};
+
+/// Bytes of text looked at; more adds time, not accuracy.
+const MAX_LANGUAGE_BYTES: usize = 512;
+
+/// Below this many words of a shared script, the answer is `und`.
+const MIN_WORDS: usize = 3;
+
+/// Share of letters the dominant script must have; below it the text is mixed.
+const MIN_SCRIPT_SHARE: f64 = 0.6;
+
+/// Detects the language of `text`: an ISO 639-1 code or `und`.
+pub fn detect(text: &str) -> &'static str {
+    let text = crate::prefix(text, MAX_LANGUAGE_BYTES);
+    let evidence = Evidence::gather(text);
+    let Some((script, letters)) = evidence.dominant() else {
+        return UNDETERMINED;
+    };
+    if (letters as f64) < MIN_SCRIPT_SHARE * evidence.letters as f64 {
+        return UNDETERMINED;
+    }
+    match script {
+        Group::Unique(code) => {
+            if letters >= 2 {
+                code
+            } else {
+                UNDETERMINED
+            }
+        }
+        Group::Cjk => {
+            if evidence.kana > 0 {
+                "ja"
+            } else if letters >= 4 {
+                "zh"
+            } else {
+                // A few Han characters alone could be Japanese or Chinese.
+                UNDETERMINED
+            }
+        }
+        Group::Shared(script) => shared_script(&evidence.cleaned, script, evidence.words),
+    }
+}
+
+/// Scripts grouped the way the decision needs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    /// Written by one language (for our purposes): the code.
+    Unique(&'static str),
+    /// Han, Hiragana, Katakana: Japanese when kana appears, else Chinese.
+    Cjk,
+    /// Written by many languages: the statistical model decides.
+    Shared(Script),
+}
+
+fn group(script: Script) -> Option<Group> {
+    use Group::*;
+    Some(match script {
+        Script::Hangul => Unique("ko"),
+        Script::Han | Script::Hiragana | Script::Katakana => Cjk,
+        Script::Thai => Unique("th"),
+        Script::Greek => Unique("el"),
+        // Amharic writes most Ethiopic text (Tigrinya shares the script).
+        Script::Ethiopic => Unique("am"),
+        Script::Georgian => Unique("ka"),
+        Script::Armenian => Unique("hy"),
+        Script::Bengali => Unique("bn"),
+        Script::Gujarati => Unique("gu"),
+        Script::Gurmukhi => Unique("pa"),
+        Script::Tamil => Unique("ta"),
+        Script::Telugu => Unique("te"),
+        Script::Kannada => Unique("kn"),
+        Script::Malayalam => Unique("ml"),
+        Script::Sinhala => Unique("si"),
+        Script::Khmer => Unique("km"),
+        Script::Lao => Unique("lo"),
+        Script::Myanmar => Unique("my"),
+        Script::Oriya => Unique("or"),
+        Script::Tibetan => Unique("bo"),
+        Script::Latin
+        | Script::Cyrillic
+        | Script::Arabic
+        | Script::Devanagari
+        // Hebrew and Yiddish share it; whatlang tells them apart.
+        | Script::Hebrew => Shared(script),
+        _ => return None,
+    })
+}
+
+/// Letters per script, with URLs, mentions, e-mail addresses and digits left out: they say
+/// nothing about the language and would make short texts look longer than they are.
+struct Evidence {
+    counts: Vec<(Group, usize)>,
+    letters: usize,
+    kana: usize,
+    words: usize,
+    cleaned: String,
+}
+
+impl Evidence {
+    fn gather(text: &str) -> Self {
+        let mut evidence = Evidence {
+            counts: Vec::with_capacity(4),
+            letters: 0,
+            kana: 0,
+            words: 0,
+            cleaned: String::with_capacity(text.len()),
+        };
+        for token in text.split_whitespace() {
+            if is_noise(token) {
+                continue;
+            }
+            let token = token.trim_start_matches('#');
+            let mut had_letter = false;
+            for c in token.chars() {
+                if !c.is_alphabetic() {
+                    continue;
+                }
+                let Some(g) = group(c.script()) else {
+                    continue;
+                };
+                had_letter = true;
+                evidence.letters += 1;
+                if matches!(c.script(), Script::Hiragana | Script::Katakana) {
+                    evidence.kana += 1;
+                }
+                match evidence.counts.iter_mut().find(|(k, _)| *k == g) {
+                    Some((_, n)) => *n += 1,
+                    None => evidence.counts.push((g, 1)),
+                }
+            }
+            if had_letter {
+                evidence.words += 1;
+                if !evidence.cleaned.is_empty() {
+                    evidence.cleaned.push(' ');
+                }
+                evidence.cleaned.push_str(token);
+            }
+        }
+        evidence
+    }
+
+    fn dominant(&self) -> Option<(Group, usize)> {
+        self.counts.iter().copied().max_by_key(|(_, n)| *n)
+    }
+}
+
+fn is_noise(token: &str) -> bool {
+    let lower = token.to_ascii_lowercase();
+    token.starts_with('@')
+        || lower.starts_with("http://")
+        || lower.starts_with("https://")
+        || lower.starts_with("www.")
+        || (token.contains('@') && token.contains('.'))
+}
+
+/// The languages whatlang knows for each shared script.
+fn languages_of(script: Script) -> Vec<Lang> {
+    use Lang::*;
+    match script {
+        Script::Cyrillic => vec![Rus, Ukr, Bel, Bul, Mkd, Srp],
+        Script::Arabic => vec![Ara, Pes, Urd],
+        Script::Devanagari => vec![Hin, Mar, Nep],
+        Script::Hebrew => vec![Heb, Yid],
+        _ => vec![
+            Epo, Eng, Spa, Por, Ita, Fra, Deu, Pol, Jav, Nob, Dan, Swe, Fin, Tur, Nld, Hun, Ces,
+            Ron, Slv, Hrv, Lit, Lav, Est, Vie, Uzb, Aze, Ind, Tuk, Aka, Zul, Sna, Afr, Lat, Slk,
+            Cat, Tgl, Cym,
+        ],
+    }
+}
+
+fn detector(script: Script) -> &'static Detector {
+    use std::sync::OnceLock;
+    static LATIN: OnceLock<Detector> = OnceLock::new();
+    static CYRILLIC: OnceLock<Detector> = OnceLock::new();
+    static ARABIC: OnceLock<Detector> = OnceLock::new();
+    static DEVANAGARI: OnceLock<Detector> = OnceLock::new();
+    static HEBREW: OnceLock<Detector> = OnceLock::new();
+    let cell = match script {
+        Script::Cyrillic => &CYRILLIC,
+        Script::Arabic => &ARABIC,
+        Script::Devanagari => &DEVANAGARI,
+        Script::Hebrew => &HEBREW,
+        _ => &LATIN,
+    };
+    cell.get_or_init(|| Detector::with_allowlist(languages_of(script)))
+}
+
+/// The minimum whatlang confidence for `words` words of a shared script: short texts need a
+/// clear winner, long texts are allowed a closer race (trigram statistics firm up with
+/// length).
+fn required_confidence(words: usize) -> f64 {
+    match words {
+        0..=3 => 0.5,
+        4..=5 => 0.3,
+        6..=9 => 0.2,
+        _ => 0.1,
+    }
+}
+
+/// Function words of the languages most social text is written in. Whatlang's trigram
+/// model costs the same ~10k table look-ups whatever the text; when a text's function words
+/// point clearly at one of these languages, that evidence decides and the model is skipped.
+const FUNCTION_WORDS: &[(&str, &[&str])] = &[
+    (
+        "en",
+        &[
+            "the", "and", "is", "are", "was", "were", "of", "to", "it", "that", "this", "with",
+            "for", "not", "have", "has", "you", "my", "i", "but", "they", "what", "would", "from",
+            "at", "your", "will", "can't", "don't", "it's", "i'm", "be", "just", "so",
+        ],
+    ),
+    (
+        "de",
+        &[
+            "der", "die", "das", "und", "ist", "nicht", "ich", "ein", "eine", "mit", "für", "auf",
+            "sich", "den", "dem", "zu", "es", "von", "sie", "wir", "auch", "aber", "wie", "noch",
+            "bei", "mein", "meine", "hat", "sind", "war", "kein", "keine", "schon",
+        ],
+    ),
+    (
+        "fr",
+        &[
+            "le", "la", "les", "et", "est", "un", "une", "des", "du", "de", "pas", "je", "que",
+            "qui", "dans", "pour", "sur", "avec", "ce", "il", "elle", "nous", "vous", "mais",
+            "très", "au", "aux", "mon", "ma", "mes", "c'est", "j'ai",
+        ],
+    ),
+    (
+        "es",
+        &[
+            "el", "los", "las", "y", "es", "un", "una", "de", "del", "que", "en", "no", "por",
+            "para", "con", "se", "lo", "su", "pero", "muy", "mi", "está", "son", "como", "al",
+            "me", "ya",
+        ],
+    ),
+    (
+        "it",
+        &[
+            "il", "lo", "gli", "le", "e", "è", "un", "una", "di", "del", "della", "che", "non",
+            "per", "con", "sono", "ma", "mi", "ho", "ha", "questo", "molto", "anche", "nel",
+            "alla", "perché",
+        ],
+    ),
+    (
+        "pt",
+        &[
+            "o", "os", "as", "e", "é", "um", "uma", "de", "do", "da", "dos", "das", "que", "não",
+            "em", "no", "na", "por", "para", "com", "se", "mas", "muito", "meu", "minha", "está",
+            "são", "você",
+        ],
+    ),
+    // Afrikaans shares Dutch function words; listed so that it blocks a wrong "nl".
+    (
+        "af",
+        &[
+            "die", "nie", "vir", "van", "en", "is", "het", "om", "te", "wat", "sy", "hulle", "ons",
+            "ek", "jy", "word", "moet", "kan", "op", "in", "dit", "dat", "deur",
+        ],
+    ),
+    (
+        "nl",
+        &[
+            "de", "het", "een", "en", "is", "van", "niet", "ik", "dat", "die", "met", "voor", "op",
+            "zijn", "maar", "ook", "mijn", "wat", "er", "naar", "wel", "nog", "heb", "dit",
+        ],
+    ),
+];
+
+/// The language the function words clearly point at, if they do: enough of them, making up
+/// a fair share of the text, at least three times as many as for any other language.
+fn by_function_words(cleaned: &str, words: usize) -> Option<&'static str> {
+    let mut hits = [0usize; FUNCTION_WORDS.len()];
+    let mut lower = String::new();
+    for word in cleaned.split_whitespace() {
+        lower.clear();
+        for c in word.chars() {
+            if c.is_alphabetic() || c == '\'' || c == '’' {
+                lower.extend(c.to_lowercase());
+            }
+        }
+        let lower = lower.replace('’', "'");
+        for (i, (_, list)) in FUNCTION_WORDS.iter().enumerate() {
+            if list.contains(&lower.as_str()) {
+                hits[i] += 1;
+            }
+        }
+    }
+    let (best, &top) = hits.iter().enumerate().max_by_key(|(_, n)| **n)?;
+    let second = hits
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != best)
+        .map(|(_, n)| *n)
+        .max()
+        .unwrap_or(0);
+    (top >= 4 && top * 4 >= words && top >= 3 * second).then_some(FUNCTION_WORDS[best].0)
+}
+
+fn shared_script(cleaned: &str, script: Script, words: usize) -> &'static str {
+    if words < MIN_WORDS {
+        return UNDETERMINED;
+    }
+    if script == Script::Latin
+        && let Some(code) = by_function_words(cleaned, words)
+    {
+        return code;
+    }
+    let Some(info) = detector(script).detect(cleaned) else {
+        return UNDETERMINED;
+    };
+    if info.confidence() < required_confidence(words) {
+        return UNDETERMINED;
+    }
+    iso_639_1(info.lang())
+}
+
+/// ISO 639-1 for the languages whatlang knows.
+pub fn iso_639_1(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Cym => "cy",
+        Lang::Epo => "eo",
+        Lang::Eng => "en",
+        Lang::Rus => "ru",
+        Lang::Cmn => "zh",
+        Lang::Spa => "es",
+        Lang::Por => "pt",
+        Lang::Ita => "it",
+        Lang::Ben => "bn",
+        Lang::Fra => "fr",
+        Lang::Deu => "de",
+        Lang::Ukr => "uk",
+        Lang::Kat => "ka",
+        Lang::Ara => "ar",
+        Lang::Hin => "hi",
+        Lang::Jpn => "ja",
+        Lang::Heb => "he",
+        Lang::Yid => "yi",
+        Lang::Pol => "pl",
+        Lang::Amh => "am",
+        Lang::Jav => "jv",
+        Lang::Kor => "ko",
+        Lang::Nob => "nb",
+        Lang::Dan => "da",
+        Lang::Swe => "sv",
+        Lang::Fin => "fi",
+        Lang::Tur => "tr",
+        Lang::Nld => "nl",
+        Lang::Hun => "hu",
+        Lang::Ces => "cs",
+        Lang::Ell => "el",
+        Lang::Bul => "bg",
+        Lang::Bel => "be",
+        Lang::Mar => "mr",
+        Lang::Kan => "kn",
+        Lang::Ron => "ro",
+        Lang::Slv => "sl",
+        Lang::Hrv => "hr",
+        Lang::Srp => "sr",
+        Lang::Mkd => "mk",
+        Lang::Lit => "lt",
+        Lang::Lav => "lv",
+        Lang::Est => "et",
+        Lang::Tam => "ta",
+        Lang::Vie => "vi",
+        Lang::Urd => "ur",
+        Lang::Tha => "th",
+        Lang::Guj => "gu",
+        Lang::Uzb => "uz",
+        Lang::Pan => "pa",
+        Lang::Aze => "az",
+        Lang::Ind => "id",
+        Lang::Tel => "te",
+        Lang::Pes => "fa",
+        Lang::Mal => "ml",
+        Lang::Ori => "or",
+        Lang::Mya => "my",
+        Lang::Nep => "ne",
+        Lang::Sin => "si",
+        Lang::Khm => "km",
+        Lang::Tuk => "tk",
+        Lang::Aka => "ak",
+        Lang::Zul => "zu",
+        Lang::Sna => "sn",
+        Lang::Afr => "af",
+        Lang::Lat => "la",
+        Lang::Slk => "sk",
+        Lang::Cat => "ca",
+        Lang::Tgl => "tl",
+        Lang::Hye => "hy",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_scripts_decide_alone() {
+        assert_eq!(detect("배송이 너무 늦어요"), "ko");
+        assert_eq!(detect("最高です"), "ja");
+        assert_eq!(detect("สวัสดีครับ"), "th");
+        assert_eq!(detect("Ευχαριστώ πολύ"), "el");
+        assert_eq!(detect("תודה רבה על העזרה המהירה שלכם היום"), "he");
+        assert_eq!(detect("我的订单还没有到"), "zh");
+    }
+
+    #[test]
+    fn shared_scripts_need_enough_words() {
+        assert_eq!(detect("ok thanks"), "und");
+        assert_eq!(detect("Danke schön"), "und");
+        assert_eq!(
+            detect("My order arrived broken and nobody from support answered my emails"),
+            "en"
+        );
+        assert_eq!(
+            detect("Meine Bestellung ist kaputt angekommen und niemand antwortet mir"),
+            "de"
+        );
+        assert_eq!(
+            detect("Ma commande est arrivée cassée et personne ne me répond"),
+            "fr"
+        );
+        assert_eq!(
+            detect("Мой заказ пришёл сломанным, и никто не отвечает на письма"),
+            "ru"
+        );
+    }
+
+    #[test]
+    fn function_words_decide_only_when_clear() {
+        assert_eq!(
+            by_function_words("the app is slow and it keeps crashing", 8),
+            Some("en")
+        );
+        // Afrikaans shares Dutch function words: it must not come out as Dutch.
+        let afrikaans =
+            "dit is noodsaaklik om die ontwikkeling van vriendelike bande aan te moedig";
+        assert_ne!(by_function_words(afrikaans, 12), Some("nl"));
+        assert_ne!(detect(afrikaans), "nl");
+        assert_eq!(
+            detect("ik heb mijn bestelling nog niet ontvangen en dat is echt vervelend"),
+            "nl"
+        );
+        // Too few function words: the statistical model decides instead.
+        assert_eq!(
+            by_function_words("Lieferung schnell Verpackung kaputt", 4),
+            None
+        );
+    }
+
+    #[test]
+    fn noise_is_not_evidence() {
+        assert_eq!(detect("@acme https://example.com/a/b 12345"), "und");
+        assert_eq!(detect(""), "und");
+        assert_eq!(detect("😀😀😀 !!!"), "und");
+    }
+
+    #[test]
+    fn mixed_scripts_without_a_majority_are_undetermined() {
+        assert_eq!(detect("hello привет שלום"), "und");
+    }
+}

@@ -1,0 +1,549 @@
+//! VADER (Hutto & Gilbert 2014), ported rule for rule from the Python `vaderSentiment` 3.3.2
+//! `polarity_scores`, including its quirks, so that scores agree with the reference.
+//!
+//! Why a port rather than the `vader_sentiment` crate's analyser: that crate follows an
+//! older release (no emoji-to-description pass; its lexicon is keyed case-insensitively while
+//! the reference lower-cases only the looked-up word) and allocates a `HashMap` per call.
+//! We do take its bundled copy of the lexicon files, which are the reference's files
+//! minus two entries (`heart`, `hearts`) added back below, so no lexicon is vendored here.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+const B_INCR: f64 = 0.293;
+const B_DECR: f64 = -0.293;
+const C_INCR: f64 = 0.733;
+const N_SCALAR: f64 = -0.74;
+
+const NEGATE: &[&str] = &[
+    "aint",
+    "arent",
+    "cannot",
+    "cant",
+    "couldnt",
+    "darent",
+    "didnt",
+    "doesnt",
+    "ain't",
+    "aren't",
+    "can't",
+    "couldn't",
+    "daren't",
+    "didn't",
+    "doesn't",
+    "dont",
+    "hadnt",
+    "hasnt",
+    "havent",
+    "isnt",
+    "mightnt",
+    "mustnt",
+    "neither",
+    "don't",
+    "hadn't",
+    "hasn't",
+    "haven't",
+    "isn't",
+    "mightn't",
+    "mustn't",
+    "neednt",
+    "needn't",
+    "never",
+    "none",
+    "nope",
+    "nor",
+    "not",
+    "nothing",
+    "nowhere",
+    "oughtnt",
+    "shant",
+    "shouldnt",
+    "uhuh",
+    "wasnt",
+    "werent",
+    "oughtn't",
+    "shan't",
+    "shouldn't",
+    "uh-uh",
+    "wasn't",
+    "weren't",
+    "without",
+    "wont",
+    "wouldnt",
+    "won't",
+    "wouldn't",
+    "rarely",
+    "seldom",
+    "despite",
+];
+
+const BOOSTERS_UP: &[&str] = &[
+    "absolutely",
+    "amazingly",
+    "awfully",
+    "completely",
+    "considerable",
+    "considerably",
+    "decidedly",
+    "deeply",
+    "effing",
+    "enormous",
+    "enormously",
+    "entirely",
+    "especially",
+    "exceptional",
+    "exceptionally",
+    "extreme",
+    "extremely",
+    "fabulously",
+    "flipping",
+    "flippin",
+    "frackin",
+    "fracking",
+    "fricking",
+    "frickin",
+    "frigging",
+    "friggin",
+    "fully",
+    "fuckin",
+    "fucking",
+    "fuggin",
+    "fugging",
+    "greatly",
+    "hella",
+    "highly",
+    "hugely",
+    "incredible",
+    "incredibly",
+    "intensely",
+    "major",
+    "majorly",
+    "more",
+    "most",
+    "particularly",
+    "purely",
+    "quite",
+    "really",
+    "remarkably",
+    "so",
+    "substantially",
+    "thoroughly",
+    "total",
+    "totally",
+    "tremendous",
+    "tremendously",
+    "uber",
+    "unbelievably",
+    "unusually",
+    "utter",
+    "utterly",
+    "very",
+];
+
+const BOOSTERS_DOWN: &[&str] = &[
+    "almost",
+    "barely",
+    "hardly",
+    "just enough",
+    "kind of",
+    "kinda",
+    "kindof",
+    "kind-of",
+    "less",
+    "little",
+    "marginal",
+    "marginally",
+    "occasional",
+    "occasionally",
+    "partly",
+    "scarce",
+    "scarcely",
+    "slight",
+    "slightly",
+    "somewhat",
+    "sort of",
+    "sorta",
+    "sortof",
+    "sort-of",
+];
+
+const SPECIAL_CASES: &[(&str, f64)] = &[
+    ("the shit", 3.0),
+    ("the bomb", 3.0),
+    ("bad ass", 1.5),
+    ("badass", 1.5),
+    ("bus stop", 0.0),
+    ("yeah right", -2.0),
+    ("kiss of death", -1.5),
+    ("to die for", 3.0),
+    ("beating heart", 3.5),
+];
+
+/// Python's `string.punctuation`.
+const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+
+struct Lexicon {
+    words: HashMap<String, f64>,
+    emoji: HashMap<char, String>,
+    boosters: HashMap<&'static str, f64>,
+}
+
+fn lexicon() -> &'static Lexicon {
+    static LEXICON: OnceLock<Lexicon> = OnceLock::new();
+    LEXICON.get_or_init(|| {
+        let mut words: HashMap<String, f64> = vader_sentiment::LEXICON
+            .iter()
+            .map(|(word, valence)| (word.into_inner().to_string(), *valence))
+            .collect();
+        // In vaderSentiment 3.3.2's lexicon, missing from the crate's copy.
+        words.entry("heart".into()).or_insert(3.2);
+        words.entry("hearts".into()).or_insert(3.3);
+        // The reference looks up one character at a time, so only single-character emoji
+        // can ever match.
+        let emoji = vader_sentiment::EMOJI_LEXICON
+            .iter()
+            .filter_map(|(emoji, description)| {
+                let mut chars = emoji.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => Some((c, description.trim().to_string())),
+                    _ => None,
+                }
+            })
+            .collect();
+        let boosters = BOOSTERS_UP
+            .iter()
+            .map(|w| (*w, B_INCR))
+            .chain(BOOSTERS_DOWN.iter().map(|w| (*w, B_DECR)))
+            .collect();
+        Lexicon {
+            words,
+            emoji,
+            boosters,
+        }
+    })
+}
+
+/// Python's `str.isupper()`: at least one cased character and no lower-case one.
+fn is_upper(word: &str) -> bool {
+    let mut cased = false;
+    for c in word.chars() {
+        if c.is_lowercase() {
+            return false;
+        }
+        if c.is_uppercase() {
+            cased = true;
+        }
+    }
+    cased
+}
+
+fn strip_punctuation_if_word(token: &str) -> &str {
+    let stripped = token.trim_matches(|c| PUNCTUATION.contains(c));
+    if stripped.chars().count() <= 2 {
+        token
+    } else {
+        stripped
+    }
+}
+
+fn is_negation(word_lower: &str) -> bool {
+    NEGATE.contains(&word_lower) || word_lower.contains("n't")
+}
+
+fn normalize(score: f64) -> f64 {
+    (score / (score * score + 15.0).sqrt()).clamp(-1.0, 1.0)
+}
+
+/// The tokens VADER scores, each as written and lower-cased.
+struct Words<'a> {
+    original: Vec<&'a str>,
+    lower: Vec<String>,
+    cap_differential: bool,
+}
+
+impl<'a> Words<'a> {
+    fn new(text: &'a str) -> Self {
+        let original: Vec<&str> = text
+            .split_whitespace()
+            .map(strip_punctuation_if_word)
+            .collect();
+        let lower = original.iter().map(|w| w.to_lowercase()).collect();
+        let caps = original.iter().filter(|w| is_upper(w)).count();
+        let differential = original.len() - caps;
+        Words {
+            cap_differential: differential > 0 && differential < original.len(),
+            original,
+            lower,
+        }
+    }
+}
+
+/// VADER's compound score in [-1, 1], rounded to four places as the reference prints it.
+pub fn compound(text: &str) -> f64 {
+    let lex = lexicon();
+    let replaced = replace_emoji(text, lex);
+    let text = replaced.trim();
+    let words = Words::new(text);
+    let mut sentiments = Vec::with_capacity(words.lower.len());
+    for (i, word) in words.lower.iter().enumerate() {
+        let skip = lex.boosters.contains_key(word.as_str())
+            || (word == "kind" && words.lower.get(i + 1).is_some_and(|next| next == "of"));
+        if skip {
+            sentiments.push(0.0);
+            continue;
+        }
+        sentiments.push(valence(lex, &words, i));
+    }
+    but_check(&words.lower, &mut sentiments);
+    let compound = score(&sentiments, text);
+    (compound * 10_000.0).round() / 10_000.0
+}
+
+/// Emoji become their lexicon descriptions, spaced off from the preceding text.
+fn replace_emoji(text: &str, lex: &Lexicon) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut previous_space = true;
+    for c in text.chars() {
+        if let Some(description) = lex.emoji.get(&c) {
+            if !previous_space {
+                out.push(' ');
+            }
+            out.push_str(description);
+            previous_space = false;
+        } else {
+            out.push(c);
+            previous_space = c == ' ';
+        }
+    }
+    out
+}
+
+fn booster(lex: &Lexicon, word: &str, word_lower: &str, valence: f64, cap_diff: bool) -> f64 {
+    let Some(&base) = lex.boosters.get(word_lower) else {
+        return 0.0;
+    };
+    let mut scalar = if valence < 0.0 { -base } else { base };
+    if is_upper(word) && cap_diff {
+        if valence > 0.0 {
+            scalar += C_INCR;
+        } else {
+            scalar -= C_INCR;
+        }
+    }
+    scalar
+}
+
+fn valence(lex: &Lexicon, words: &Words<'_>, i: usize) -> f64 {
+    let lower = &words.lower;
+    let Some(&base) = lex.words.get(lower[i].as_str()) else {
+        return 0.0;
+    };
+    let in_lexicon = |w: &str| lex.words.contains_key(w);
+    let mut valence = base;
+    if lower[i] == "no" && i + 1 < lower.len() && in_lexicon(&lower[i + 1]) {
+        valence = 0.0;
+    }
+    if (i > 0 && lower[i - 1] == "no")
+        || (i > 1 && lower[i - 2] == "no")
+        || (i > 2 && lower[i - 3] == "no" && (lower[i - 1] == "or" || lower[i - 1] == "nor"))
+    {
+        valence = base * N_SCALAR;
+    }
+    if is_upper(words.original[i]) && words.cap_differential {
+        if valence > 0.0 {
+            valence += C_INCR;
+        } else {
+            valence -= C_INCR;
+        }
+    }
+    for start in 0..3 {
+        if i > start && !in_lexicon(&lower[i - (start + 1)]) {
+            let before = i - (start + 1);
+            let mut s = booster(
+                lex,
+                words.original[before],
+                &lower[before],
+                valence,
+                words.cap_differential,
+            );
+            if start == 1 && s != 0.0 {
+                s *= 0.95;
+            }
+            if start == 2 && s != 0.0 {
+                s *= 0.9;
+            }
+            valence += s;
+            valence = negation_check(valence, lower, start, i);
+            if start == 2 {
+                valence = special_idioms_check(lex, valence, lower, i);
+            }
+        }
+    }
+    least_check(lex, valence, lower, i)
+}
+
+fn negation_check(valence: f64, lower: &[String], start: usize, i: usize) -> f64 {
+    match start {
+        0 if is_negation(&lower[i - 1]) => valence * N_SCALAR,
+        1 => {
+            if lower[i - 2] == "never" && (lower[i - 1] == "so" || lower[i - 1] == "this") {
+                valence * 1.25
+            } else if lower[i - 2] == "without" && lower[i - 1] == "doubt" {
+                valence
+            } else if is_negation(&lower[i - 2]) {
+                valence * N_SCALAR
+            } else {
+                valence
+            }
+        }
+        2 => {
+            // The reference's operator precedence: `a and b or c`.
+            if (lower[i - 3] == "never" && (lower[i - 2] == "so" || lower[i - 2] == "this"))
+                || (lower[i - 1] == "so" || lower[i - 1] == "this")
+            {
+                valence * 1.25
+            } else if lower[i - 3] == "without"
+                && (lower[i - 2] == "doubt" || lower[i - 1] == "doubt")
+            {
+                valence
+            } else if is_negation(&lower[i - 3]) {
+                valence * N_SCALAR
+            } else {
+                valence
+            }
+        }
+        _ => valence,
+    }
+}
+
+fn special_case(sequence: &str) -> Option<f64> {
+    SPECIAL_CASES
+        .iter()
+        .find(|(case, _)| *case == sequence)
+        .map(|(_, v)| *v)
+}
+
+fn special_idioms_check(lex: &Lexicon, mut valence: f64, lower: &[String], i: usize) -> f64 {
+    let one_zero = format!("{} {}", lower[i - 1], lower[i]);
+    let two_one_zero = format!("{} {} {}", lower[i - 2], lower[i - 1], lower[i]);
+    let two_one = format!("{} {}", lower[i - 2], lower[i - 1]);
+    let three_two_one = format!("{} {} {}", lower[i - 3], lower[i - 2], lower[i - 1]);
+    let three_two = format!("{} {}", lower[i - 3], lower[i - 2]);
+    for sequence in [
+        &one_zero,
+        &two_one_zero,
+        &two_one,
+        &three_two_one,
+        &three_two,
+    ] {
+        if let Some(v) = special_case(sequence) {
+            valence = v;
+            break;
+        }
+    }
+    if lower.len() - 1 > i
+        && let Some(v) = special_case(&format!("{} {}", lower[i], lower[i + 1]))
+    {
+        valence = v;
+    }
+    if lower.len() - 1 > i + 1
+        && let Some(v) = special_case(&format!("{} {} {}", lower[i], lower[i + 1], lower[i + 2]))
+    {
+        valence = v;
+    }
+    for n_gram in [&three_two_one, &three_two, &two_one] {
+        if let Some(b) = lex.boosters.get(n_gram.as_str()) {
+            valence += b;
+        }
+    }
+    valence
+}
+
+fn least_check(lex: &Lexicon, valence: f64, lower: &[String], i: usize) -> f64 {
+    let previous_is_least = |i: usize| {
+        i > 0 && !lex.words.contains_key(lower[i - 1].as_str()) && lower[i - 1] == "least"
+    };
+    if i > 1 && previous_is_least(i) {
+        if lower[i - 2] != "at" && lower[i - 2] != "very" {
+            return valence * N_SCALAR;
+        }
+        valence
+    } else if i > 0 && previous_is_least(i) {
+        valence * N_SCALAR
+    } else {
+        valence
+    }
+}
+
+/// Words before the first `but` count half, words after it one and a half times. The
+/// reference finds each value's position with `list.index`, so a repeated value updates its
+/// first occurrence; kept as is for agreement.
+fn but_check(lower: &[String], sentiments: &mut [f64]) {
+    let Some(but) = lower.iter().position(|w| w == "but") else {
+        return;
+    };
+    for k in 0..sentiments.len() {
+        let value = sentiments[k];
+        let first = sentiments.iter().position(|s| *s == value).unwrap_or(k);
+        if first < but {
+            sentiments[first] = value * 0.5;
+        } else if first > but {
+            sentiments[first] = value * 1.5;
+        }
+    }
+}
+
+fn punctuation_emphasis(text: &str) -> f64 {
+    let exclamations = text.matches('!').count().min(4) as f64 * 0.292;
+    let questions = match text.matches('?').count() {
+        0 | 1 => 0.0,
+        n @ 2..=3 => n as f64 * 0.18,
+        _ => 0.96,
+    };
+    exclamations + questions
+}
+
+fn score(sentiments: &[f64], text: &str) -> f64 {
+    if sentiments.is_empty() {
+        return 0.0;
+    }
+    let mut sum: f64 = sentiments.iter().sum();
+    let emphasis = punctuation_emphasis(text);
+    if sum > 0.0 {
+        sum += emphasis;
+    } else if sum < 0.0 {
+        sum -= emphasis;
+    }
+    normalize(sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Scores printed by vaderSentiment 3.3.2's own demo (`python -m vaderSentiment.vaderSentiment`).
+    #[test]
+    fn matches_the_reference_demo_sentences() {
+        let cases = [
+            ("VADER is smart, handsome, and funny.", 0.8316),
+            ("VADER is smart, handsome, and funny!", 0.8439),
+            ("VADER is VERY SMART, handsome, and FUNNY.", 0.9227),
+            ("VADER is not smart, handsome, nor funny.", -0.7424),
+            ("At least it isn't a horrible book.", 0.431),
+            ("Today SUX!", -0.5461),
+            ("Catch utf-8 emoji such as 💘 and 💋 and 😁", 0.875),
+            ("Not bad at all", 0.431),
+        ];
+        for (text, expected) in cases {
+            let got = compound(text);
+            assert!((got - expected).abs() < 1e-3, "{text}: {got} vs {expected}");
+        }
+    }
+
+    #[test]
+    fn empty_and_neutral_text_score_zero() {
+        assert_eq!(compound(""), 0.0);
+        assert_eq!(compound("   "), 0.0);
+        assert_eq!(compound("the table is in the room"), 0.0);
+    }
+}
