@@ -75,9 +75,22 @@ impl Identity {
         !matches!(self.kind, Kind::Raw(_))
     }
 
-    /// The channel a message from this identity most likely came through, for counting.
-    pub fn kind_word(&self) -> &str {
-        self.kind.as_str()
+    /// The identity as two strings, kind and value, as the store keeps it. A raw identity's
+    /// value carries the kind it claimed: (`raw`, `email:KIM@@x`).
+    pub fn to_parts(&self) -> (&str, String) {
+        match &self.kind {
+            Kind::Raw(claimed) => ("raw", format!("{claimed}:{}", self.value)),
+            kind => (kind.as_str(), self.value.clone()),
+        }
+    }
+
+    /// The inverse of [`Identity::to_parts`]; values are taken as stored (normalised then).
+    pub fn from_parts(kind: &str, value: &str) -> Identity {
+        if kind == "raw" {
+            let (claimed, value) = value.split_once(':').unwrap_or(("", value));
+            return Identity::new(Kind::Raw(claimed.to_string()), value);
+        }
+        Identity::new(Kind::parse(kind), value)
     }
 }
 

@@ -16,6 +16,10 @@ pub mod config;
 pub mod engine;
 pub mod graph;
 pub mod identity;
+#[cfg(feature = "service")]
+pub mod service;
+#[cfg(feature = "service")]
+pub mod stage;
 pub mod suggest;
 pub mod traits;
 

@@ -76,6 +76,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_backfill_leases",
         include_str!("../migrations/postgres/0003_backfill_leases.sql"),
     ),
+    (
+        "0005_profiles",
+        include_str!("../migrations/postgres/0005_profiles.sql"),
+    ),
 ];
 
 /// Advisory lock keys (database-wide, shared with anything else using advisory locks there,
@@ -1051,7 +1055,15 @@ mod tests {
         }
         let before = applied_at(&url);
         let names: Vec<&str> = before.iter().map(|m| m.1.as_str()).collect();
-        assert_eq!(names, ["0001_init", "0002_topics", "0003_backfill_leases"]);
+        assert_eq!(
+            names,
+            [
+                "0001_init",
+                "0002_topics",
+                "0003_backfill_leases",
+                "0005_profiles"
+            ]
+        );
         let store = PostgresStore::connect(&url).unwrap();
         assert_eq!(store.workspaces().unwrap().len(), 1);
         assert_eq!(applied_at(&url), before, "migrations ran again");

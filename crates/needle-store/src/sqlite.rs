@@ -33,6 +33,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_backfill_leases",
         include_str!("../migrations/sqlite/0003_backfill_leases.sql"),
     ),
+    (
+        "0005_profiles",
+        include_str!("../migrations/sqlite/0005_profiles.sql"),
+    ),
 ];
 
 /// The SQLite store.
