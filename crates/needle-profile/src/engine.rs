@@ -224,6 +224,21 @@ impl Profiles {
         &self.graph
     }
 
+    /// How many changes wait to be taken: lets a caller tell whether a step changed anything.
+    pub fn pending(&self) -> usize {
+        let c = &self.changes;
+        c.identities.len()
+            + c.edges.len()
+            + c.removed.len()
+            + c.audit.len()
+            + c.suggestions.len()
+            + c.traits.len()
+            + c.activity.len()
+            + c.sightings.len()
+            + c.events.len()
+            + c.erased.len()
+    }
+
     pub fn take_changes(&mut self) -> Changes {
         std::mem::take(&mut self.changes)
     }

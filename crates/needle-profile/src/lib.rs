@@ -13,6 +13,7 @@
 //! in memory, persisted through needle-store, and [`stage`] feeds it from the pipeline.
 
 pub mod config;
+pub mod crm;
 pub mod engine;
 pub mod graph;
 pub mod identity;
