@@ -58,7 +58,9 @@ impl ColumnMap {
             let (field, column) = arg
                 .split_once('=')
                 .filter(|(f, c)| !f.is_empty() && !c.is_empty())
-                .ok_or_else(|| format!("--map {arg:?}: write it FIELD=COLUMN, such as id=customer_no"))?;
+                .ok_or_else(|| {
+                    format!("--map {arg:?}: write it FIELD=COLUMN, such as id=customer_no")
+                })?;
             let slot = match field {
                 "id" => &mut map.id,
                 "email" => &mut map.email,
@@ -128,7 +130,13 @@ fn parse_time(text: &str) -> Result<i64, String> {
 
 /// Imports a CRM CSV into `p`. `source` names the file in evidence; `now` is the default
 /// time of customer rows. A bad header is an error; a bad row is rejected and the rest go on.
-pub fn import_csv(p: &mut Profiles, input: impl Read, map: &ColumnMap, source: &str, now: i64) -> Result<CrmSummary, String> {
+pub fn import_csv(
+    p: &mut Profiles,
+    input: impl Read,
+    map: &ColumnMap,
+    source: &str,
+    now: i64,
+) -> Result<CrmSummary, String> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
     let headers: Vec<String> = reader
         .headers()
@@ -140,9 +148,22 @@ pub fn import_csv(p: &mut Profiles, input: impl Read, map: &ColumnMap, source: &
     let id_col = column(&map.id).ok_or_else(|| {
         format!("the header has no {:?} column (the customer id); name it with --map id=COLUMN. Columns: {}", map.id, headers.join(", "))
     })?;
-    let (email_col, phone_col, name_col) = (column(&map.email), column(&map.phone), column(&map.name));
-    let (event_col, event_id_col, at_col) = (column(&map.event), column(&map.event_id), column(&map.at));
-    let special: Vec<usize> = [Some(id_col), email_col, phone_col, name_col, event_col, event_id_col, at_col].into_iter().flatten().collect();
+    let (email_col, phone_col, name_col) =
+        (column(&map.email), column(&map.phone), column(&map.name));
+    let (event_col, event_id_col, at_col) =
+        (column(&map.event), column(&map.event_id), column(&map.at));
+    let special: Vec<usize> = [
+        Some(id_col),
+        email_col,
+        phone_col,
+        name_col,
+        event_col,
+        event_id_col,
+        at_col,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let mut summary = CrmSummary::default();
     let mut record = csv::StringRecord::new();
     loop {
@@ -161,20 +182,38 @@ pub fn import_csv(p: &mut Profiles, input: impl Read, map: &ColumnMap, source: &
                 continue;
             }
         }
-        let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).map(str::trim).filter(|s| !s.is_empty());
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
         let before = p.pending();
         let result = (|| -> Result<(), String> {
-            let id = cell(Some(id_col)).ok_or_else(|| format!("the {:?} column is empty", map.id))?;
+            let id =
+                cell(Some(id_col)).ok_or_else(|| format!("the {:?} column is empty", map.id))?;
             let others = || {
-                headers.iter().enumerate().filter(|(i, _)| !special.contains(i)).filter_map(|(i, h)| {
-                    record.get(i).map(str::trim).filter(|v| !v.is_empty()).map(|v| (h.clone(), cell_value(v)))
-                })
+                headers
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !special.contains(i))
+                    .filter_map(|(i, h)| {
+                        record
+                            .get(i)
+                            .map(str::trim)
+                            .filter(|v| !v.is_empty())
+                            .map(|v| (h.clone(), cell_value(v)))
+                    })
             };
             if let Some(kind) = cell(event_col) {
-                let event_id = cell(event_id_col).ok_or_else(|| format!("an event row needs its {:?}", map.event_id))?;
-                let at = parse_time(cell(at_col).ok_or_else(|| format!("an event row needs its {:?} time", map.at))?)?;
+                let event_id = cell(event_id_col)
+                    .ok_or_else(|| format!("an event row needs its {:?}", map.event_id))?;
+                let at = parse_time(
+                    cell(at_col)
+                        .ok_or_else(|| format!("an event row needs its {:?} time", map.at))?,
+                )?;
                 let data: Map<String, Value> = others().collect();
-                p.add_event(id, kind, event_id, at, Value::Object(data)).map_err(|e| e.to_string())?;
+                p.add_event(id, kind, event_id, at, Value::Object(data))
+                    .map_err(|e| e.to_string())?;
                 summary.events += 1;
                 return Ok(());
             }
@@ -183,7 +222,14 @@ pub fn import_csv(p: &mut Profiles, input: impl Read, map: &ColumnMap, source: &
                 None => now,
             };
             let split = |c: Option<&str>| -> Vec<String> {
-                c.map(|v| v.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()).unwrap_or_default()
+                c.map(|v| {
+                    v.split(';')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default()
             };
             let customer = CrmCustomer {
                 id: id.to_string(),
@@ -192,7 +238,9 @@ pub fn import_csv(p: &mut Profiles, input: impl Read, map: &ColumnMap, source: &
                 name: cell(name_col).map(String::from),
                 traits: others().collect(),
             };
-            let outcome = p.import_customer(&customer, source, at).map_err(|e| e.to_string())?;
+            let outcome = p
+                .import_customer(&customer, source, at)
+                .map_err(|e| e.to_string())?;
             summary.customers += 1;
             summary.links += outcome.links as u64;
             for r in outcome.refused {
@@ -247,9 +295,15 @@ customer_no,email,phone,name,country,lifetime_value,consent.email,event,event_id
         assert!(s.rejects[0].1.contains("customer_no"), "{:?}", s.rejects);
         assert!(s.rejects[1].1.contains("RFC 3339"), "{:?}", s.rejects);
         assert_eq!(s.links, 4);
-        assert_eq!(s.refused.len(), 1, "the shared family email stays with 4712");
+        assert_eq!(
+            s.refused.len(),
+            1,
+            "the shared family email stays with 4712"
+        );
         assert!(s.refused[0].contains("crm:4713"), "{:?}", s.refused);
-        let kim = p.profile_of(&p.normalizer().parse("crm:4711").unwrap()).unwrap();
+        let kim = p
+            .profile_of(&p.normalizer().parse("crm:4711").unwrap())
+            .unwrap();
         assert_eq!(kim.identities.len(), 4);
         assert_eq!(kim.traits["lifetime_value"], serde_json::json!(620.5));
         assert_eq!(kim.traits["consent.email"], serde_json::json!(true));
@@ -258,18 +312,46 @@ customer_no,email,phone,name,country,lifetime_value,consent.email,event,event_id
         assert_eq!(changes.events[0].at, 1_772_359_200_000_000);
         // Importing the customers again changes nothing.
         let again = import_csv(&mut p, FILE.as_bytes(), &map, "crm.csv", 1).unwrap();
-        assert_eq!(again.imported, 2, "events are handed to the store again, which keeps one");
+        assert_eq!(
+            again.imported, 2,
+            "events are handed to the store again, which keeps one"
+        );
         assert_eq!(again.duplicates, 3);
     }
 
     #[test]
     fn bad_maps_and_headers_say_what_is_wrong() {
-        assert!(ColumnMap::parse(&["nope".into()]).unwrap_err().contains("FIELD=COLUMN"));
-        assert!(ColumnMap::parse(&["colour=x".into()]).unwrap_err().contains("unknown field"));
+        assert!(
+            ColumnMap::parse(&["nope".into()])
+                .unwrap_err()
+                .contains("FIELD=COLUMN")
+        );
+        assert!(
+            ColumnMap::parse(&["colour=x".into()])
+                .unwrap_err()
+                .contains("unknown field")
+        );
         let mut p = Profiles::new(ProfileConfig::default()).unwrap();
-        let err = import_csv(&mut p, "email,name\nk@x.com,Kim\n".as_bytes(), &ColumnMap::default(), "x", 1).unwrap_err();
-        assert!(err.contains("no \"id\" column") && err.contains("email, name"), "{err}");
-        let s = import_csv(&mut p, b"id,name\n1,\xff\xfe\n2,ok\n".as_slice(), &ColumnMap::default(), "x", 1).unwrap();
+        let err = import_csv(
+            &mut p,
+            "email,name\nk@x.com,Kim\n".as_bytes(),
+            &ColumnMap::default(),
+            "x",
+            1,
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("no \"id\" column") && err.contains("email, name"),
+            "{err}"
+        );
+        let s = import_csv(
+            &mut p,
+            b"id,name\n1,\xff\xfe\n2,ok\n".as_slice(),
+            &ColumnMap::default(),
+            "x",
+            1,
+        )
+        .unwrap();
         assert_eq!((s.customers, s.rejected), (1, 1), "{s:?}");
         assert_eq!(cell_value("12"), serde_json::json!(12));
         assert_eq!(cell_value("inf"), serde_json::json!("inf"));

@@ -15,8 +15,8 @@ use needle_store::profiles::{
     ActivityRow, AuditRow, EventRow, IdentityRow, LinkRow, ProfileBatch, SightingRow,
     SuggestionRow, TimelineCursor, TimelineEntry, TimelineRow, TraitRow,
 };
-use serde_json::{Map, Value, json};
 use needle_store::{Backend, StoreError};
+use serde_json::{Map, Value, json};
 
 use crate::engine::{Changes, ProfileView, Profiles};
 use crate::graph::{Edge, EdgeKind, Evidence, NodeId};
@@ -390,24 +390,39 @@ pub fn to_batch(p: &Profiles, c: &Changes) -> ProfileBatch {
 fn rfc3339(us: i64) -> Value {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    t.format(&time::format_description::well_known::Rfc3339).map_or(Value::Null, Value::String)
+    t.format(&time::format_description::well_known::Rfc3339)
+        .map_or(Value::Null, Value::String)
 }
 
 /// A profile's traits as JSON: the resolved ones, then the computed ones (`first_seen`,
 /// `last_seen`, `last_contact`, `messages` per channel, `avg_sentiment_30d` when known).
 pub fn traits_json(view: &ProfileView, now: i64) -> Value {
-    let mut traits: Map<String, Value> = view.traits.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut traits: Map<String, Value> = view
+        .traits
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let a = &view.activity;
-    for (name, at) in [("first_seen", a.first_seen), ("last_seen", a.last_seen), ("last_contact", a.last_contact)] {
+    for (name, at) in [
+        ("first_seen", a.first_seen),
+        ("last_seen", a.last_seen),
+        ("last_contact", a.last_contact),
+    ] {
         if let Some(at) = at {
             traits.insert(name.into(), rfc3339(at));
         }
     }
     if !a.messages.is_empty() {
-        traits.insert("messages".into(), serde_json::to_value(&a.messages).unwrap_or_default());
+        traits.insert(
+            "messages".into(),
+            serde_json::to_value(&a.messages).unwrap_or_default(),
+        );
     }
     if let Some(avg) = a.average_sentiment(now, 30) {
-        traits.insert("avg_sentiment_30d".into(), Value::from((avg * 1000.0).round() / 1000.0));
+        traits.insert(
+            "avg_sentiment_30d".into(),
+            Value::from((avg * 1000.0).round() / 1000.0),
+        );
     }
     Value::Object(traits)
 }
@@ -416,10 +431,17 @@ pub fn traits_json(view: &ProfileView, now: i64) -> Value {
 /// `{"at","kind":"purchase","id","data"}` for a CRM event.
 pub fn timeline_json(row: &TimelineRow) -> Value {
     match &row.entry {
-        TimelineEntry::Message { channel, source_id, .. } => {
+        TimelineEntry::Message {
+            channel, source_id, ..
+        } => {
             json!({"at": rfc3339(row.at), "kind": "message", "channel": channel, "id": source_id})
         }
-        TimelineEntry::Event { kind, event_id, data, .. } => {
+        TimelineEntry::Event {
+            kind,
+            event_id,
+            data,
+            ..
+        } => {
             let data: Value = serde_json::from_str(data).unwrap_or(Value::Null);
             json!({"at": rfc3339(row.at), "kind": kind, "id": event_id, "data": data})
         }

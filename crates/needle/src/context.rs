@@ -29,7 +29,9 @@ pub struct DataDir {
 /// Profile settings for every workspace; `NEEDLE_PHONE_REGION` (`DE`) reads national phone
 /// numbers.
 pub fn profile_config() -> CliResult<ProfileConfig> {
-    let region = std::env::var("NEEDLE_PHONE_REGION").ok().filter(|r| !r.is_empty());
+    let region = std::env::var("NEEDLE_PHONE_REGION")
+        .ok()
+        .filter(|r| !r.is_empty());
     Ok(ProfileConfig {
         default_region: region,
         ..ProfileConfig::default()

@@ -25,8 +25,15 @@ pub fn import(data: &DataArgs, file: &Path, map: &[String]) -> CliResult<i32> {
         .map_err(|e| Failure::bad_input(format!("cannot read {}: {e}", file.display())))?;
     let dir = DataDir::open_store_only(data)?;
     let ws = dir.ensure_workspace(&data.workspace, false)?.id;
-    let service = needle_profile::service::ProfileService::new(dir.clone(), crate::context::profile_config()?).map_err(fail)?;
-    let source = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let service = needle_profile::service::ProfileService::new(
+        dir.clone(),
+        crate::context::profile_config()?,
+    )
+    .map_err(fail)?;
+    let source = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let mut header_error = None;
     let summary = service
         .with(ws, |p| {
@@ -70,10 +77,17 @@ pub fn import(data: &DataArgs, file: &Path, map: &[String]) -> CliResult<i32> {
 /// Prints the profile an identity belongs to; exit 1 when the identity was never seen.
 pub fn show(data: &DataArgs, written: &str, json: bool, limit: usize) -> CliResult<i32> {
     let store = crate::context::open_store(data)?;
-    let service = needle_profile::service::ProfileService::new(store.clone(), crate::context::profile_config()?).map_err(fail)?;
+    let service = needle_profile::service::ProfileService::new(
+        store.clone(),
+        crate::context::profile_config()?,
+    )
+    .map_err(fail)?;
     let identity = service.parse_identity(written).map_err(fail)?;
     let Some(ws) = store.workspace(&data.workspace)? else {
-        return Err(Failure::bad_input(format!("no identity {identity} has been seen: workspace {:?} is empty", data.workspace)));
+        return Err(Failure::bad_input(format!(
+            "no identity {identity} has been seen: workspace {:?} is empty",
+            data.workspace
+        )));
     };
     let view = service.profile_of(ws.id, &identity).map_err(fail)?;
     let timeline = service.timeline(ws.id, &view, None, limit).map_err(fail)?;
@@ -101,8 +115,15 @@ pub fn show(data: &DataArgs, written: &str, json: bool, limit: usize) -> CliResu
         let at = entry["at"].as_str().unwrap_or_default();
         let kind = entry["kind"].as_str().unwrap_or_default();
         match entry.get("channel").and_then(|c| c.as_str()) {
-            Some(channel) => println!("  {at}  {kind}  {channel}/{}", entry["id"].as_str().unwrap_or_default()),
-            None => println!("  {at}  {kind}  {}  {}", entry["id"].as_str().unwrap_or_default(), entry["data"]),
+            Some(channel) => println!(
+                "  {at}  {kind}  {channel}/{}",
+                entry["id"].as_str().unwrap_or_default()
+            ),
+            None => println!(
+                "  {at}  {kind}  {}  {}",
+                entry["id"].as_str().unwrap_or_default(),
+                entry["data"]
+            ),
         }
     }
     Ok(0)
