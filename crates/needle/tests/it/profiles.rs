@@ -183,3 +183,150 @@ fn unknown_and_malformed_identities_exit_1_with_a_reason() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_api_links_unlinks_reviews_exports_and_erases() {
+    use crate::serve::{Server, get, post, send, urlencode};
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let api = |path: &str| server.url(&format!("/api/v1{path}"));
+    let (status, body) = post(
+        &api("/profiles/import?map=id%3Dcustomer_no"),
+        "text/csv",
+        CRM,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["customers"].as_u64(), body["rejected"].as_u64()),
+        (Some(3), Some(1)),
+        "{body}"
+    );
+    let (status, body) = post(&api("/messages"), "application/x-ndjson", MESSAGES);
+    assert!(status < 300, "{body}");
+    let lookup = |identity: &str| get(&api(&format!("/profiles?identity={}", urlencode(identity))));
+    // Wait for the pipeline to resolve the messages' authors.
+    let started = std::time::Instant::now();
+    while lookup("mastodon:kim_lee").0 != 200 {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the messages never reached profiles"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (status, kim) = lookup("email:kim@example.com");
+    assert_eq!(status, 200, "{kim}");
+    let name = kim["profile"].as_str().unwrap().to_string();
+    assert_eq!(lookup("email:nobody@example.com").0, 404);
+    assert_eq!(lookup("nonsense").0, 400);
+
+    // The public claim waits in the review queue; accepting it links the handle.
+    let (_, queue) = get(&api("/profiles/suggestions"));
+    let claim = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["evidence"][0].as_str().unwrap().contains("claims"))
+        .expect("claim suggested");
+    let id = claim["id"].as_u64().unwrap();
+    let (status, body) = send(
+        "POST",
+        &api(&format!("/profiles/suggestions/{id}/accept")),
+        Some(json!({"actor": "ana", "reason": "same order number"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, again) = send(
+        "POST",
+        &api(&format!("/profiles/suggestions/{id}/accept")),
+        Some(json!({"actor": "ana"})),
+    );
+    assert_eq!(status, 409, "{again}");
+    assert_eq!(lookup("mastodon:kim_lee").1["profile"], name);
+
+    // Unlinking splits it back; unlinking again is a conflict that says why.
+    let unlink = json!({"a": "mastodon:kim_lee", "b": "email:kim@example.com", "reason": "wrong person", "actor": "ana"});
+    let (status, body) = send("POST", &api("/profiles/unlink"), Some(unlink.clone()));
+    assert_eq!(
+        (status, body["split"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    assert_ne!(lookup("mastodon:kim_lee").1["profile"], name);
+    let (status, body) = send("POST", &api("/profiles/unlink"), Some(unlink));
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("not linked"), "{body}");
+    let (status, body) = send(
+        "POST",
+        &api("/profiles/links"),
+        Some(json!({"a": "crm:4711", "b": "email:kim@example.com", "reason": "x"})),
+    );
+    assert_eq!(status, 409, "merging a profile into itself: {body}");
+    let (status, body) = send(
+        "POST",
+        &api("/profiles/links"),
+        Some(json!({"a": "crm:4712", "b": "email:kim@example.com", "reason": "x"})),
+    );
+    assert_eq!(status, 409, "two CRM ids: {body}");
+
+    let (_, audit) = get(&api("/profiles/audit"));
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(&actions[..3], ["refuse", "unlink", "accept"], "{audit}");
+    assert_eq!(audit[1]["actor"], "ana");
+    assert_eq!(audit[1]["reason"], "wrong person");
+
+    let (status, page) = get(&api(&format!("/profiles/{name}/timeline?limit=2")));
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["entries"].as_array().unwrap().len(), 2);
+    let (_, rest) = get(&api(&format!(
+        "/profiles/{name}/timeline?limit=2&cursor={}",
+        page["next"].as_str().unwrap()
+    )));
+    assert_eq!(rest["entries"][0]["id"], "o-1");
+
+    let (status, export) = get(&api(&format!("/profiles/{name}/export")));
+    assert_eq!(status, 200);
+    assert_eq!(export["timeline"][0]["message"]["text"], "hello");
+    assert!(export["audit"].as_array().unwrap().len() >= 3);
+
+    // Erasure: the texts are gone from the store and the search index; counts stay.
+    let started = std::time::Instant::now();
+    while get(&api("/messages?q=order")).1["messages"]
+        .as_array()
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "the message was never indexed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (status, body) = send(
+        "POST",
+        &api(&format!("/profiles/{name}/erase")),
+        Some(json!({"actor": "dpo", "reason": "GDPR request 17"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["messages_redacted"], 2);
+    assert_eq!(lookup("email:kim@example.com").0, 404);
+    assert_eq!(get(&api(&format!("/profiles/{name}"))).0, 404);
+    let (_, found) = get(&api("/messages?q=order"));
+    assert_eq!(found["messages"].as_array().unwrap().len(), 0, "{found}");
+    let (_, stored) = get(&api("/messages/email/e1"));
+    assert_eq!(stored["text"], "[erased]", "{stored}");
+    let (status, _) = send(
+        "POST",
+        &api("/profiles/p999/erase"),
+        Some(json!({"reason": "x"})),
+    );
+    assert_eq!(status, 404);
+    let (_, doc) = get(&server.url("/api/openapi.json"));
+    assert!(doc["paths"]["/api/v1/profiles/{profile}/timeline"].is_object());
+    assert!(server.stop().success());
+}
