@@ -22,8 +22,15 @@ use std::time::Instant;
 use needle_profile::graph::Graph;
 use needle_profile::{Author, CrmCustomer, NodeId, ProfileConfig, Profiles, Sighting};
 
-const FIRST: &[&str] = &["kim", "lee", "min", "joon", "anna", "ben", "chloe", "david", "eva", "farid", "grace", "hugo", "ines", "jan", "karl", "lena", "marta", "nils", "olga", "paul", "rosa", "sven", "tara", "umar", "vera", "wei", "xenia", "yusuf", "zoe", "ali"];
-const LAST: &[&str] = &["lee", "kim", "park", "smith", "meyer", "schmidt", "garcia", "rossi", "nowak", "jensen", "silva", "khan", "wang", "ito", "dubois", "novak", "ivanov", "haddad", "okafor", "larsen"];
+const FIRST: &[&str] = &[
+    "kim", "lee", "min", "joon", "anna", "ben", "chloe", "david", "eva", "farid", "grace", "hugo",
+    "ines", "jan", "karl", "lena", "marta", "nils", "olga", "paul", "rosa", "sven", "tara", "umar",
+    "vera", "wei", "xenia", "yusuf", "zoe", "ali",
+];
+const LAST: &[&str] = &[
+    "lee", "kim", "park", "smith", "meyer", "schmidt", "garcia", "rossi", "nowak", "jensen",
+    "silva", "khan", "wang", "ito", "dubois", "novak", "ivanov", "haddad", "okafor", "larsen",
+];
 
 #[derive(Clone, Debug)]
 enum Id {
@@ -42,13 +49,19 @@ struct Person {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let people_n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(300_000);
-    let messages_n: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let messages_n: usize = args
+        .get(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let mut rng = fastrand::Rng::with_seed(7);
 
     // ---- the population ----
     let mut people: Vec<Person> = Vec::with_capacity(people_n);
     for p in 0..people_n {
-        let (first, last) = (FIRST[rng.usize(..FIRST.len())], LAST[rng.usize(..LAST.len())]);
+        let (first, last) = (
+            FIRST[rng.usize(..FIRST.len())],
+            LAST[rng.usize(..LAST.len())],
+        );
         let n = rng.usize(1..=5);
         let mut ids = Vec::new();
         let kinds = [0, 1, 2, 3, 4];
@@ -62,7 +75,11 @@ fn main() {
             });
         }
         let crm = (rng.f32() < 0.4).then(|| format!("c{p}"));
-        people.push(Person { name: format!("{} {}", cap(first), cap(last)), ids, crm });
+        people.push(Person {
+            name: format!("{} {}", cap(first), cap(last)),
+            ids,
+            crm,
+        });
     }
     // Traps in the CRM file: (customer, extra identity that belongs to someone else too).
     let customers: Vec<usize> = (0..people_n).filter(|&p| people[p].crm.is_some()).collect();
@@ -80,7 +97,11 @@ fn main() {
             trap_rows.push((*b, Id::Email(email)));
         }
     }
-    for pair in customers.chunks(2).skip(customers.len() / 50).take(customers.len() / 100) {
+    for pair in customers
+        .chunks(2)
+        .skip(customers.len() / 50)
+        .take(customers.len() / 100)
+    {
         // A recycled phone number: one customer's old number is another's new one.
         if let [a, b] = pair {
             let phone = format!("+4917{:09}", 100_000_000 + a);
@@ -119,7 +140,11 @@ fn main() {
     let started = Instant::now();
     for &c in &customers {
         let person = &people[c];
-        let mut customer = CrmCustomer { id: person.crm.clone().unwrap(), name: Some(person.name.clone()), ..CrmCustomer::default() };
+        let mut customer = CrmCustomer {
+            id: person.crm.clone().unwrap(),
+            name: Some(person.name.clone()),
+            ..CrmCustomer::default()
+        };
         for id in &person.ids {
             match id {
                 Id::Email(e) => customer.emails.push(e.clone()),
@@ -127,8 +152,11 @@ fn main() {
                 _ => {}
             }
         }
-        customer.traits.push(("lifetime_value".into(), serde_json::json!(rng.u32(0..2000))));
-        p.import_customer(&customer, "crm.csv", 1_700_000_000_000_000).expect("valid customer");
+        customer
+            .traits
+            .push(("lifetime_value".into(), serde_json::json!(rng.u32(0..2000))));
+        p.import_customer(&customer, "crm.csv", 1_700_000_000_000_000)
+            .expect("valid customer");
     }
     let crm_time = started.elapsed();
     p.take_changes();
@@ -144,8 +172,17 @@ fn main() {
     let started = Instant::now();
     for (i, &(person, id, flag)) in authored.iter().enumerate() {
         let who = &people[person];
-        let mut author = Author { name: Some(&who.name), ..Author::default() };
-        let email_of = who.ids.iter().find_map(|x| if let Id::Email(e) = x { Some(e.as_str()) } else { None });
+        let mut author = Author {
+            name: Some(&who.name),
+            ..Author::default()
+        };
+        let email_of = who.ids.iter().find_map(|x| {
+            if let Id::Email(e) = x {
+                Some(e.as_str())
+            } else {
+                None
+            }
+        });
         let channel = match &who.ids[id] {
             Id::Email(e) => {
                 author.email = Some(e);
@@ -216,9 +253,16 @@ fn main() {
             for (i, &a) in members.iter().enumerate() {
                 for &b in &members[i + 1..] {
                     let (pa, pb) = (people_of(g, a), people_of(g, b));
-                    let same = matches!((pa, pb), (Some(x), Some(y)) if x.iter().any(|q| y.contains(q)));
-                    let trap = [pa, pb].iter().any(|o| o.is_some_and(|o| o.iter().any(|q| trap_people.contains(q))));
-                    if same { tp += 1 } else { fp += 1 }
+                    let same =
+                        matches!((pa, pb), (Some(x), Some(y)) if x.iter().any(|q| y.contains(q)));
+                    let trap = [pa, pb]
+                        .iter()
+                        .any(|o| o.is_some_and(|o| o.iter().any(|q| trap_people.contains(q))));
+                    if same {
+                        tp += 1
+                    } else {
+                        fp += 1
+                    }
                     if trap {
                         if same { trap_tp += 1 } else { trap_fp += 1 }
                     }
@@ -228,12 +272,15 @@ fn main() {
         (tp, fp, trap_tp, trap_fp)
     };
     let (tp, fp, trap_tp, trap_fp) = score(p.graph());
-    let open: Vec<(u64, NodeId, NodeId)> = p.suggestions().iter().map(|s| (s.id, s.a, s.b)).collect();
+    let open: Vec<(u64, NodeId, NodeId)> =
+        p.suggestions().iter().map(|s| (s.id, s.a, s.b)).collect();
     let (mut accepted, mut rejected, mut refused) = (0, 0, 0);
     let started = Instant::now();
     for (id, a, b) in open {
         let truly = matches!((owners.get(&p.graph().identity(a).to_string()), owners.get(&p.graph().identity(b).to_string())), (Some(x), Some(y)) if x.iter().any(|q| y.contains(q)));
-        if p.suggestion(id).is_some_and(|s| s.status != needle_profile::SuggestionStatus::Open) {
+        if p.suggestion(id)
+            .is_some_and(|s| s.status != needle_profile::SuggestionStatus::Open)
+        {
             continue;
         }
         if truly {
@@ -242,7 +289,8 @@ fn main() {
                 Err(_) => refused += 1,
             }
         } else {
-            p.reject(id, "oracle", "truth says no", 2_000_000_000_000_000).expect("open suggestion");
+            p.reject(id, "oracle", "truth says no", 2_000_000_000_000_000)
+                .expect("open suggestion");
             rejected += 1;
         }
     }
@@ -250,12 +298,19 @@ fn main() {
     let (tp2, fp2, _, _) = score(p.graph());
 
     // ---- unmerge exactness ----
-    let active: Vec<u64> = p.graph().edges().iter().filter(|e| e.active).map(|e| e.id).collect();
+    let active: Vec<u64> = p
+        .graph()
+        .edges()
+        .iter()
+        .filter(|e| e.active)
+        .map(|e| e.id)
+        .collect();
     let mut removed = 0;
     for _ in 0..1000.min(active.len()) {
         let edge = active[rng.usize(..active.len())];
         if p.graph().edge(edge).is_some_and(|e| e.active) {
-            p.unlink_edge(edge, "bench", "unmerge exactness", 3_000_000_000_000_000).expect("active link");
+            p.unlink_edge(edge, "bench", "unmerge exactness", 3_000_000_000_000_000)
+                .expect("active link");
             removed += 1;
         }
     }
@@ -266,21 +321,54 @@ fn main() {
     for e in p.graph().edges().iter().filter(|e| e.active) {
         fresh.add_edge(e.a, e.b, e.evidence.clone());
     }
-    let exact = (0..p.graph().len() as NodeId).all(|n| fresh.profile_of(n) == p.graph().profile_of(n));
+    let exact =
+        (0..p.graph().len() as NodeId).all(|n| fresh.profile_of(n) == p.graph().profile_of(n));
 
     let pct = |x: u64, y: u64| if y == 0 { 1.0 } else { x as f64 / y as f64 };
-    println!("population: {people_n} people, {} identities seen, {} CRM customers, {} trap rows, {messages_n} messages", p.graph().len(), customers.len(), trap_rows.len());
-    println!("CRM import: {:.2} s ({:.0} customers/s)", crm_time.as_secs_f64(), customers.len() as f64 / crm_time.as_secs_f64());
-    println!("resolution: {:.2} s, {rate:.0} messages/s (goal 50000: {:.1}x)", message_time.as_secs_f64(), rate / 50_000.0);
-    println!("rules only:        precision {:.4} ({tp} true, {fp} false pairs), recall {:.4} of {truth_pairs} true pairs", pct(tp, tp + fp), pct(tp, truth_pairs));
-    println!("trap pairs:        precision {:.4} ({trap_tp} true, {trap_fp} false)", pct(trap_tp, trap_tp + trap_fp));
-    println!("suggestions:       {accepted} accepted, {rejected} rejected, {refused} refused by rules, reviewed in {:.2} s", review_time.as_secs_f64());
-    println!("after review:      precision {:.4}, recall {:.4} (+{:.4} from accepted suggestions)", pct(tp2, tp2 + fp2), pct(tp2, truth_pairs), pct(tp2, truth_pairs) - pct(tp, truth_pairs));
-    println!("unmerge exactness: {removed} links removed; profiles equal a rebuild from the remaining links: {exact}");
+    println!(
+        "population: {people_n} people, {} identities seen, {} CRM customers, {} trap rows, {messages_n} messages",
+        p.graph().len(),
+        customers.len(),
+        trap_rows.len()
+    );
+    println!(
+        "CRM import: {:.2} s ({:.0} customers/s)",
+        crm_time.as_secs_f64(),
+        customers.len() as f64 / crm_time.as_secs_f64()
+    );
+    println!(
+        "resolution: {:.2} s, {rate:.0} messages/s (goal 50000: {:.1}x)",
+        message_time.as_secs_f64(),
+        rate / 50_000.0
+    );
+    println!(
+        "rules only:        precision {:.4} ({tp} true, {fp} false pairs), recall {:.4} of {truth_pairs} true pairs",
+        pct(tp, tp + fp),
+        pct(tp, truth_pairs)
+    );
+    println!(
+        "trap pairs:        precision {:.4} ({trap_tp} true, {trap_fp} false)",
+        pct(trap_tp, trap_tp + trap_fp)
+    );
+    println!(
+        "suggestions:       {accepted} accepted, {rejected} rejected, {refused} refused by rules, reviewed in {:.2} s",
+        review_time.as_secs_f64()
+    );
+    println!(
+        "after review:      precision {:.4}, recall {:.4} (+{:.4} from accepted suggestions)",
+        pct(tp2, tp2 + fp2),
+        pct(tp2, truth_pairs),
+        pct(tp2, truth_pairs) - pct(tp, truth_pairs)
+    );
+    println!(
+        "unmerge exactness: {removed} links removed; profiles equal a rebuild from the remaining links: {exact}"
+    );
     println!("segments:          not built yet (no segment latency to report)");
 }
 
 fn cap(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
