@@ -11,6 +11,7 @@ mod events;
 mod health;
 mod openapi;
 mod page;
+mod profiles;
 mod topics;
 
 use std::future::Future;
@@ -56,6 +57,8 @@ pub struct AppState {
     bus_gauges: Option<health::BusGauges>,
     /// Set when shutdown begins: new ingest is refused with 503 while in-flight work drains.
     pub stopping: AtomicBool,
+    /// Profiles, in the process that runs the pipeline (it owns the graphs); set after start.
+    pub profiles: std::sync::OnceLock<Arc<needle_profile::service::ProfileService>>,
 }
 
 impl AppState {
@@ -79,6 +82,7 @@ impl AppState {
             feed,
             bus_gauges,
             stopping: AtomicBool::new(false),
+            profiles: std::sync::OnceLock::new(),
         })
     }
 
@@ -112,6 +116,21 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/query/lint", post(topics::lint))
         .route("/dead-letters", get(api::dead_letters))
         .route("/events", get(events::stream))
+        .route("/profiles", get(profiles::lookup))
+        .route("/profiles/audit", get(profiles::audit))
+        .route("/profiles/links", post(profiles::link))
+        .route("/profiles/unlink", post(profiles::unlink))
+        .route("/profiles/suggestions", get(profiles::suggestions))
+        .route("/profiles/suggestions/{id}/accept", post(profiles::accept))
+        .route("/profiles/suggestions/{id}/reject", post(profiles::reject))
+        .route(
+            "/profiles/import",
+            post(profiles::import).layer(DefaultBodyLimit::max(profiles::MAX_CRM_BODY)),
+        )
+        .route("/profiles/{profile}", get(profiles::get_one))
+        .route("/profiles/{profile}/erase", post(profiles::erase))
+        .route("/profiles/{profile}/timeline", get(profiles::timeline))
+        .route("/profiles/{profile}/export", get(profiles::export))
         .fallback(api::not_found);
     Router::new()
         .route("/", get(page::home))

@@ -1,6 +1,8 @@
 //! The OpenAPI document, generated from the handlers and types themselves.
 
 use axum::Json;
+
+use crate::profiles;
 use utoipa::OpenApi;
 
 use crate::{api, events, health, topics};
@@ -28,6 +30,18 @@ use crate::{api, events, health, topics};
         topics::delete,
         topics::messages,
         topics::lint,
+        profiles::lookup,
+        profiles::get_one,
+        profiles::timeline,
+        profiles::audit,
+        profiles::link,
+        profiles::unlink,
+        profiles::suggestions,
+        profiles::accept,
+        profiles::reject,
+        profiles::import,
+        profiles::export,
+        profiles::erase,
     ),
     components(schemas(
         api::IngestResponse,
@@ -38,6 +52,8 @@ use crate::{api, events, health, topics};
         api::NewWorkspace,
         topics::TopicBody,
         topics::LintBody,
+        profiles::LinkBody,
+        profiles::DecisionBody,
     ))
 )]
 pub struct ApiDoc;

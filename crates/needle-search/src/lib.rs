@@ -253,6 +253,26 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// Replaces messages the index already holds by their current (say, redacted) version,
+    /// by seq; messages it does not hold yet are left for the usual catch-up from the store.
+    /// Commits, so that the old text is no longer found once this returns.
+    pub fn replace(&self, messages: &[&StoredMessage]) -> Result<()> {
+        let mut state = self.writer()?;
+        for s in messages {
+            if s.seq > state.added_seq {
+                continue;
+            }
+            let term = tantivy::Term::from_field_u64(self.fields.seq, s.seq as u64);
+            state.writer.delete_term(term);
+            state
+                .writer
+                .add_document(self.document(s.seq, s.workspace_id, &s.message))?;
+            state.uncommitted += 1;
+        }
+        drop(state);
+        self.commit()
+    }
+
     fn document(&self, seq: i64, workspace_id: i64, m: &Message) -> TantivyDocument {
         let f = self.fields;
         let mut doc = TantivyDocument::default();

@@ -14,9 +14,13 @@ pub mod conformance;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "postgres")]
+mod postgres_profiles;
+#[cfg(feature = "postgres")]
 mod postgres_topics;
+pub mod profiles;
 mod row;
 pub mod sqlite;
+mod sqlite_profiles;
 mod sqlite_topics;
 #[cfg(feature = "postgres")]
 pub mod testing;
@@ -217,11 +221,11 @@ pub trait Store: Send + Sync {
     fn max_seq(&self) -> Result<i64>;
 }
 
-/// A store that holds everything Needle keeps: messages and topics. Backends implement the
-/// parts; this names the whole.
-pub trait Backend: Store + topics::TopicStore {}
+/// A store that holds everything Needle keeps: messages, topics and profiles. Backends
+/// implement the parts; this names the whole.
+pub trait Backend: Store + topics::TopicStore + profiles::ProfileStore {}
 
-impl<T: Store + topics::TopicStore + ?Sized> Backend for T {}
+impl<T: Store + topics::TopicStore + profiles::ProfileStore + ?Sized> Backend for T {}
 
 /// Opens the store `url_or_path` names: a `postgres://` or `postgresql://` URL is a
 /// PostgreSQL database (this build must have the `postgres` feature); anything else is the

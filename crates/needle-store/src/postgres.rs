@@ -81,6 +81,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_classification",
         include_str!("../migrations/postgres/0004_classification.sql"),
+        "0005_profiles",
+        include_str!("../migrations/postgres/0005_profiles.sql"),
     ),
 ];
 
@@ -1078,7 +1080,8 @@ mod tests {
                 "0001_init",
                 "0002_topics",
                 "0003_backfill_leases",
-                "0004_classification"
+                "0004_classification",
+                "0005_profiles"
             ]
         );
         let store = PostgresStore::connect(&url).unwrap();

@@ -38,6 +38,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_classification",
         include_str!("../migrations/sqlite/0004_classification.sql"),
+        "0005_profiles",
+        include_str!("../migrations/sqlite/0005_profiles.sql"),
     ),
 ];
 

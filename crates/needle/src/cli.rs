@@ -128,6 +128,21 @@ pub enum Command {
         #[command(subcommand)]
         which: TopicsCommand,
     },
+    /// Load CRM customers and their events from a CSV file (see README: "Profiles").
+    ImportProfiles {
+        file: PathBuf,
+        /// Name the column of a field: FIELD=COLUMN, FIELD one of id, email, phone, name,
+        /// event, event_id, at (repeatable).
+        #[arg(long = "map", value_name = "FIELD=COLUMN")]
+        map: Vec<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Profiles: one person across channels.
+    Profile {
+        #[command(subcommand)]
+        which: ProfileCommand,
+    },
     /// Apply the store's migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -170,6 +185,22 @@ pub enum BenchCommand {
         /// Searches per query for the latency figures.
         #[arg(long, default_value_t = 50)]
         search_runs: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// The profile an identity (KIND:VALUE, such as email:kim@example.com) belongs to.
+    Show {
+        identity: String,
+        /// `{"profile","identities","traits","timeline"}` on standard output.
+        #[arg(long)]
+        json: bool,
+        /// Timeline entries shown.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 

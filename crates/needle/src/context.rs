@@ -2,11 +2,14 @@
 //! index (`index/`), brought into agreement before any command works on them.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use needle_bus::Feed;
 use needle_listen::{Listening, TopicsStage};
 use needle_pipeline::{AnnounceStage, Pipeline, PipelineMetrics, Stage};
+use needle_profile::ProfileConfig;
+use needle_profile::service::ProfileService;
+use needle_profile::stage::ProfilesStage;
 use needle_search::{IndexError, SearchIndex};
 use needle_store::{Backend, Store};
 
@@ -20,6 +23,20 @@ pub struct DataDir {
     /// False when another process (a running `needle serve`) holds the index's writer: then
     /// this one only stores, and that process indexes from the store.
     pub index_writable: bool,
+    /// This process's profile graphs, shared by the pipeline stage and the API.
+    profiles: OnceLock<Arc<ProfileService>>,
+}
+
+/// Profile settings for every workspace; `NEEDLE_PHONE_REGION` (`DE`) reads national phone
+/// numbers.
+pub fn profile_config() -> CliResult<ProfileConfig> {
+    let region = std::env::var("NEEDLE_PHONE_REGION")
+        .ok()
+        .filter(|r| !r.is_empty());
+    Ok(ProfileConfig {
+        default_region: region,
+        ..ProfileConfig::default()
+    })
 }
 
 fn ensure_dir(path: &Path) -> CliResult<()> {
@@ -89,6 +106,7 @@ impl DataDir {
                     store,
                     index: Arc::new(SearchIndex::open_read_only(path.join("index"))?),
                     index_writable: false,
+                    profiles: OnceLock::new(),
                 });
             }
             Err(e) => return Err(e.into()),
@@ -105,6 +123,7 @@ impl DataDir {
             store,
             index,
             index_writable: true,
+            profiles: OnceLock::new(),
         })
     }
 
@@ -124,7 +143,18 @@ impl DataDir {
             store,
             index,
             index_writable: false,
+            profiles: OnceLock::new(),
         })
+    }
+
+    /// The profile service of this process (one graph per workspace, loaded on first use).
+    pub fn profiles(&self) -> CliResult<Arc<ProfileService>> {
+        if let Some(p) = self.profiles.get() {
+            return Ok(p.clone());
+        }
+        let service = ProfileService::new(self.store.clone(), profile_config()?)
+            .map_err(|e| Failure::new(e.code(), e.to_string()))?;
+        Ok(self.profiles.get_or_init(|| Arc::new(service)).clone())
     }
 
     /// The live topics of every workspace.
@@ -144,6 +174,10 @@ impl DataDir {
     ) -> Pipeline {
         let mut after_store: Vec<Box<dyn Stage>> =
             vec![Box::new(TopicsStage::new(listening.clone()))];
+        match self.profiles() {
+            Ok(profiles) => after_store.push(Box::new(ProfilesStage::new(profiles))),
+            Err(e) => tracing::error!(error = %e.message, "profiles are off: bad settings"),
+        }
         after_store.extend(feed.map(|feed| Box::new(AnnounceStage::new(feed)) as Box<dyn Stage>));
         Pipeline::standard(
             self.store.clone() as Arc<dyn Store>,

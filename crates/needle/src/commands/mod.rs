@@ -4,6 +4,7 @@ mod bench;
 mod classify;
 mod import;
 mod matching;
+mod profiles;
 mod query;
 mod reindex;
 mod search;
@@ -11,7 +12,7 @@ mod serve;
 mod stats;
 mod topics;
 
-use crate::cli::{BenchCommand, Cli, Command, QueryCommand, TopicsCommand};
+use crate::cli::{BenchCommand, Cli, Command, ProfileCommand, QueryCommand, TopicsCommand};
 use crate::failure::CliResult;
 
 /// Runs a command; returns the exit code for success paths that still report bad input.
@@ -24,6 +25,16 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             bus,
             data,
         } => serve::run(&data, &listen, demo, &role, bus.as_deref()),
+        Command::ImportProfiles { file, map, data } => profiles::import(&data, &file, &map),
+        Command::Profile {
+            which:
+                ProfileCommand::Show {
+                    identity,
+                    json,
+                    limit,
+                    data,
+                },
+        } => profiles::show(&data, &identity, json, limit),
         Command::Migrate { data } => {
             let dir = crate::context::DataDir::open_store_only(&data)?;
             println!("the store is up to date ({} messages)", dir.count(None)?);

@@ -160,6 +160,10 @@ pub fn run(
     });
     let serves_http = roles.web || roles.ingest;
     let state = AppState::new(listening, app_pipeline, bus.clone(), feed, registry);
+    if embedded || roles.pipeline {
+        // The pipeline's profile graphs answer the API too: one owner per process.
+        let _ = state.profiles.set(dir.profiles()?);
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -10,4 +10,5 @@ mod cluster;
 mod crash;
 mod import;
 mod listening;
+mod profiles;
 mod serve;

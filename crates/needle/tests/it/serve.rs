@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
     base: String,
 }
 
 impl Server {
-    fn start(data: &Path, extra: &[&str]) -> Server {
+    pub(crate) fn start(data: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(needle_bin())
             .args([
                 "serve",
@@ -49,12 +49,12 @@ impl Server {
         Server { child, base }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// Sends SIGTERM and waits for a clean exit.
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(mut self) -> std::process::ExitStatus {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let started = Instant::now();
         loop {
@@ -84,7 +84,7 @@ fn agent() -> ureq::Agent {
         .new_agent()
 }
 
-fn post(url: &str, content_type: &str, body: &str) -> (u16, Value) {
+pub(crate) fn post(url: &str, content_type: &str, body: &str) -> (u16, Value) {
     let mut response = agent()
         .post(url)
         .header("content-type", content_type)
@@ -98,7 +98,7 @@ fn post(url: &str, content_type: &str, body: &str) -> (u16, Value) {
     )
 }
 
-fn get(url: &str) -> (u16, Value) {
+pub(crate) fn get(url: &str) -> (u16, Value) {
     let mut response = agent().get(url).call().unwrap();
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().unwrap();
@@ -386,7 +386,7 @@ fn a_demo_server_is_labelled_and_survives_a_restart() {
     assert!(again.stop().success());
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() {
@@ -398,7 +398,7 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-fn send(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) fn send(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
     let agent = agent();
     let mut response = match (method, body) {
         ("PUT", Some(b)) => agent
