@@ -11,12 +11,16 @@
 //! [`open`] picks the backend from what it is given: a PostgreSQL URL or a SQLite file.
 
 pub mod conformance;
+pub mod labels;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_labels;
 #[cfg(feature = "postgres")]
 mod postgres_topics;
 mod row;
 pub mod sqlite;
+mod sqlite_labels;
 mod sqlite_topics;
 #[cfg(feature = "postgres")]
 pub mod testing;
@@ -202,11 +206,11 @@ pub trait Store: Send + Sync {
     fn max_seq(&self) -> Result<i64>;
 }
 
-/// A store that holds everything Needle keeps: messages and topics. Backends implement the
-/// parts; this names the whole.
-pub trait Backend: Store + topics::TopicStore {}
+/// A store that holds everything Needle keeps: messages, topics and relevance labels.
+/// Backends implement the parts; this names the whole.
+pub trait Backend: Store + topics::TopicStore + labels::LabelStore {}
 
-impl<T: Store + topics::TopicStore + ?Sized> Backend for T {}
+impl<T: Store + topics::TopicStore + labels::LabelStore + ?Sized> Backend for T {}
 
 /// Opens the store `url_or_path` names: a `postgres://` or `postgresql://` URL is a
 /// PostgreSQL database (this build must have the `postgres` feature); anything else is the

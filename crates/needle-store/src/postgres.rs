@@ -76,6 +76,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_backfill_leases",
         include_str!("../migrations/postgres/0003_backfill_leases.sql"),
     ),
+    (
+        "0006_relevance_labels",
+        include_str!("../migrations/postgres/0006_relevance_labels.sql"),
+    ),
 ];
 
 /// Advisory lock keys (database-wide, shared with anything else using advisory locks there,
@@ -1051,7 +1055,15 @@ mod tests {
         }
         let before = applied_at(&url);
         let names: Vec<&str> = before.iter().map(|m| m.1.as_str()).collect();
-        assert_eq!(names, ["0001_init", "0002_topics", "0003_backfill_leases"]);
+        assert_eq!(
+            names,
+            [
+                "0001_init",
+                "0002_topics",
+                "0003_backfill_leases",
+                "0006_relevance_labels"
+            ]
+        );
         let store = PostgresStore::connect(&url).unwrap();
         assert_eq!(store.workspaces().unwrap().len(), 1);
         assert_eq!(applied_at(&url), before, "migrations ran again");
@@ -1404,7 +1416,11 @@ mod tests {
 
     /// SQLite has no boolean type: these INTEGER columns hold 0 and 1, and are BOOLEAN in
     /// PostgreSQL. A new flag column belongs here (the comparison fails until it is).
-    const SQLITE_BOOLEANS: &[(&str, &str)] = &[("workspaces", "demo"), ("authors", "verified")];
+    const SQLITE_BOOLEANS: &[(&str, &str)] = &[
+        ("workspaces", "demo"),
+        ("authors", "verified"),
+        ("relevance_labels", "relevant"),
+    ];
 
     fn sqlite_shape() -> Shape {
         let dir = tempfile::tempdir().unwrap();

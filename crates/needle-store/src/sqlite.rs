@@ -33,6 +33,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_backfill_leases",
         include_str!("../migrations/sqlite/0003_backfill_leases.sql"),
     ),
+    (
+        "0006_relevance_labels",
+        include_str!("../migrations/sqlite/0006_relevance_labels.sql"),
+    ),
 ];
 
 /// The SQLite store.
