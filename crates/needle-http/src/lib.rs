@@ -9,6 +9,7 @@ mod api;
 mod error;
 mod openapi;
 mod page;
+mod relevance;
 mod topics;
 
 use std::future::Future;
@@ -29,6 +30,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
 pub use openapi::ApiDoc;
+pub use relevance::Learning;
 
 /// Largest ingest body: a full batch of large messages.
 pub const MAX_INGEST_BODY: usize = 32 * 1024 * 1024;
@@ -50,6 +52,8 @@ pub struct AppState {
     pub registry: Registry,
     /// Set when shutdown begins: new ingest is refused with 503 while in-flight work drains.
     pub stopping: AtomicBool,
+    /// The embedding model (when loaded) and the relevance models learned per topic.
+    pub learning: Learning,
 }
 
 impl AppState {
@@ -67,6 +71,7 @@ impl AppState {
             bus,
             registry,
             stopping: AtomicBool::new(false),
+            learning: Learning::default(),
         })
     }
 
@@ -97,6 +102,19 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .delete(topics::delete),
         )
         .route("/topics/{key}/messages", get(topics::messages))
+        .route(
+            "/topics/{key}/labels",
+            get(relevance::labels).post(relevance::put_label),
+        )
+        .route(
+            "/topics/{key}/labels/{label_id}",
+            axum::routing::delete(relevance::delete_label),
+        )
+        .route(
+            "/topics/{key}/relevance",
+            get(relevance::score_get).post(relevance::score_post),
+        )
+        .route("/intents/classify", post(relevance::classify_intents))
         .route("/query/lint", post(topics::lint))
         .route("/dead-letters", get(api::dead_letters))
         .fallback(api::not_found);

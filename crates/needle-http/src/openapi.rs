@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::{api, topics};
+use crate::{api, relevance, topics};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,12 @@ use crate::{api, topics};
         topics::delete,
         topics::messages,
         topics::lint,
+        relevance::put_label,
+        relevance::labels,
+        relevance::delete_label,
+        relevance::score_post,
+        relevance::score_get,
+        relevance::classify_intents,
     ),
     components(schemas(
         api::IngestResponse,
@@ -37,6 +43,10 @@ use crate::{api, topics};
         api::NewWorkspace,
         topics::TopicBody,
         topics::LintBody,
+        relevance::LabelBody,
+        relevance::MessageRef,
+        relevance::ScoreBody,
+        relevance::IntentsBody,
     ))
 )]
 pub struct ApiDoc;

@@ -37,7 +37,7 @@ pub struct TopicBody {
     pub exclude: Option<String>,
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<T> {
