@@ -3,6 +3,7 @@
 mod bench;
 mod import;
 mod matching;
+mod models;
 mod query;
 mod reindex;
 mod search;
@@ -10,7 +11,7 @@ mod serve;
 mod stats;
 mod topics;
 
-use crate::cli::{BenchCommand, Cli, Command, QueryCommand, TopicsCommand};
+use crate::cli::{BenchCommand, Cli, Command, ModelsCommand, QueryCommand, TopicsCommand};
 use crate::failure::CliResult;
 
 /// Runs a command; returns the exit code for success paths that still report bad input.
@@ -21,8 +22,9 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             demo,
             role,
             bus,
+            models,
             data,
-        } => serve::run(&data, &listen, demo, &role, bus.as_deref()),
+        } => serve::run(&data, &listen, demo, &role, bus.as_deref(), models),
         Command::Migrate { data } => {
             let dir = crate::context::DataDir::open_store_only(&data)?;
             println!("the store is up to date ({} messages)", dir.count(None)?);
@@ -72,7 +74,25 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             TopicsCommand::List { json, data } => topics::list(&data, json),
         },
         Command::Stats { json, data } => stats::run(&data, json),
+        Command::Models { which } => match which {
+            ModelsCommand::Fetch { models } => models::fetch(&models),
+            ModelsCommand::Status { json, models } => models::status(&models, json),
+        },
         Command::Bench { which } => match which {
+            BenchCommand::Embed {
+                sentences,
+                models,
+                data,
+                python,
+                no_baseline,
+                levers,
+            } => models::bench_embed(
+                sentences,
+                &models.unwrap_or_else(|| data.join("models")),
+                &python,
+                no_baseline,
+                levers,
+            ),
             BenchCommand::Import {
                 messages,
                 dir,

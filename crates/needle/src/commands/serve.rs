@@ -96,6 +96,7 @@ pub fn run(
     demo: bool,
     roles: &str,
     bus: Option<&str>,
+    models: Option<std::path::PathBuf>,
 ) -> CliResult<i32> {
     let address: std::net::SocketAddr = listen.parse().map_err(|_| {
         Failure::usage(format!(
@@ -154,6 +155,10 @@ pub fn run(
     });
     let serves_http = roles.web || roles.ingest;
     let state = AppState::new(listening, app_pipeline, bus.clone(), registry);
+    if roles.web {
+        let models = models.unwrap_or_else(|| data.data.join("models"));
+        super::models::load_into(&state, &models);
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
