@@ -9,4 +9,5 @@ mod cluster;
 mod crash;
 mod import;
 mod listening;
+mod relevance;
 mod serve;

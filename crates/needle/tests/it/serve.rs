@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
     base: String,
 }
 
 impl Server {
-    fn start(data: &Path, extra: &[&str]) -> Server {
+    pub(crate) fn start(data: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(needle_bin())
             .args([
                 "serve",
@@ -49,7 +49,7 @@ impl Server {
         Server { child, base }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
@@ -84,7 +84,7 @@ fn agent() -> ureq::Agent {
         .new_agent()
 }
 
-fn post(url: &str, content_type: &str, body: &str) -> (u16, Value) {
+pub(crate) fn post(url: &str, content_type: &str, body: &str) -> (u16, Value) {
     let mut response = agent()
         .post(url)
         .header("content-type", content_type)
@@ -108,7 +108,7 @@ fn get(url: &str) -> (u16, Value) {
     )
 }
 
-fn message(id: &str, text: &str, minute: u32) -> Value {
+pub(crate) fn message(id: &str, text: &str, minute: u32) -> Value {
     json!({"id": id, "channel": "mastodon", "created_at": format!("2026-03-02T14:{minute:02}:00Z"),
            "text": text, "author": {"handle": "kim", "name": "Kim <b>Lee</b>"}})
 }
@@ -398,7 +398,7 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-fn send(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) fn send(method: &str, url: &str, body: Option<Value>) -> (u16, Value) {
     let agent = agent();
     let mut response = match (method, body) {
         ("PUT", Some(b)) => agent
