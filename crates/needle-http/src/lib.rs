@@ -12,6 +12,7 @@ mod health;
 mod openapi;
 mod page;
 mod profiles;
+mod relevance;
 mod topics;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use error::ApiError;
 pub use openapi::ApiDoc;
+pub use relevance::Learning;
 
 /// Largest ingest body: a full batch of large messages.
 pub const MAX_INGEST_BODY: usize = 32 * 1024 * 1024;
@@ -59,6 +61,8 @@ pub struct AppState {
     pub stopping: AtomicBool,
     /// Profiles, in the process that runs the pipeline (it owns the graphs); set after start.
     pub profiles: std::sync::OnceLock<Arc<needle_profile::service::ProfileService>>,
+    /// The embedding model (when loaded) and the relevance models learned per topic.
+    pub learning: Learning,
 }
 
 impl AppState {
@@ -83,6 +87,7 @@ impl AppState {
             bus_gauges,
             stopping: AtomicBool::new(false),
             profiles: std::sync::OnceLock::new(),
+            learning: Learning::default(),
         })
     }
 
@@ -113,6 +118,19 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .delete(topics::delete),
         )
         .route("/topics/{key}/messages", get(topics::messages))
+        .route(
+            "/topics/{key}/labels",
+            get(relevance::labels).post(relevance::put_label),
+        )
+        .route(
+            "/topics/{key}/labels/{label_id}",
+            axum::routing::delete(relevance::delete_label),
+        )
+        .route(
+            "/topics/{key}/relevance",
+            get(relevance::score_get).post(relevance::score_post),
+        )
+        .route("/intents/classify", post(relevance::classify_intents))
         .route("/query/lint", post(topics::lint))
         .route("/dead-letters", get(api::dead_letters))
         .route("/events", get(events::stream))

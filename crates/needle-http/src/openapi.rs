@@ -1,11 +1,9 @@
 //! The OpenAPI document, generated from the handlers and types themselves.
 
 use axum::Json;
-
-use crate::profiles;
 use utoipa::OpenApi;
 
-use crate::{api, events, health, topics};
+use crate::{api, events, health, profiles, relevance, topics};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,6 +40,12 @@ use crate::{api, events, health, topics};
         profiles::import,
         profiles::export,
         profiles::erase,
+        relevance::put_label,
+        relevance::labels,
+        relevance::delete_label,
+        relevance::score_post,
+        relevance::score_get,
+        relevance::classify_intents,
     ),
     components(schemas(
         api::IngestResponse,
@@ -54,6 +58,10 @@ use crate::{api, events, health, topics};
         topics::LintBody,
         profiles::LinkBody,
         profiles::DecisionBody,
+        relevance::LabelBody,
+        relevance::MessageRef,
+        relevance::ScoreBody,
+        relevance::IntentsBody,
     ))
 )]
 pub struct ApiDoc;

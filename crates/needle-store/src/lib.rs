@@ -11,8 +11,10 @@
 //! [`open`] picks the backend from what it is given: a PostgreSQL URL or a SQLite file.
 
 pub mod conformance;
+pub mod labels;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod postgres_labels;
 #[cfg(feature = "postgres")]
 mod postgres_profiles;
 #[cfg(feature = "postgres")]
@@ -20,6 +22,7 @@ mod postgres_topics;
 pub mod profiles;
 mod row;
 pub mod sqlite;
+mod sqlite_labels;
 mod sqlite_profiles;
 mod sqlite_topics;
 #[cfg(feature = "postgres")]
@@ -221,11 +224,17 @@ pub trait Store: Send + Sync {
     fn max_seq(&self) -> Result<i64>;
 }
 
-/// A store that holds everything Needle keeps: messages, topics and profiles. Backends
-/// implement the parts; this names the whole.
-pub trait Backend: Store + topics::TopicStore + profiles::ProfileStore {}
+/// A store that holds everything Needle keeps: messages, topics, profiles and relevance
+/// labels. Backends implement the parts; this names the whole.
+pub trait Backend:
+    Store + topics::TopicStore + profiles::ProfileStore + labels::LabelStore
+{
+}
 
-impl<T: Store + topics::TopicStore + profiles::ProfileStore + ?Sized> Backend for T {}
+impl<T: Store + topics::TopicStore + profiles::ProfileStore + labels::LabelStore + ?Sized> Backend
+    for T
+{
+}
 
 /// Opens the store `url_or_path` names: a `postgres://` or `postgresql://` URL is a
 /// PostgreSQL database (this build must have the `postgres` feature); anything else is the

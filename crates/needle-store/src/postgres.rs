@@ -81,8 +81,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_classification",
         include_str!("../migrations/postgres/0004_classification.sql"),
+    ),
+    (
         "0005_profiles",
         include_str!("../migrations/postgres/0005_profiles.sql"),
+    ),
+    (
+        "0006_relevance_labels",
+        include_str!("../migrations/postgres/0006_relevance_labels.sql"),
     ),
 ];
 
@@ -1081,7 +1087,8 @@ mod tests {
                 "0002_topics",
                 "0003_backfill_leases",
                 "0004_classification",
-                "0005_profiles"
+                "0005_profiles",
+                "0006_relevance_labels"
             ]
         );
         let store = PostgresStore::connect(&url).unwrap();
@@ -1436,7 +1443,11 @@ mod tests {
 
     /// SQLite has no boolean type: these INTEGER columns hold 0 and 1, and are BOOLEAN in
     /// PostgreSQL. A new flag column belongs here (the comparison fails until it is).
-    const SQLITE_BOOLEANS: &[(&str, &str)] = &[("workspaces", "demo"), ("authors", "verified")];
+    const SQLITE_BOOLEANS: &[(&str, &str)] = &[
+        ("workspaces", "demo"),
+        ("authors", "verified"),
+        ("relevance_labels", "relevant"),
+    ];
 
     fn sqlite_shape() -> Shape {
         let dir = tempfile::tempdir().unwrap();

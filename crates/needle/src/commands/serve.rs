@@ -96,6 +96,7 @@ pub fn run(
     demo: bool,
     roles: &str,
     bus: Option<&str>,
+    models: Option<std::path::PathBuf>,
 ) -> CliResult<i32> {
     let address: std::net::SocketAddr = listen.parse().map_err(|_| {
         Failure::usage(format!(
@@ -163,6 +164,10 @@ pub fn run(
     if embedded || roles.pipeline {
         // The pipeline's profile graphs answer the API too: one owner per process.
         let _ = state.profiles.set(dir.profiles()?);
+    }
+    if roles.web {
+        let models = models.unwrap_or_else(|| data.data.join("models"));
+        super::models::load_into(&state, &models);
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

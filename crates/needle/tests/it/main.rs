@@ -11,4 +11,5 @@ mod crash;
 mod import;
 mod listening;
 mod profiles;
+mod relevance;
 mod serve;

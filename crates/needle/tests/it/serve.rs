@@ -108,7 +108,7 @@ pub(crate) fn get(url: &str) -> (u16, Value) {
     )
 }
 
-fn message(id: &str, text: &str, minute: u32) -> Value {
+pub(crate) fn message(id: &str, text: &str, minute: u32) -> Value {
     json!({"id": id, "channel": "mastodon", "created_at": format!("2026-03-02T14:{minute:02}:00Z"),
            "text": text, "author": {"handle": "kim", "name": "Kim <b>Lee</b>"}})
 }

