@@ -14,6 +14,11 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
+echo "== optional backends compile out"
+# --all-features above hides a module that forgets its feature gate: check the crates with
+# optional backends on their defaults too.
+cargo check -p needle-store -p needle-bus
+
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --all-features --no-fail-fast

@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{ApiError, AppState, DEFAULT_WORKSPACE, MAX_BATCH};
 
-type AppResult<T> = Result<T, ApiError>;
+use crate::error::AppResult;
 
 /// Runs synchronous store or index work off the async threads.
 pub(crate) async fn blocking<T: Send + 'static>(
@@ -40,6 +40,11 @@ pub(crate) fn workspace_named(state: &AppState, name: &str) -> AppResult<Workspa
             format!("unknown workspace {name:?}; create it with POST /api/v1/workspaces"),
         )
     })
+}
+
+/// The id of the workspace a request names, or of the default one when it names none.
+pub(crate) fn workspace_id_or_default(state: &AppState, name: Option<&str>) -> AppResult<i64> {
+    Ok(workspace_named(state, name.unwrap_or(DEFAULT_WORKSPACE))?.id)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -87,3 +87,6 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// What a handler returns.
+pub(crate) type AppResult<T> = Result<T, ApiError>;

@@ -16,10 +16,10 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 
-use crate::api::{blocking, query_error, workspace_named};
-use crate::{ApiError, AppState, DEFAULT_WORKSPACE};
+use crate::AppState;
+use crate::api::{blocking, query_error, workspace_id_or_default};
 
-type AppResult<T> = Result<T, ApiError>;
+use crate::error::AppResult;
 
 /// How often an idle stream looks whether the server is stopping, so that open pages do
 /// not hold a graceful shutdown up.
@@ -48,12 +48,9 @@ pub async fn stream(
     params: Result<Query<EventsParams>, QueryRejection>,
 ) -> AppResult<Sse<impl Stream<Item = Result<sse::Event, Infallible>>>> {
     let Query(params) = params.map_err(query_error)?;
-    let name = params
-        .workspace
-        .unwrap_or_else(|| DEFAULT_WORKSPACE.to_string());
     let workspace_id = {
         let state = state.clone();
-        blocking(move || workspace_named(&state, &name)).await?.id
+        blocking(move || workspace_id_or_default(&state, params.workspace.as_deref())).await?
     };
     let receiver = state.feed.subscribe();
     let events = unfold((receiver, state), move |(mut receiver, state)| async move {

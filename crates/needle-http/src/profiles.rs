@@ -22,11 +22,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{blocking, query_error, workspace_named};
+use crate::api::{blocking, query_error, workspace_id_or_default};
 use crate::topics::json_body;
-use crate::{ApiError, AppState, DEFAULT_WORKSPACE};
+use crate::{ApiError, AppState};
 
-type AppResult<T> = Result<T, ApiError>;
+use crate::error::AppResult;
 
 /// Largest CRM file one import request may carry.
 pub const MAX_CRM_BODY: usize = 64 * 1024 * 1024;
@@ -106,7 +106,7 @@ pub struct DecisionBody {
 }
 
 fn ws(state: &AppState, name: Option<&str>) -> AppResult<i64> {
-    Ok(workspace_named(state, name.unwrap_or(DEFAULT_WORKSPACE))?.id)
+    workspace_id_or_default(state, name)
 }
 
 fn actor(a: &Option<String>) -> String {

@@ -28,11 +28,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{WorkspaceParam, blocking, query_error, workspace_named};
+use crate::api::{WorkspaceParam, blocking, query_error, workspace_id_or_default};
 use crate::topics::json_body;
-use crate::{ApiError, AppState, DEFAULT_WORKSPACE};
+use crate::{ApiError, AppState};
 
-type AppResult<T> = Result<T, ApiError>;
+use crate::error::AppResult;
 
 /// Longest text accepted for scoring (longer texts are cut by the model anyway).
 const MAX_TEXT_BYTES: usize = 1024 * 1024;
@@ -155,14 +155,6 @@ fn topic_named(state: &AppState, ws: i64, key: &str) -> AppResult<TopicRecord> {
     })
 }
 
-fn workspace_id(state: &AppState, params: &WorkspaceParam) -> AppResult<i64> {
-    Ok(workspace_named(
-        state,
-        params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
-    )?
-    .id)
-}
-
 fn label_json(label: &Label, message: Option<(&str, &str)>) -> Value {
     json!({
         "id": label.id,
@@ -189,7 +181,7 @@ pub async fn put_label(
     let Query(params) = params.map_err(query_error)?;
     let body: LabelBody = json_body(&headers, body)?;
     let label = blocking(move || {
-        let ws = workspace_id(&state, &params)?;
+        let ws = workspace_id_or_default(&state, params.workspace.as_deref())?;
         let topic = topic_named(&state, ws, &key)?;
         let channel = body.message.channel.to_ascii_lowercase();
         let stored = state
@@ -231,7 +223,7 @@ pub async fn labels(
 ) -> AppResult<Json<Value>> {
     let Query(params) = params.map_err(query_error)?;
     blocking(move || {
-        let ws = workspace_id(&state, &params)?;
+        let ws = workspace_id_or_default(&state, params.workspace.as_deref())?;
         let topic = topic_named(&state, ws, &key)?;
         let labels = state.listening.store().labels(topic.id)?;
         let seqs: Vec<i64> = labels.iter().map(|l| l.message_seq).collect();
@@ -269,7 +261,7 @@ pub async fn delete_label(
         .parse()
         .map_err(|_| ApiError::bad_request(format!("label id {label_id:?} is not a number")))?;
     blocking(move || {
-        let ws = workspace_id(&state, &params)?;
+        let ws = workspace_id_or_default(&state, params.workspace.as_deref())?;
         let topic = topic_named(&state, ws, &key)?;
         if state.listening.store().delete_label(topic.id, label_id)? {
             Ok(StatusCode::NO_CONTENT)
@@ -297,12 +289,7 @@ pub struct ScoreBody {
 }
 
 fn score_one(state: &AppState, key: &str, what: ScoreBody) -> AppResult<Value> {
-    let ws = workspace_id(
-        state,
-        &WorkspaceParam {
-            workspace: what.workspace.clone(),
-        },
-    )?;
+    let ws = workspace_id_or_default(state, what.workspace.as_deref())?;
     let topic = topic_named(state, ws, key)?;
     let text = match (what.text, what.channel, what.id) {
         (Some(text), None, None) => text,

@@ -18,10 +18,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{WorkspaceParam, blocking, query_error, workspace_named};
-use crate::{ApiError, AppState, DEFAULT_WORKSPACE};
+use crate::api::{WorkspaceParam, blocking, query_error, workspace_id_or_default};
+use crate::{ApiError, AppState};
 
-type AppResult<T> = Result<T, ApiError>;
+use crate::error::AppResult;
 
 /// A topic as sent by clients.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -102,11 +102,7 @@ impl AppState {
 }
 
 fn workspace_of(state: &AppState, params: &WorkspaceParam) -> AppResult<i64> {
-    Ok(workspace_named(
-        state,
-        params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
-    )?
-    .id)
+    workspace_id_or_default(state, params.workspace.as_deref())
 }
 
 /// Lists the workspace's topics.

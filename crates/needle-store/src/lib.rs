@@ -14,6 +14,7 @@ pub mod conformance;
 pub mod labels;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "postgres")]
 mod postgres_labels;
 #[cfg(feature = "postgres")]
 mod postgres_profiles;
