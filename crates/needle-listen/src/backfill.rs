@@ -18,18 +18,6 @@ const CHUNK: usize = 2000;
 /// How long a claim on a backfill lasts; renewed at every step.
 const LEASE: Duration = Duration::from_secs(30);
 
-/// Who this process is when it claims a backfill.
-fn owner() -> &'static str {
-    static OWNER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    OWNER.get_or_init(|| {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        format!("pid{}-{nanos:x}", std::process::id())
-    })
-}
-
 fn now_us() -> i64 {
     micros(time::OffsetDateTime::now_utc())
 }
@@ -38,9 +26,13 @@ fn now_us() -> i64 {
 fn claim(listening: &Listening, state: &Backfill) -> Result<bool> {
     let now = now_us();
     let until = now + LEASE.as_micros() as i64;
-    Ok(listening
-        .store()
-        .claim_backfill(state.topic_id, state.version, owner(), now, until)?)
+    Ok(listening.store().claim_backfill(
+        state.topic_id,
+        state.version,
+        needle_store::lease_owner(),
+        now,
+        until,
+    )?)
 }
 
 /// Wakes the worker when a backfill starts.

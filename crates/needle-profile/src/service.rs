@@ -2,10 +2,18 @@
 //! store on first use, and every change written back to the store in one batch per call.
 //!
 //! Resolution runs against memory (a message's author costs a few hash lookups), and the
-//! store sees one transaction per pipeline batch: that is how it keeps up with ingest.
-//! One process resolves a workspace at a time (the one running the pipeline); others read
-//! what it wrote. If writing a batch fails, the workspace's graph is dropped and rebuilt from
-//! the store on next use, so memory never runs ahead of what is stored.
+//! store sees one transaction per run of messages: that is how it keeps up with ingest.
+//!
+//! Any number of processes may hold a workspace's graph (in a cluster, the web processes
+//! answer the API and one pipeline worker resolves authors). Each write names the generation
+//! its graph was loaded at; when another process wrote first, the store refuses it, the graph
+//! is reloaded and the change made again on it. Readers check the generation before they
+//! read. So memory never runs ahead of the store, and never decides on a stale graph.
+//!
+//! Message authors are resolved by following the store in seq order from the resolution
+//! cursor ([`ProfileService::resolve_stored`]), which moves in the same transaction as the
+//! profile changes: a crash between storing a message and resolving its author loses
+//! nothing, and two resolvers never count a message twice.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,9 +26,10 @@ use needle_store::profiles::{
 use needle_store::{Backend, StoreError};
 use serde_json::{Map, Value, json};
 
-use crate::engine::{Changes, ProfileView, Profiles};
+use crate::engine::{Changes, ProfileView, Profiles, Sighting};
 use crate::graph::{Edge, EdgeKind, Evidence, NodeId};
 use crate::identity::Identity;
+use crate::stage::sighting_of;
 use crate::suggest::{Suggestion, SuggestionStatus};
 use crate::traits::{Activity, TraitValue};
 use crate::{ProfileConfig, ProfileError};
@@ -54,10 +63,23 @@ pub fn node_of(id: i64) -> NodeId {
     NodeId::try_from(id - 1).unwrap_or(NodeId::MAX)
 }
 
+/// How often a change is tried again on a reloaded graph after another writer got first.
+const ATTEMPTS: usize = 8;
+/// Stored messages read per step of resolution.
+const RESOLVE_CHUNK: usize = 1000;
+
+/// A workspace's graph and the store generation it matches.
+struct Graph {
+    profiles: Profiles,
+    generation: i64,
+}
+
 pub struct ProfileService {
     store: Arc<dyn Backend>,
     config: ProfileConfig,
-    workspaces: Mutex<HashMap<i64, Arc<Mutex<Profiles>>>>,
+    workspaces: Mutex<HashMap<i64, Arc<Mutex<Graph>>>>,
+    /// One resolver at a time in this process (the pipeline stage and the follower).
+    resolving: Mutex<()>,
 }
 
 impl ProfileService {
@@ -68,6 +90,7 @@ impl ProfileService {
             store,
             config,
             workspaces: Mutex::new(HashMap::new()),
+            resolving: Mutex::new(()),
         })
     }
 
@@ -76,7 +99,7 @@ impl ProfileService {
     }
 
     /// The workspace's graph, loaded from the store on first use.
-    fn graph(&self, ws: i64) -> Result<Arc<Mutex<Profiles>>> {
+    fn graph(&self, ws: i64) -> Result<Arc<Mutex<Graph>>> {
         if let Some(p) = self.workspaces.lock().expect("profile workspaces").get(&ws) {
             return Ok(p.clone());
         }
@@ -85,7 +108,15 @@ impl ProfileService {
         Ok(map.entry(ws).or_insert(loaded).clone())
     }
 
-    fn load(&self, ws: i64) -> Result<Profiles> {
+    /// Drops a workspace's graph: the next use loads it from the store again.
+    fn forget(&self, ws: i64) {
+        self.workspaces
+            .lock()
+            .expect("profile workspaces")
+            .remove(&ws);
+    }
+
+    fn load(&self, ws: i64) -> Result<Graph> {
         let snapshot = self.store.load_profiles(ws)?;
         let mut p = Profiles::new(self.config.clone())?;
         let corrupt = |what: String| ServiceError::Store(StoreError::Corrupt(what));
@@ -164,14 +195,19 @@ impl ProfileService {
             });
         }
         p.take_changes();
-        Ok(p)
+        Ok(Graph {
+            profiles: p,
+            generation: snapshot.generation,
+        })
     }
 
-    /// Runs `f` on a workspace's graph and writes what it changed, in one transaction.
+    /// Runs `f` on a workspace's graph and writes what it changed, in one transaction. When
+    /// another process changed the workspace's profiles first, `f` runs again on the graph
+    /// reloaded from the store.
     pub fn with<T>(
         &self,
         ws: i64,
-        f: impl FnOnce(&mut Profiles) -> Result<T, ProfileError>,
+        f: impl FnMut(&mut Profiles) -> Result<T, ProfileError>,
     ) -> Result<T> {
         Ok(self.with_redacted(ws, f)?.0)
     }
@@ -195,44 +231,121 @@ impl ProfileService {
     fn with_redacted<T>(
         &self,
         ws: i64,
-        f: impl FnOnce(&mut Profiles) -> Result<T, ProfileError>,
+        mut f: impl FnMut(&mut Profiles) -> Result<T, ProfileError>,
+    ) -> Result<(T, Vec<i64>)> {
+        let mut attempt = 1;
+        loop {
+            match self.write(ws, None, &mut f) {
+                Err(e) if is_conflict(&e) && attempt < ATTEMPTS => attempt += 1,
+                done => return done,
+            }
+        }
+    }
+
+    /// One try: runs `f` on the graph, then writes what it changed (and moves the resolution
+    /// cursor by `resolved`) if the graph is still current. On any failure the graph is
+    /// dropped, so memory never runs ahead of the store.
+    fn write<T>(
+        &self,
+        ws: i64,
+        resolved: Option<(i64, i64)>,
+        f: &mut impl FnMut(&mut Profiles) -> Result<T, ProfileError>,
     ) -> Result<(T, Vec<i64>)> {
         let graph = self.graph(ws)?;
-        let mut p = graph.lock().expect("profile graph");
-        let out = f(&mut p);
-        let changes = p.take_changes();
-        let batch = to_batch(&p, &changes);
+        let mut g = graph.lock().expect("profile graph");
+        let out = f(&mut g.profiles);
+        let changes = g.profiles.take_changes();
+        let mut batch = to_batch(&g.profiles, &changes);
+        batch.resolved = resolved;
         let erased: Vec<i64> = changes.erased.iter().map(|&n| store_id(n)).collect();
-        let written = self.store.apply_profile_batch(ws, &batch).and_then(|()| {
-            if erased.is_empty() {
-                Ok(Vec::new())
-            } else {
-                self.store.erase_identities(ws, &erased)
-            }
-        });
+        let written = self
+            .store
+            .apply_profile_batch(ws, g.generation, &batch)
+            .and_then(|generation| {
+                g.generation = generation;
+                if erased.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    self.store.erase_identities(ws, &erased)
+                }
+            });
         match written {
             Ok(redacted) => Ok((out?, redacted)),
             Err(e) => {
-                drop(p);
-                // Memory is ahead of the store now: start again from what is stored.
-                self.workspaces
-                    .lock()
-                    .expect("profile workspaces")
-                    .remove(&ws);
+                drop(g);
+                self.forget(ws);
                 Err(e.into())
             }
         }
     }
 
-    /// Reads a workspace's graph without changing it.
+    /// Reads a workspace's graph without changing it, reloading it first when another
+    /// process changed the workspace's profiles since it was loaded.
     pub fn read<T>(
         &self,
         ws: i64,
         f: impl FnOnce(&Profiles) -> Result<T, ProfileError>,
     ) -> Result<T> {
         let graph = self.graph(ws)?;
-        let p = graph.lock().expect("profile graph");
-        Ok(f(&p)?)
+        let current = self.store.profile_generation(ws)?;
+        let graph = if graph.lock().expect("profile graph").generation == current {
+            graph
+        } else {
+            self.forget(ws);
+            self.graph(ws)?
+        };
+        let g = graph.lock().expect("profile graph");
+        Ok(f(&g.profiles)?)
+    }
+
+    /// Resolves the authors of the stored messages the resolution cursor has not passed, in
+    /// seq order, one transaction per run of messages of one workspace; returns how many
+    /// messages it resolved. Another resolver (in another process) moving the cursor first
+    /// is not an error: this one starts again from where that one got to.
+    pub fn resolve_stored(&self) -> Result<usize> {
+        let _one_at_a_time = self.resolving.lock().expect("profile resolver");
+        let mut resolved = 0;
+        let mut conflicts = 0;
+        loop {
+            let mut from = self.store.profiles_resolved_seq()?;
+            let chunk = self.store.scan(from, RESOLVE_CHUNK)?;
+            if chunk.is_empty() {
+                return Ok(resolved);
+            }
+            let mut behind = false;
+            for run in chunk.chunk_by(|a, b| a.workspace_id == b.workspace_id) {
+                let to = run.last().map_or(from, |m| m.seq);
+                let sightings: Vec<Sighting<'_>> = run
+                    .iter()
+                    .map(|m| {
+                        let sentiment = m.classification.as_ref().map(|c| c.sentiment.score as f32);
+                        sighting_of(&m.message, Some(m.seq), sentiment)
+                    })
+                    .collect();
+                let observe = &mut |p: &mut Profiles| {
+                    for s in &sightings {
+                        p.observe(s);
+                    }
+                    Ok(())
+                };
+                match self.write(run[0].workspace_id, Some((from, to)), observe) {
+                    Ok(_) => {
+                        resolved += run.len();
+                        conflicts = 0;
+                        from = to;
+                    }
+                    Err(e) if is_conflict(&e) && conflicts < ATTEMPTS => {
+                        conflicts += 1;
+                        behind = true;
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            if !behind && chunk.len() < RESOLVE_CHUNK {
+                return Ok(resolved);
+            }
+        }
     }
 
     /// Reads `KIND:VALUE` with the workspace's normaliser.
@@ -277,10 +390,14 @@ impl ProfileService {
             .profile_audit(ws, ids.as_deref(), before, limit)?)
     }
 
-    /// Forgets the in-memory graphs (after another process changed the store, or in tests).
+    /// Forgets the in-memory graphs (in tests).
     pub fn reset(&self) {
         self.workspaces.lock().expect("profile workspaces").clear();
     }
+}
+
+fn is_conflict(e: &ServiceError) -> bool {
+    matches!(e, ServiceError::Store(StoreError::Conflict(_)))
 }
 
 /// What the store must write for `changes`.
@@ -384,6 +501,7 @@ pub fn to_batch(p: &Profiles, c: &Changes) -> ProfileBatch {
                 data: e.data.to_string(),
             })
             .collect(),
+        resolved: None,
     }
 }
 
@@ -456,4 +574,156 @@ pub fn profile_json(view: &ProfileView, timeline: &[TimelineRow], now: i64) -> V
         "traits": traits_json(view, now),
         "timeline": timeline.iter().map(timeline_json).collect::<Vec<_>>(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Two services on one store stand for two processes of a cluster.
+
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use needle_core::Message;
+
+    use super::*;
+
+    fn store(dir: &tempfile::TempDir) -> Arc<dyn Backend> {
+        needle_store::open(dir.path().join("needle.db").to_str().unwrap()).unwrap()
+    }
+
+    fn service(store: &Arc<dyn Backend>) -> ProfileService {
+        ProfileService::new(store.clone(), ProfileConfig::default()).unwrap()
+    }
+
+    fn email(n: u32, from: &str) -> Message {
+        Message::from_json(json!({
+            "id": format!("m{n}"), "channel": "email",
+            "created_at": format!("2026-11-01T00:{:02}:00Z", n % 60),
+            "text": "hello", "author": {"email": from}
+        }))
+        .unwrap()
+    }
+
+    fn store_messages(store: &Arc<dyn Backend>, ws: i64, messages: &[Message]) {
+        let refs: Vec<&Message> = messages.iter().collect();
+        store.insert_batch(ws, &refs).unwrap();
+    }
+
+    fn messages_of(svc: &ProfileService, ws: i64, who: &str) -> u64 {
+        let identity = svc.parse_identity(who).unwrap();
+        let view = svc.profile_of(ws, &identity).unwrap();
+        view.activity.messages.values().sum()
+    }
+
+    #[test]
+    fn a_reader_sees_what_another_process_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        let (worker, web) = (service(&store), service(&store));
+        store_messages(&store, ws, &[email(1, "kim@example.com")]);
+        assert_eq!(worker.resolve_stored().unwrap(), 1);
+        assert_eq!(messages_of(&web, ws, "email:kim@example.com"), 1);
+        store_messages(&store, ws, &[email(2, "kim@example.com")]);
+        assert_eq!(worker.resolve_stored().unwrap(), 1);
+        assert_eq!(
+            messages_of(&web, ws, "email:kim@example.com"),
+            2,
+            "the reader's graph was reloaded"
+        );
+        assert_eq!(worker.resolve_stored().unwrap(), 0, "nothing left");
+    }
+
+    #[test]
+    fn a_stale_writer_reloads_and_keeps_both_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        let (worker, web) = (service(&store), service(&store));
+        store_messages(
+            &store,
+            ws,
+            &[email(1, "kim@example.com"), email(2, "kim@work.example")],
+        );
+        worker.resolve_stored().unwrap();
+        // The web process links the two; the worker's graph does not know.
+        let (a, b) = (
+            web.parse_identity("email:kim@example.com").unwrap(),
+            web.parse_identity("email:kim@work.example").unwrap(),
+        );
+        web.with(ws, |p| p.link(&a, &b, "agent:ana", "same person", 10))
+            .unwrap();
+        // The worker resolves a new author on its stale graph: refused, reloaded, redone.
+        store_messages(&store, ws, &[email(3, "lee@example.com")]);
+        assert_eq!(worker.resolve_stored().unwrap(), 1);
+        let fresh = service(&store);
+        let kim = fresh.profile_of(ws, &a).unwrap();
+        assert_eq!(kim.identities.len(), 2, "the agent's link survived");
+        let lee = fresh
+            .profile_of(ws, &fresh.parse_identity("email:lee@example.com").unwrap())
+            .unwrap();
+        assert_eq!(lee.identities.len(), 1);
+        assert_ne!(lee.name, kim.name, "the new identity got an id of its own");
+        // Every process now sees the same thing.
+        assert_eq!(web.profile_of(ws, &a).unwrap(), kim);
+        assert_eq!(worker.profile_of(ws, &a).unwrap(), kim);
+    }
+
+    #[test]
+    fn two_resolvers_count_each_message_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(&dir);
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        let other = store.ensure_workspace("globex", false).unwrap().id;
+        let resolvers: Vec<Arc<ProfileService>> =
+            (0..2).map(|_| Arc::new(service(&store))).collect();
+        let total = 3000u32;
+        let written = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for chunk in (0..total).collect::<Vec<_>>().chunks(250) {
+                    // Workspaces interleave, so runs are short and resolvers collide often.
+                    let batch: Vec<Message> = chunk
+                        .iter()
+                        .map(|&n| email(n, &format!("user{}@example.com", n % 50)))
+                        .collect();
+                    let (even, odd): (Vec<_>, Vec<_>) =
+                        batch.into_iter().partition(|m| m.id.len() % 2 == 0);
+                    store_messages(&store, ws, &even);
+                    store_messages(&store, other, &odd);
+                }
+                written.store(true, Ordering::SeqCst);
+            });
+            for r in &resolvers {
+                let r = r.clone();
+                let written = &written;
+                scope.spawn(move || {
+                    while !written.load(Ordering::SeqCst) {
+                        r.resolve_stored().unwrap();
+                    }
+                    r.resolve_stored().unwrap();
+                });
+            }
+        });
+        assert_eq!(
+            store.profiles_resolved_seq().unwrap(),
+            store.max_seq().unwrap()
+        );
+        let fresh = service(&store);
+        let counted: u64 = [ws, other]
+            .iter()
+            .flat_map(|&w| {
+                let fresh = &fresh;
+                (0..50).filter_map(move |n| {
+                    let who = fresh
+                        .parse_identity(&format!("email:user{n}@example.com"))
+                        .unwrap();
+                    fresh
+                        .profile_of(w, &who)
+                        .ok()
+                        .map(|v| v.activity.messages.values().sum::<u64>())
+                })
+            })
+            .sum();
+        assert_eq!(counted, u64::from(total), "each message counted once");
+    }
 }

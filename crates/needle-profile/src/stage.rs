@@ -1,7 +1,13 @@
 //! The pipeline stage that turns every stored message's author into identities and keeps
-//! computed traits up to date. It runs after the store stage (it needs each message's seq).
+//! computed traits up to date, as soon as a batch is stored (so an API answer that follows
+//! an ingest already shows the profile); and the follower that does the same for messages
+//! other processes stored (pipeline workers in a cluster, an import beside a server).
 
 use std::sync::Arc;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use needle_core::{Direction, Message};
 use needle_pipeline::{Batch, Outcome, Stage, StageError};
@@ -47,29 +53,79 @@ impl Stage for ProfilesStage {
     }
 
     fn process(&mut self, batch: &mut Batch) -> Result<(), StageError> {
-        let stored: Vec<Sighting<'_>> = batch
+        if !batch
             .items
             .iter()
-            .filter_map(|item| match item.outcome {
-                // Sentiment joins here once classification stores it on the message.
-                Outcome::Stored(seq) => Some(sighting_of(&item.message, Some(seq), None)),
-                _ => None,
-            })
-            .collect();
-        if stored.is_empty() {
+            .any(|item| matches!(item.outcome, Outcome::Stored(_)))
+        {
             return Ok(());
         }
-        // A failure leaves the messages stored (they are not failed); it is reported, and the
-        // graph is rebuilt from the store on next use.
-        let result = self.service.with(batch.workspace_id, |p| {
-            for s in &stored {
-                p.observe(s);
-            }
-            Ok(())
-        });
-        if let Err(e) = result {
-            tracing::error!(error = %e, messages = stored.len(), "could not resolve message authors into profiles");
+        // Follows the store from the resolution cursor, so this batch's messages are resolved
+        // along with any a crash or another process left behind. A failure leaves the
+        // messages stored (they are not failed) and the cursor where it was: the next batch,
+        // or the follower, resolves them.
+        if let Err(e) = self.service.resolve_stored() {
+            tracing::error!(error = %e, "could not resolve message authors into profiles");
         }
         Ok(())
+    }
+}
+
+/// How long a resolver's lease lasts; renewed at every look, so another process takes over
+/// this long after the holder died.
+const LEASE: Duration = Duration::from_secs(10);
+
+/// Resolves message authors in the background by following the store: one process of a
+/// cluster at a time (the holder of the resolution lease) does the work.
+pub struct ProfileFollower {
+    stop: std::sync::Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl ProfileFollower {
+    /// Looks every `every` for stored messages the cursor has not passed.
+    pub fn start(service: Arc<ProfileService>, every: Duration) -> ProfileFollower {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name("needle-profiles-follow".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        if let Err(e) = follow_once(&service) {
+                            tracing::warn!(error = %e, "could not resolve message authors; will retry");
+                        }
+                        std::thread::sleep(every);
+                    }
+                })
+                .expect("spawn the profile follower")
+        };
+        ProfileFollower {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+fn follow_once(service: &ProfileService) -> crate::service::Result<()> {
+    let now = micros(time::OffsetDateTime::now_utc());
+    let store = service.store();
+    if store.take_resolution_lease(
+        needle_store::lease_owner(),
+        now,
+        now + LEASE.as_micros() as i64,
+    )? && store.max_seq()? > store.profiles_resolved_seq()?
+    {
+        service.resolve_stored()?;
+    }
+    Ok(())
+}
+
+impl Drop for ProfileFollower {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }

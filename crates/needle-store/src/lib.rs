@@ -115,6 +115,19 @@ pub struct ListFilter {
 }
 
 /// Microseconds since the Unix epoch: how times are stored and compared.
+/// Who this process is when it takes a lease (on a backfill, on resolving profiles): unique
+/// among the processes sharing a store.
+pub fn lease_owner() -> &'static str {
+    static OWNER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    OWNER.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        format!("pid{}-{nanos:x}", std::process::id())
+    })
+}
+
 pub fn micros(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000) as i64
 }
@@ -143,6 +156,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unknown workspace {0:?}")]
     UnknownWorkspace(String),
+    /// Another writer changed what this one read first (a stale in-memory copy).
+    #[error("write conflict: {0}")]
+    Conflict(String),
     #[error("store error: {0}")]
     Other(String),
 }
@@ -153,6 +169,7 @@ impl StoreError {
             StoreError::Full(_) => ErrorCode::StorageFull,
             StoreError::ReadOnly(_) => ErrorCode::ReadOnly,
             StoreError::UnknownWorkspace(_) => ErrorCode::NotFound,
+            StoreError::Conflict(_) => ErrorCode::Conflict,
             StoreError::Unavailable(_) => ErrorCode::Unavailable,
             StoreError::Open { .. } | StoreError::Corrupt(_) | StoreError::Other(_) => {
                 ErrorCode::Internal

@@ -90,6 +90,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_relevance_labels",
         include_str!("../migrations/postgres/0006_relevance_labels.sql"),
     ),
+    (
+        "0007_profile_resolution",
+        include_str!("../migrations/postgres/0007_profile_resolution.sql"),
+    ),
 ];
 
 /// Advisory lock keys (database-wide, shared with anything else using advisory locks there,
@@ -1088,7 +1092,8 @@ mod tests {
                 "0003_backfill_leases",
                 "0004_classification",
                 "0005_profiles",
-                "0006_relevance_labels"
+                "0006_relevance_labels",
+                "0007_profile_resolution"
             ]
         );
         let store = PostgresStore::connect(&url).unwrap();

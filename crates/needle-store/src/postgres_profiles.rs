@@ -2,8 +2,9 @@
 //! (`sqlite_profiles.rs`), proven by the same conformance suite.
 //!
 //! Batches go in as arrays, one statement per table, so a batch of thousands of sightings
-//! costs a handful of round trips. Profile writes come from the one process that holds a
-//! workspace's graph (ids are the graph's), so they need no lock beyond their transaction.
+//! costs a handful of round trips. A batch first locks its workspace's generation row (and
+//! the resolution cursor's, when it moves it, always in that order: cursor, then
+//! generation), so two writers with the same stale graph cannot both pass the check.
 
 use ::postgres::Row;
 
@@ -11,7 +12,8 @@ use crate::Result;
 use crate::postgres::{Failure, PostgresStore, limit};
 use crate::profiles::{
     ActivityRow, AuditRow, ERASED_TEXT, IdentityRow, LinkRow, ProfileBatch, ProfileSnapshot,
-    ProfileStore, SuggestionRow, TimelineCursor, TimelineEntry, TimelineRow, TraitRow, redact_doc,
+    ProfileStore, SuggestionRow, TimelineCursor, TimelineEntry, TimelineRow, TraitRow, moved,
+    redact_doc, stale,
 };
 
 const INSERT_IDENTITIES: &str = "
@@ -59,6 +61,20 @@ const INSERT_EVENTS: &str = "
     INSERT INTO profile_events (workspace_id, identity_id, kind, event_id, at, data)
     SELECT $1::int8, * FROM unnest($2::int8[], $3::text[], $4::text[], $5::int8[], $6::text[])
     ON CONFLICT DO NOTHING";
+
+const ENSURE_GENERATION: &str = "INSERT INTO profile_generations (workspace_id, generation)
+    VALUES ($1, 0) ON CONFLICT DO NOTHING";
+const LOCK_GENERATION: &str =
+    "SELECT generation FROM profile_generations WHERE workspace_id = $1 FOR UPDATE";
+const SET_GENERATION: &str =
+    "UPDATE profile_generations SET generation = $2 WHERE workspace_id = $1";
+const GENERATION: &str = "SELECT coalesce((SELECT generation FROM profile_generations
+    WHERE workspace_id = $1), 0::int8)";
+const LOCK_RESOLVED: &str = "SELECT resolved_seq FROM profile_resolution WHERE id = 1 FOR UPDATE";
+const SET_RESOLVED: &str = "UPDATE profile_resolution SET resolved_seq = $1 WHERE id = 1";
+const RESOLVED: &str = "SELECT resolved_seq FROM profile_resolution WHERE id = 1";
+const TAKE_LEASE: &str = "UPDATE profile_resolution SET lease_owner = $1, lease_until = $3
+    WHERE id = 1 AND (lease_owner IS NULL OR lease_owner = $1 OR lease_until < $2)";
 
 const LOAD_IDENTITIES: &str = "SELECT id, kind, value, first_seen, erased FROM profile_identities
     WHERE workspace_id = $1 ORDER BY id";
@@ -120,11 +136,21 @@ fn audit_row(r: &Row) -> Result<AuditRow, Failure> {
 }
 
 impl ProfileStore for PostgresStore {
-    fn apply_profile_batch(&self, ws: i64, b: &ProfileBatch) -> Result<()> {
+    fn apply_profile_batch(&self, ws: i64, generation: i64, b: &ProfileBatch) -> Result<i64> {
         if b.is_empty() {
-            return Ok(());
+            return Ok(generation);
         }
         self.with_conn(|conn| {
+            let [ensure, lock, set, lock_resolved, set_resolved] = [
+                ENSURE_GENERATION,
+                LOCK_GENERATION,
+                SET_GENERATION,
+                LOCK_RESOLVED,
+                SET_RESOLVED,
+            ]
+            .map(|sql| conn.prepare(sql));
+            let (ensure, lock, set, lock_resolved, set_resolved) =
+                (ensure?, lock?, set?, lock_resolved?, set_resolved?);
             let statements = [
                 INSERT_IDENTITIES,
                 INSERT_LINKS,
@@ -160,6 +186,23 @@ impl ProfileStore for PostgresStore {
                 events?,
             );
             let mut tx = conn.client.transaction()?;
+            if let Some((from, to)) = b.resolved {
+                let at: i64 = tx.query_one(&lock_resolved, &[])?.try_get(0)?;
+                if at != from {
+                    return Err(Failure::Store(moved(from, at)));
+                }
+                tx.execute(&set_resolved, &[&to])?;
+            }
+            tx.execute(&ensure, &[&ws])?;
+            let found: i64 = tx.query_one(&lock, &[&ws])?.try_get(0)?;
+            if found != generation {
+                return Err(Failure::Store(stale(ws, generation, found)));
+            }
+            if b.changes_nothing() {
+                tx.commit()?;
+                return Ok(generation);
+            }
+            tx.execute(&set, &[&ws, &(generation + 1)])?;
             if !b.identities.is_empty() {
                 let i = &b.identities;
                 tx.execute(
@@ -310,15 +353,61 @@ impl ProfileStore for PostgresStore {
                 )?;
             }
             tx.commit()?;
-            Ok(())
+            Ok(generation + 1)
+        })
+    }
+
+    fn profile_generation(&self, ws: i64) -> Result<i64> {
+        self.with_conn(|conn| {
+            let st = conn.prepare(GENERATION)?;
+            Ok(conn.client.query_one(&st, &[&ws])?.try_get(0)?)
+        })
+    }
+
+    fn profiles_resolved_seq(&self) -> Result<i64> {
+        self.with_conn(|conn| {
+            let st = conn.prepare(RESOLVED)?;
+            Ok(conn.client.query_one(&st, &[])?.try_get(0)?)
+        })
+    }
+
+    fn take_resolution_lease(&self, owner: &str, now: i64, until: i64) -> Result<bool> {
+        self.with_conn(|conn| {
+            let st = conn.prepare(TAKE_LEASE)?;
+            Ok(conn.client.execute(&st, &[&owner, &now, &until])? == 1)
         })
     }
 
     fn load_profiles(&self, ws: i64) -> Result<ProfileSnapshot> {
         self.with_conn(|conn| {
             let mut snapshot = ProfileSnapshot::default();
-            let st = conn.prepare(LOAD_IDENTITIES)?;
-            for r in conn.client.query(&st, &[&ws])? {
+            let statements = [
+                GENERATION,
+                LOAD_IDENTITIES,
+                LOAD_LINKS,
+                LOAD_SUGGESTIONS,
+                LOAD_TRAITS,
+                LOAD_ACTIVITY,
+            ]
+            .map(|sql| conn.prepare(sql));
+            let [generation, identities, links, suggestions, traits, activity] = statements;
+            let (generation, identities, links, suggestions, traits, activity) = (
+                generation?,
+                identities?,
+                links?,
+                suggestions?,
+                traits?,
+                activity?,
+            );
+            // One snapshot for every table, so rows and generation agree.
+            let mut tx = conn
+                .client
+                .build_transaction()
+                .isolation_level(::postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()?;
+            snapshot.generation = tx.query_one(&generation, &[&ws])?.try_get(0)?;
+            for r in tx.query(&identities, &[&ws])? {
                 snapshot.identities.push(IdentityRow {
                     id: r.try_get(0)?,
                     kind: r.try_get(1)?,
@@ -327,8 +416,7 @@ impl ProfileStore for PostgresStore {
                     erased: r.try_get::<_, i64>(4)? != 0,
                 });
             }
-            let st = conn.prepare(LOAD_LINKS)?;
-            for r in conn.client.query(&st, &[&ws])? {
+            for r in tx.query(&links, &[&ws])? {
                 snapshot.links.push(LinkRow {
                     id: r.try_get(0)?,
                     a: r.try_get(1)?,
@@ -340,8 +428,7 @@ impl ProfileStore for PostgresStore {
                     removed_at: r.try_get(7)?,
                 });
             }
-            let st = conn.prepare(LOAD_SUGGESTIONS)?;
-            for r in conn.client.query(&st, &[&ws])? {
+            for r in tx.query(&suggestions, &[&ws])? {
                 snapshot.suggestions.push(SuggestionRow {
                     id: r.try_get(0)?,
                     a: r.try_get(1)?,
@@ -354,8 +441,7 @@ impl ProfileStore for PostgresStore {
                     decided_at: r.try_get(8)?,
                 });
             }
-            let st = conn.prepare(LOAD_TRAITS)?;
-            for r in conn.client.query(&st, &[&ws])? {
+            for r in tx.query(&traits, &[&ws])? {
                 snapshot.traits.push(TraitRow {
                     identity_id: r.try_get(0)?,
                     name: r.try_get(1)?,
@@ -365,13 +451,13 @@ impl ProfileStore for PostgresStore {
                     at: r.try_get(5)?,
                 });
             }
-            let st = conn.prepare(LOAD_ACTIVITY)?;
-            for r in conn.client.query(&st, &[&ws])? {
+            for r in tx.query(&activity, &[&ws])? {
                 snapshot.activity.push(ActivityRow {
                     identity_id: r.try_get(0)?,
                     data: r.try_get(1)?,
                 });
             }
+            tx.commit()?;
             Ok(snapshot)
         })
     }

@@ -6,8 +6,18 @@
 //! not by the database: replaying them in id order gives the same graph. Writes come in
 //! batches ([`ProfileBatch`]), one transaction each, so resolution keeps up with the
 //! pipeline.
+//!
+//! Several processes may hold a workspace's graph (a cluster's web processes and pipeline
+//! workers). Each workspace's profile state has a *generation*, moved on by every batch that
+//! changes it; a batch names the generation its graph was loaded at and is refused with
+//! [`StoreError::Conflict`] when another writer got there first. The writer reloads and tries
+//! again, so ids chosen by a stale graph never reach the store.
+//!
+//! Authors of stored messages are resolved by following the store in seq order: the
+//! *resolution cursor* (one for the store) says up to which seq that is done, and moves in
+//! the same transaction as the changes it caused, so a crash neither loses nor repeats one.
 
-use crate::Result;
+use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdentityRow {
@@ -110,12 +120,41 @@ pub struct ProfileBatch {
     pub sightings: Vec<SightingRow>,
     /// An event already stored (same kind and event id) is left as it is.
     pub events: Vec<EventRow>,
+    /// Moves the resolution cursor from `.0` to `.1`: the authors of every message up to
+    /// seq `.1` are resolved once this batch is written. Refused when the cursor is no longer
+    /// at `.0`.
+    pub resolved: Option<(i64, i64)>,
 }
 
 impl ProfileBatch {
+    /// Nothing to write at all.
     pub fn is_empty(&self) -> bool {
         self == &ProfileBatch::default()
     }
+
+    /// Nothing that changes a workspace's profiles (the cursor may still move).
+    pub fn changes_nothing(&self) -> bool {
+        ProfileBatch {
+            resolved: None,
+            ..self.clone()
+        } == ProfileBatch::default()
+    }
+}
+
+/// The conflict a stale profile writer gets.
+pub(crate) fn stale(workspace_id: i64, expected: i64, found: i64) -> StoreError {
+    StoreError::Conflict(format!(
+        "the profiles of workspace {workspace_id} changed elsewhere (generation {found}, \
+         this writer had {expected}); reload and try again"
+    ))
+}
+
+/// The conflict a resolver behind the cursor gets.
+pub(crate) fn moved(expected: i64, found: i64) -> StoreError {
+    StoreError::Conflict(format!(
+        "message authors were resolved up to seq {found} elsewhere (this resolver was at \
+         {expected}); reload and try again"
+    ))
 }
 
 /// What a workspace's graph is rebuilt from, each list in id order.
@@ -126,6 +165,8 @@ pub struct ProfileSnapshot {
     pub suggestions: Vec<SuggestionRow>,
     pub traits: Vec<TraitRow>,
     pub activity: Vec<ActivityRow>,
+    /// The generation these rows were read at (0 before the first write).
+    pub generation: i64,
 }
 
 /// One entry of a profile's timeline.
@@ -204,10 +245,28 @@ impl TimelineCursor {
 
 /// Everything Needle asks of a store about profiles.
 pub trait ProfileStore: Send + Sync {
-    /// Writes one batch of changes in one transaction.
-    fn apply_profile_batch(&self, workspace_id: i64, batch: &ProfileBatch) -> Result<()>;
-    /// Everything a workspace's graph is rebuilt from.
+    /// Writes one batch of changes in one transaction, if the workspace's profile generation
+    /// is still `generation` (and the resolution cursor still where `batch.resolved` starts);
+    /// returns the generation after it: one more when the batch changed profiles, the same
+    /// when it only moved the cursor. A stale writer gets [`StoreError::Conflict`] and
+    /// nothing is written.
+    fn apply_profile_batch(
+        &self,
+        workspace_id: i64,
+        generation: i64,
+        batch: &ProfileBatch,
+    ) -> Result<i64>;
+    /// Everything a workspace's graph is rebuilt from, read in one snapshot.
     fn load_profiles(&self, workspace_id: i64) -> Result<ProfileSnapshot>;
+    /// The workspace's profile generation now (0 before the first write): lets a reader see
+    /// whether its graph is still current with one lookup.
+    fn profile_generation(&self, workspace_id: i64) -> Result<i64>;
+    /// The seq up to which stored messages' authors are resolved.
+    fn profiles_resolved_seq(&self) -> Result<i64>;
+    /// Takes or renews the lease on resolving message authors, for `owner` until `until`
+    /// (microseconds); true when `owner` holds it. The lease saves work (one resolver at a
+    /// time); correctness comes from the cursor check of [`ProfileStore::apply_profile_batch`].
+    fn take_resolution_lease(&self, owner: &str, now: i64, until: i64) -> Result<bool>;
     /// Messages and events of these identities, newest first, strictly after `cursor`.
     fn profile_timeline(
         &self,
@@ -280,7 +339,10 @@ pub mod conformance {
                 replays_are_idempotent_and_updates_replace,
                 timeline_pages_newest_first_across_messages_and_events,
                 audit_lists_newest_first_and_by_identity,
-                erasing_redacts_messages_and_forgets_identities);
+                erasing_redacts_messages_and_forgets_identities,
+                stale_writers_are_refused_and_write_nothing,
+                the_resolution_cursor_moves_with_its_batch_and_only_from_where_it_is,
+                one_resolver_holds_the_lease_until_it_lapses);
         };
         (@each $open:expr; $($check:ident),*) => {
             $(
@@ -291,6 +353,12 @@ pub mod conformance {
                 }
             )*
         };
+    }
+
+    /// Writes `batch` as a writer whose graph is current.
+    fn apply<S: ProfileStore + ?Sized>(store: &S, ws: i64, batch: &ProfileBatch) -> i64 {
+        let generation = store.profile_generation(ws).unwrap();
+        store.apply_profile_batch(ws, generation, batch).unwrap()
     }
 
     fn identity(id: i64, value: &str) -> IdentityRow {
@@ -372,6 +440,7 @@ pub mod conformance {
             }],
             sightings: vec![],
             events: vec![],
+            resolved: None,
         }
     }
 
@@ -379,10 +448,14 @@ pub mod conformance {
         let ws = store.ensure_workspace("acme", false).unwrap().id;
         let other = store.ensure_workspace("globex", false).unwrap().id;
         assert_eq!(store.load_profiles(ws).unwrap(), ProfileSnapshot::default());
-        store.apply_profile_batch(ws, &batch()).unwrap();
-        store
-            .apply_profile_batch(ws, &ProfileBatch::default())
-            .unwrap();
+        assert_eq!(apply(store, ws, &batch()), 1);
+        assert_eq!(
+            store
+                .apply_profile_batch(ws, 1, &ProfileBatch::default())
+                .unwrap(),
+            1,
+            "an empty batch changes nothing"
+        );
         let loaded = store.load_profiles(ws).unwrap();
         let b = batch();
         assert_eq!(loaded.identities, b.identities);
@@ -390,20 +463,20 @@ pub mod conformance {
         assert_eq!(loaded.suggestions, b.suggestions);
         assert_eq!(loaded.traits, b.traits);
         assert_eq!(loaded.activity, b.activity);
+        assert_eq!(loaded.generation, 1);
         // Workspaces are apart: the same ids elsewhere are other identities.
         assert_eq!(
             store.load_profiles(other).unwrap(),
             ProfileSnapshot::default()
         );
-        store
-            .apply_profile_batch(
-                other,
-                &ProfileBatch {
-                    identities: vec![identity(1, "x@y.com")],
-                    ..ProfileBatch::default()
-                },
-            )
-            .unwrap();
+        apply(
+            store,
+            other,
+            &ProfileBatch {
+                identities: vec![identity(1, "x@y.com")],
+                ..ProfileBatch::default()
+            },
+        );
         assert_eq!(
             store.load_profiles(ws).unwrap().identities[0].value,
             "kim@example.com"
@@ -412,25 +485,24 @@ pub mod conformance {
 
     pub fn replays_are_idempotent_and_updates_replace<S: Store + ProfileStore + ?Sized>(store: &S) {
         let ws = store.ensure_workspace("acme", false).unwrap().id;
-        store.apply_profile_batch(ws, &batch()).unwrap();
+        apply(store, ws, &batch());
         let mut decided = suggestion(1, "rejected");
         decided.decided_by = Some("agent:ana".into());
         decided.decided_at = Some(9);
-        store
-            .apply_profile_batch(
-                ws,
-                &ProfileBatch {
-                    removed: vec![(2, 500)],
-                    suggestions: vec![decided.clone(), suggestion(2, "open")],
-                    traits: vec![trait_row(1, r#""AT""#, 8), trait_row(3, r#""FR""#, 8)],
-                    activity: vec![ActivityRow {
-                        identity_id: 1,
-                        data: r#"{"messages":{"email":2}}"#.into(),
-                    }],
-                    ..ProfileBatch::default()
-                },
-            )
-            .unwrap();
+        apply(
+            store,
+            ws,
+            &ProfileBatch {
+                removed: vec![(2, 500)],
+                suggestions: vec![decided.clone(), suggestion(2, "open")],
+                traits: vec![trait_row(1, r#""AT""#, 8), trait_row(3, r#""FR""#, 8)],
+                activity: vec![ActivityRow {
+                    identity_id: 1,
+                    data: r#"{"messages":{"email":2}}"#.into(),
+                }],
+                ..ProfileBatch::default()
+            },
+        );
         let loaded = store.load_profiles(ws).unwrap();
         assert_eq!(loaded.links[0].removed_at, None);
         assert_eq!(loaded.links[1].removed_at, Some(500));
@@ -504,19 +576,18 @@ pub mod conformance {
                 data: "{}".into(),
             },
         ];
-        store.apply_profile_batch(ws, &b).unwrap();
+        apply(store, ws, &b);
         // Sent again: nothing doubles, and a message keeps its first identity.
         b.sightings[0].identity_id = 2;
-        store
-            .apply_profile_batch(
-                ws,
-                &ProfileBatch {
-                    sightings: b.sightings.clone(),
-                    events: b.events.clone(),
-                    ..ProfileBatch::default()
-                },
-            )
-            .unwrap();
+        apply(
+            store,
+            ws,
+            &ProfileBatch {
+                sightings: b.sightings.clone(),
+                events: b.events.clone(),
+                ..ProfileBatch::default()
+            },
+        );
         let all = store.profile_timeline(ws, &[1, 2], None, 100).unwrap();
         let keys: Vec<String> = all
             .iter()
@@ -573,16 +644,15 @@ pub mod conformance {
 
     pub fn audit_lists_newest_first_and_by_identity<S: Store + ProfileStore + ?Sized>(store: &S) {
         let ws = store.ensure_workspace("acme", false).unwrap().id;
-        store.apply_profile_batch(ws, &batch()).unwrap();
-        store
-            .apply_profile_batch(
-                ws,
-                &ProfileBatch {
-                    audit: vec![audit(200, 7, None)],
-                    ..ProfileBatch::default()
-                },
-            )
-            .unwrap();
+        apply(store, ws, &batch());
+        apply(
+            store,
+            ws,
+            &ProfileBatch {
+                audit: vec![audit(200, 7, None)],
+                ..ProfileBatch::default()
+            },
+        );
         let all = store.profile_audit(ws, None, None, 10).unwrap();
         assert_eq!(
             all.iter().map(|a| a.at).collect::<Vec<_>>(),
@@ -630,7 +700,7 @@ pub mod conformance {
             at: 3,
             data: "{}".into(),
         }];
-        store.apply_profile_batch(ws, &b).unwrap();
+        apply(store, ws, &b);
         let redacted = store.erase_identities(ws, &[1]).unwrap();
         assert_eq!(redacted, vec![seqs[0]]);
         let gone = store
@@ -656,5 +726,86 @@ pub mod conformance {
             "the message stays on the timeline; the event is gone"
         );
         assert!(matches!(timeline[0].entry, TimelineEntry::Message { .. }));
+    }
+
+    pub fn stale_writers_are_refused_and_write_nothing<S: Store + ProfileStore + ?Sized>(
+        store: &S,
+    ) {
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        let other = store.ensure_workspace("globex", false).unwrap().id;
+        assert_eq!(store.profile_generation(ws).unwrap(), 0);
+        assert_eq!(store.apply_profile_batch(ws, 0, &batch()).unwrap(), 1);
+        // A second writer whose graph was loaded before that write.
+        let late = ProfileBatch {
+            identities: vec![identity(4, "late@example.com")],
+            ..ProfileBatch::default()
+        };
+        let refused = store.apply_profile_batch(ws, 0, &late).unwrap_err();
+        assert!(matches!(refused, StoreError::Conflict(_)), "{refused}");
+        assert_eq!(refused.code(), needle_core::ErrorCode::Conflict);
+        let loaded = store.load_profiles(ws).unwrap();
+        assert_eq!(loaded.identities.len(), 3, "the stale batch wrote nothing");
+        assert_eq!(loaded.generation, 1);
+        // Reloaded, it goes through; each write moves the generation on by one.
+        assert_eq!(store.apply_profile_batch(ws, 1, &late).unwrap(), 2);
+        assert_eq!(store.profile_generation(ws).unwrap(), 2);
+        assert_eq!(store.load_profiles(ws).unwrap().identities.len(), 4);
+        // Generations are per workspace.
+        assert_eq!(store.profile_generation(other).unwrap(), 0);
+        assert_eq!(store.apply_profile_batch(other, 0, &late).unwrap(), 1);
+        assert_eq!(store.profile_generation(ws).unwrap(), 2);
+    }
+
+    pub fn the_resolution_cursor_moves_with_its_batch_and_only_from_where_it_is<
+        S: Store + ProfileStore + ?Sized,
+    >(
+        store: &S,
+    ) {
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        assert_eq!(store.profiles_resolved_seq().unwrap(), 0);
+        let resolving = |from, to, value: &str| ProfileBatch {
+            identities: vec![identity(1, value)],
+            resolved: Some((from, to)),
+            ..ProfileBatch::default()
+        };
+        assert_eq!(
+            store
+                .apply_profile_batch(ws, 0, &resolving(0, 5, "kim@example.com"))
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.profiles_resolved_seq().unwrap(), 5);
+        // A resolver that read the cursor at 0 too: refused, with its changes.
+        let refused = store
+            .apply_profile_batch(ws, 1, &resolving(0, 7, "lee@example.com"))
+            .unwrap_err();
+        assert!(matches!(refused, StoreError::Conflict(_)), "{refused}");
+        assert_eq!(store.profiles_resolved_seq().unwrap(), 5);
+        assert_eq!(store.load_profiles(ws).unwrap().generation, 1);
+        // Messages that changed no profile still move the cursor, and nothing else.
+        let only_cursor = ProfileBatch {
+            resolved: Some((5, 9)),
+            ..ProfileBatch::default()
+        };
+        assert_eq!(store.apply_profile_batch(ws, 1, &only_cursor).unwrap(), 1);
+        assert_eq!(store.profiles_resolved_seq().unwrap(), 9);
+        assert_eq!(store.profile_generation(ws).unwrap(), 1);
+    }
+
+    pub fn one_resolver_holds_the_lease_until_it_lapses<S: Store + ProfileStore + ?Sized>(
+        store: &S,
+    ) {
+        assert!(store.take_resolution_lease("a", 0, 100).unwrap());
+        assert!(!store.take_resolution_lease("b", 50, 150).unwrap());
+        assert!(
+            store.take_resolution_lease("a", 60, 160).unwrap(),
+            "renewed"
+        );
+        assert!(!store.take_resolution_lease("b", 159, 259).unwrap());
+        assert!(
+            store.take_resolution_lease("b", 170, 270).unwrap(),
+            "lapsed"
+        );
+        assert!(!store.take_resolution_lease("a", 180, 280).unwrap());
     }
 }

@@ -47,6 +47,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_relevance_labels",
         include_str!("../migrations/sqlite/0006_relevance_labels.sql"),
     ),
+    (
+        "0007_profile_resolution",
+        include_str!("../migrations/sqlite/0007_profile_resolution.sql"),
+    ),
 ];
 
 /// The SQLite store.

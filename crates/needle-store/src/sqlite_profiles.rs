@@ -1,11 +1,12 @@
 //! [`ProfileStore`] for the embedded SQLite store.
 
-use rusqlite::{Connection, params, params_from_iter};
+use rusqlite::{Connection, TransactionBehavior, params, params_from_iter};
 
 use crate::Result;
 use crate::profiles::{
     ActivityRow, AuditRow, ERASED_TEXT, IdentityRow, LinkRow, ProfileBatch, ProfileSnapshot,
-    ProfileStore, SuggestionRow, TimelineCursor, TimelineEntry, TimelineRow, TraitRow, redact_doc,
+    ProfileStore, SuggestionRow, TimelineCursor, TimelineEntry, TimelineRow, TraitRow, moved,
+    redact_doc, stale,
 };
 use crate::sqlite::SqliteStore;
 
@@ -15,6 +16,22 @@ fn placeholders(skip: usize, n: usize) -> String {
         .map(|i| format!("?{i}"))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+fn generation_of(conn: &Connection, ws: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT coalesce((SELECT generation FROM profile_generations WHERE workspace_id = ?1), 0)",
+        [ws],
+        |r| r.get(0),
+    )
+}
+
+fn resolved_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT resolved_seq FROM profile_resolution WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )
 }
 
 fn write_batch(conn: &Connection, ws: i64, b: &ProfileBatch) -> rusqlite::Result<()> {
@@ -132,18 +149,77 @@ fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
 }
 
 impl ProfileStore for SqliteStore {
-    fn apply_profile_batch(&self, workspace_id: i64, batch: &ProfileBatch) -> Result<()> {
+    fn apply_profile_batch(
+        &self,
+        workspace_id: i64,
+        generation: i64,
+        batch: &ProfileBatch,
+    ) -> Result<i64> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(generation);
         }
         let mut conn = self.writer.lock().expect("writer");
-        let tx = conn.transaction().map_err(|e| self.err(e))?;
-        write_batch(&tx, workspace_id, batch).map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))
+        // Immediate: another process (an import beside a server) cannot slip a write in
+        // between the checks and the writes.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let found = generation_of(&tx, workspace_id).map_err(|e| self.err(e))?;
+        if found != generation {
+            return Err(stale(workspace_id, generation, found));
+        }
+        if let Some((from, to)) = batch.resolved {
+            let at = resolved_seq(&tx).map_err(|e| self.err(e))?;
+            if at != from {
+                return Err(moved(from, at));
+            }
+            tx.execute(
+                "UPDATE profile_resolution SET resolved_seq = ?1 WHERE id = 1",
+                [to],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        let next = if batch.changes_nothing() {
+            generation
+        } else {
+            write_batch(&tx, workspace_id, batch).map_err(|e| self.err(e))?;
+            tx.execute(
+                "INSERT INTO profile_generations (workspace_id, generation) VALUES (?1, ?2)
+                 ON CONFLICT (workspace_id) DO UPDATE SET generation = excluded.generation",
+                [workspace_id, generation + 1],
+            )
+            .map_err(|e| self.err(e))?;
+            generation + 1
+        };
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(next)
+    }
+
+    fn profile_generation(&self, workspace_id: i64) -> Result<i64> {
+        self.read(|conn| generation_of(conn, workspace_id))
+    }
+
+    fn profiles_resolved_seq(&self) -> Result<i64> {
+        self.read(resolved_seq)
+    }
+
+    fn take_resolution_lease(&self, owner: &str, now: i64, until: i64) -> Result<bool> {
+        let conn = self.writer.lock().expect("writer");
+        let taken = conn
+            .execute(
+                "UPDATE profile_resolution SET lease_owner = ?1, lease_until = ?3
+                 WHERE id = 1 AND (lease_owner IS NULL OR lease_owner = ?1 OR lease_until < ?2)",
+                params![owner, now, until],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(taken == 1)
     }
 
     fn load_profiles(&self, ws: i64) -> Result<ProfileSnapshot> {
         self.read(|conn| {
+            // One read transaction: every table as of the same moment (WAL snapshot).
+            let conn = &conn.unchecked_transaction()?;
+            let generation = generation_of(conn, ws)?;
             let identities = conn
                 .prepare_cached("SELECT id, kind, value, first_seen, erased FROM profile_identities WHERE workspace_id = ?1 ORDER BY id")?
                 .query_map([ws], |r| Ok(IdentityRow { id: r.get(0)?, kind: r.get(1)?, value: r.get(2)?, first_seen: r.get(3)?, erased: r.get(4)? }))?
@@ -168,7 +244,7 @@ impl ProfileStore for SqliteStore {
                 .prepare_cached("SELECT identity_id, data FROM profile_activity WHERE workspace_id = ?1 ORDER BY identity_id")?
                 .query_map([ws], |r| Ok(ActivityRow { identity_id: r.get(0)?, data: r.get(1)? }))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(ProfileSnapshot { identities, links, suggestions, traits, activity })
+            Ok(ProfileSnapshot { identities, links, suggestions, traits, activity, generation })
         })
     }
 

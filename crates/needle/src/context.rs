@@ -164,19 +164,26 @@ impl DataDir {
     }
 
     /// The pipeline every message goes through, topics included; the index stage only when
-    /// this process holds the index (`with_index`); stored messages announced on `feed`.
+    /// this process holds the index (`with_index`); message authors resolved into profiles
+    /// as each batch is stored when `profiles_inline` (otherwise a [`ProfileFollower`] does
+    /// it); stored messages announced on `feed`.
+    ///
+    /// [`ProfileFollower`]: needle_profile::stage::ProfileFollower
     pub fn pipeline(
         &self,
         listening: &Arc<Listening>,
         metrics: Arc<PipelineMetrics>,
         with_index: bool,
+        profiles_inline: bool,
         feed: Option<Feed>,
     ) -> Pipeline {
         let mut after_store: Vec<Box<dyn Stage>> =
             vec![Box::new(TopicsStage::new(listening.clone()))];
-        match self.profiles() {
-            Ok(profiles) => after_store.push(Box::new(ProfilesStage::new(profiles))),
-            Err(e) => tracing::error!(error = %e.message, "profiles are off: bad settings"),
+        if profiles_inline {
+            match self.profiles() {
+                Ok(profiles) => after_store.push(Box::new(ProfilesStage::new(profiles))),
+                Err(e) => tracing::error!(error = %e.message, "profiles are off: bad settings"),
+            }
         }
         after_store.extend(feed.map(|feed| Box::new(AnnounceStage::new(feed)) as Box<dyn Stage>));
         Pipeline::standard(

@@ -199,6 +199,7 @@ pub fn import_files(
         &listening,
         Arc::new(PipelineMetrics::unregistered()),
         true,
+        true,
         None,
     );
     let (events, heard) = mpsc::sync_channel::<Event>(64);

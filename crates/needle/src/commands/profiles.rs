@@ -21,7 +21,9 @@ fn now_us() -> i64 {
 /// prints; rejected rows are listed on standard error with their line numbers.
 pub fn import(data: &DataArgs, file: &Path, map: &[String]) -> CliResult<i32> {
     let map = ColumnMap::parse(map).map_err(Failure::usage)?;
-    let input = std::fs::File::open(file)
+    // Read whole: when another process changed the profiles first, the import runs again on
+    // the reloaded graph.
+    let input = std::fs::read(file)
         .map_err(|e| Failure::bad_input(format!("cannot read {}: {e}", file.display())))?;
     let dir = DataDir::open_store_only(data)?;
     let ws = dir.ensure_workspace(&data.workspace, false)?.id;
@@ -37,8 +39,7 @@ pub fn import(data: &DataArgs, file: &Path, map: &[String]) -> CliResult<i32> {
     let mut header_error = None;
     let summary = service
         .with(ws, |p| {
-            let input = std::io::BufReader::new(input);
-            match import_csv(p, input, &map, &source, now_us()) {
+            match import_csv(p, input.as_slice(), &map, &source, now_us()) {
                 Ok(s) => Ok(Some(s)),
                 Err(e) => {
                     header_error = Some(e);

@@ -16,6 +16,7 @@ use crate::context::DataDir;
 use crate::failure::{CliResult, Failure};
 use crate::follower::Follower;
 use crate::worker::Worker;
+use needle_profile::stage::ProfileFollower;
 
 /// Conversations in the demo workspace (about three messages each).
 const DEMO_CONVERSATIONS: usize = 1500;
@@ -128,8 +129,18 @@ pub fn run(
             .map_err(|e| Failure::new(e.code(), format!("cannot follow live events: {e}")))?,
         None => Feed::local(),
     };
-    let local_pipeline = (embedded || roles.pipeline)
-        .then(|| dir.pipeline(&listening, metrics.clone(), embedded, Some(feed.clone())));
+    // Embedded, each batch's authors are resolved as it is stored; in a cluster, the one
+    // pipeline worker holding the resolution lease follows the store instead, so that
+    // workers do not race each other over the same profiles.
+    let local_pipeline = (embedded || roles.pipeline).then(|| {
+        dir.pipeline(
+            &listening,
+            metrics.clone(),
+            embedded,
+            embedded,
+            Some(feed.clone()),
+        )
+    });
     if demo {
         match &local_pipeline {
             Some(pipeline) => seed_demo(&dir, pipeline)?,
@@ -161,10 +172,12 @@ pub fn run(
     });
     let serves_http = roles.web || roles.ingest;
     let state = AppState::new(listening, app_pipeline, bus.clone(), feed, registry);
-    if embedded || roles.pipeline {
-        // The pipeline's profile graphs answer the API too: one owner per process.
-        let _ = state.profiles.set(dir.profiles()?);
-    }
+    // Every process that answers the API or runs the pipeline holds profile graphs; writes
+    // from any of them are checked against the store's generation, so they cannot disagree.
+    let profiles = dir.profiles()?;
+    let _ = state.profiles.set(profiles.clone());
+    let profile_follower = (embedded || roles.pipeline)
+        .then(|| ProfileFollower::start(profiles, Duration::from_millis(250)));
     if roles.web {
         let models = models.unwrap_or_else(|| data.data.join("models"));
         super::models::load_into(&state, &models);
@@ -200,6 +213,7 @@ pub fn run(
         pipeline.shutdown();
     }
     drop(backfills);
+    drop(profile_follower);
     drop(follower);
     runtime.shutdown_timeout(Duration::from_secs(5));
     served?;
