@@ -13,6 +13,7 @@ mod openapi;
 mod page;
 mod profiles;
 mod relevance;
+mod segments;
 mod topics;
 
 use std::future::Future;
@@ -149,6 +150,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/profiles/{profile}/erase", post(profiles::erase))
         .route("/profiles/{profile}/timeline", get(profiles::timeline))
         .route("/profiles/{profile}/export", get(profiles::export))
+        .route("/segments", get(segments::list))
+        .route(
+            "/segments/{key}",
+            get(segments::get_one)
+                .put(segments::put)
+                .delete(segments::delete),
+        )
         .fallback(api::not_found);
     Router::new()
         .route("/", get(page::home))

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::{api, events, health, profiles, relevance, topics};
+use crate::{api, events, health, profiles, relevance, segments, topics};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,6 +40,10 @@ use crate::{api, events, health, profiles, relevance, topics};
         profiles::import,
         profiles::export,
         profiles::erase,
+        segments::list,
+        segments::put,
+        segments::get_one,
+        segments::delete,
         relevance::put_label,
         relevance::labels,
         relevance::delete_label,
@@ -58,6 +62,7 @@ use crate::{api, events, health, profiles, relevance, topics};
         topics::LintBody,
         profiles::LinkBody,
         profiles::DecisionBody,
+        segments::SegmentBody,
         relevance::LabelBody,
         relevance::MessageRef,
         relevance::ScoreBody,

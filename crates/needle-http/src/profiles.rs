@@ -13,9 +13,9 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use needle_core::ErrorCode;
-use needle_profile::ProfileView;
 use needle_profile::crm::{ColumnMap, import_csv};
 use needle_profile::service::{ProfileService, ServiceError, store_id, timeline_json, traits_json};
+use needle_profile::{ProfileError, ProfileView};
 use needle_store::micros;
 use needle_store::profiles::TimelineCursor;
 use serde::Deserialize;
@@ -33,11 +33,27 @@ pub const MAX_CRM_BODY: usize = 64 * 1024 * 1024;
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> ApiError {
-        ApiError::new(e.code(), e.to_string())
+        match e {
+            ServiceError::Profile(e) => e.into(),
+            ServiceError::Store(e) => e.into(),
+        }
     }
 }
 
-fn service(state: &AppState) -> AppResult<&Arc<ProfileService>> {
+impl From<ProfileError> for ApiError {
+    fn from(e: ProfileError) -> ApiError {
+        let error = ApiError::new(e.code(), e.to_string());
+        match e {
+            // Every mistake of a segment definition, with its byte span.
+            ProfileError::BadSegment(errors) => {
+                error.with("errors", serde_json::to_value(errors).unwrap_or_default())
+            }
+            _ => error,
+        }
+    }
+}
+
+pub(crate) fn service(state: &AppState) -> AppResult<&Arc<ProfileService>> {
     state.profiles.get().ok_or_else(|| {
         ApiError::new(
             ErrorCode::Unavailable,
@@ -46,7 +62,7 @@ fn service(state: &AppState) -> AppResult<&Arc<ProfileService>> {
     })
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     micros(time::OffsetDateTime::now_utc())
 }
 

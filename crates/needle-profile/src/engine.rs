@@ -4,7 +4,7 @@
 //! store in one transaction per batch; replaying the stored identities and links rebuilds
 //! the same state (see [`Profiles::restore_identity`] and friends).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,6 +13,8 @@ use crate::ProfileError;
 use crate::config::ProfileConfig;
 use crate::graph::{Edge, EdgeKind, Evidence, Graph, Linked, NodeId, Unlinked};
 use crate::identity::{Identity, Kind, Normalized, Normalizer};
+use crate::membership::{LiveSegment, Memberships, Population};
+use crate::segment::{Facts, Segment};
 use crate::suggest::{KeyKind, Suggestion, SuggestionStatus, local_key, name_key};
 use crate::traits::{Activity, TraitValue, resolve};
 
@@ -139,6 +141,10 @@ pub struct Changes {
     pub events: Vec<CrmEvent>,
     /// Identities erased: their values and traits are gone.
     pub erased: Vec<NodeId>,
+    /// Segments defined or redefined: (key, definition, when).
+    pub segments: Vec<(String, String, i64)>,
+    /// Segments removed, by key.
+    pub segments_removed: Vec<String>,
 }
 
 impl Changes {
@@ -189,6 +195,11 @@ pub struct Profiles {
     /// Phone normalisation is the costly one; authors repeat.
     phone_cache: HashMap<String, Normalized>,
     erased: HashSet<NodeId>,
+    /// (kind, event id, time) of each identity's CRM events: what segments count.
+    events: HashMap<NodeId, Vec<(String, String, i64)>>,
+    /// (kind, event id) of every event: as in the store, an event is kept once per workspace.
+    event_keys: HashSet<(String, String)>,
+    segments: Memberships,
     changes: Changes,
 }
 
@@ -208,6 +219,9 @@ impl Profiles {
             refused: HashSet::new(),
             phone_cache: HashMap::new(),
             erased: HashSet::new(),
+            events: HashMap::new(),
+            event_keys: HashSet::new(),
+            segments: Memberships::default(),
             changes: Changes::default(),
         })
     }
@@ -237,6 +251,8 @@ impl Profiles {
             + c.sightings.len()
             + c.events.len()
             + c.erased.len()
+            + c.segments.len()
+            + c.segments_removed.len()
     }
 
     pub fn take_changes(&mut self) -> Changes {
@@ -297,6 +313,18 @@ impl Profiles {
 
     pub fn restore_activity(&mut self, node: NodeId, activity: Activity) {
         self.activity.insert(node, activity);
+    }
+
+    /// Puts a stored CRM event back.
+    pub fn restore_event(&mut self, node: NodeId, kind: &str, event_id: &str, at: i64) {
+        self.remember_event(node, kind, event_id, at);
+    }
+
+    /// Puts stored segments back and evaluates them all, in one pass over the profiles.
+    pub fn restore_segments(&mut self, segments: Vec<(String, Segment)>, now: i64) {
+        let mut memberships = std::mem::take(&mut self.segments);
+        memberships.define_all(segments, self, now);
+        self.segments = memberships;
     }
 
     /// Puts a stored suggestion back; suggestions must come in id order.
@@ -663,6 +691,7 @@ impl Profiles {
             ));
         }
         let (node, _) = self.intern(&crm, at);
+        self.remember_event(node, kind, event_id, at);
         self.changes.events.push(CrmEvent {
             node,
             kind: kind.into(),
@@ -671,6 +700,17 @@ impl Profiles {
             data,
         });
         Ok(node)
+    }
+
+    /// Keeps an event's kind and time for segments; the same event again changes nothing.
+    fn remember_event(&mut self, node: NodeId, kind: &str, event_id: &str, at: i64) {
+        if self
+            .event_keys
+            .insert((kind.to_string(), event_id.to_string()))
+        {
+            let list = self.events.entry(node).or_default();
+            list.push((kind.to_string(), event_id.to_string(), at));
+        }
     }
 
     // ---- agents ----
@@ -1003,16 +1043,8 @@ impl Profiles {
 
     pub fn view(&self, root: NodeId) -> ProfileView {
         let members = self.graph.members(root);
-        let mut by_name: BTreeMap<&str, Vec<&TraitValue>> = BTreeMap::new();
-        let mut activity = Activity::default();
         let mut links = Vec::new();
         for &m in &members {
-            for t in self.traits_of(m) {
-                by_name.entry(&t.name).or_default().push(t);
-            }
-            if let Some(a) = self.activity.get(&m) {
-                activity.absorb(a);
-            }
             for e in self.graph.links_of(m) {
                 if e.a == m {
                     links.push(e.clone());
@@ -1020,12 +1052,6 @@ impl Profiles {
             }
         }
         links.sort_by_key(|e| e.id);
-        let traits = by_name
-            .into_iter()
-            .filter_map(|(name, values)| {
-                resolve(self.config.strategy(name), &values).map(|v| (name.to_string(), v))
-            })
-            .collect();
         ProfileView {
             name: profile_name(root),
             root,
@@ -1033,10 +1059,109 @@ impl Profiles {
                 .iter()
                 .map(|&m| (m, self.graph.identity(m).clone()))
                 .collect(),
-            traits,
-            activity,
+            traits: self.resolved_traits(&members),
+            activity: self.summed_activity(&members),
             links,
         }
+    }
+
+    /// The traits of a profile's identities, each resolved by its strategy.
+    fn resolved_traits(&self, members: &[NodeId]) -> BTreeMap<String, Value> {
+        let mut by_name: BTreeMap<&str, Vec<&TraitValue>> = BTreeMap::new();
+        for &m in members {
+            for t in self.traits_of(m) {
+                by_name.entry(&t.name).or_default().push(t);
+            }
+        }
+        by_name
+            .into_iter()
+            .filter_map(|(name, values)| {
+                resolve(self.config.strategy(name), &values).map(|v| (name.to_string(), v))
+            })
+            .collect()
+    }
+
+    /// A profile's computed traits: its identities' counters added up.
+    fn summed_activity(&self, members: &[NodeId]) -> Activity {
+        let mut activity = Activity::default();
+        for m in members {
+            if let Some(a) = self.activity.get(m) {
+                activity.absorb(a);
+            }
+        }
+        activity
+    }
+
+    // ---- segments ----
+
+    /// Defines (or redefines) a segment and finds its members. `key` names it in the API:
+    /// letters, digits, `_` and `-`, at most 64.
+    pub fn define_segment(
+        &mut self,
+        key: &str,
+        definition: &str,
+        now: i64,
+    ) -> Result<&LiveSegment, ProfileError> {
+        check_segment_key(key)?;
+        let segment = Segment::parse(definition).map_err(ProfileError::BadSegment)?;
+        let mut memberships = std::mem::take(&mut self.segments);
+        memberships.define(key, segment, self, now);
+        self.segments = memberships;
+        self.changes
+            .segments
+            .push((key.to_string(), definition.to_string(), now));
+        Ok(self.segments.get(key).expect("segment just defined"))
+    }
+
+    pub fn remove_segment(&mut self, key: &str) -> Result<(), ProfileError> {
+        self.segments
+            .remove(key)
+            .ok_or_else(|| ProfileError::UnknownSegment(key.to_string()))?;
+        self.changes.segments_removed.push(key.to_string());
+        Ok(())
+    }
+
+    pub fn segment(&self, key: &str) -> Result<&LiveSegment, ProfileError> {
+        self.segments
+            .get(key)
+            .ok_or_else(|| ProfileError::UnknownSegment(key.to_string()))
+    }
+
+    pub fn segments(&self) -> &Memberships {
+        &self.segments
+    }
+
+    /// Brings segment membership up to date with `changes` (taken from this graph), and
+    /// evaluates in full the time-dependent segments last evaluated before `now - max_age`.
+    pub fn refresh_segments(&mut self, changes: &Changes, now: i64, max_age: i64) {
+        if self.segments.is_empty() {
+            return;
+        }
+        let touched = self.touched(changes);
+        let mut memberships = std::mem::take(&mut self.segments);
+        memberships.refresh(self, &touched, now);
+        memberships.recheck_timed(self, now, max_age);
+        self.segments = memberships;
+    }
+
+    /// Every identity whose profile or facts `changes` may have altered.
+    fn touched(&self, c: &Changes) -> BTreeSet<NodeId> {
+        let mut nodes = BTreeSet::new();
+        nodes.extend(c.identities.iter().map(|(n, _, _)| *n));
+        for e in &c.edges {
+            nodes.extend([e.a, e.b]);
+        }
+        for &(id, _) in &c.removed {
+            if let Some(e) = self.graph.edge(id) {
+                nodes.extend([e.a, e.b]);
+            }
+        }
+        nodes.extend(c.traits.iter().map(|(n, _)| *n));
+        nodes.extend(c.activity.iter().copied());
+        nodes.extend(c.sightings.iter().map(|&(_, n, _)| n));
+        nodes.extend(c.events.iter().map(|e| e.node));
+        nodes.extend(c.erased.iter().copied());
+        nodes
     }
 
     // ---- privacy ----
@@ -1067,6 +1192,9 @@ impl Profiles {
             self.graph.forget(m);
             self.erased.insert(m);
             self.traits.remove(&m);
+            for (kind, event_id, _) in self.events.remove(&m).unwrap_or_default() {
+                self.event_keys.remove(&(kind, event_id));
+            }
             for bucket in self.buckets.values_mut() {
                 bucket.retain(|&n| n != m);
             }
@@ -1098,6 +1226,56 @@ impl Profiles {
 
     pub fn is_erased(&self, node: NodeId) -> bool {
         self.erased.contains(&node)
+    }
+}
+
+impl Population for Profiles {
+    fn roots(&self) -> Vec<NodeId> {
+        (0..self.graph.len() as NodeId)
+            .filter(|&n| self.graph.profile_of(n) == n && !self.erased.contains(&n))
+            .collect()
+    }
+
+    fn root_of(&self, node: NodeId) -> Option<NodeId> {
+        ((node as usize) < self.graph.len() && !self.erased.contains(&node))
+            .then(|| self.graph.profile_of(node))
+    }
+
+    fn members_of(&self, root: NodeId) -> Vec<NodeId> {
+        self.graph.members(root)
+    }
+
+    fn with_facts(&self, root: NodeId, f: &mut dyn FnMut(&Facts<'_>)) {
+        let members = self.graph.member_slice(root);
+        let traits = self.resolved_traits(members);
+        let activity = self.summed_activity(members);
+        let events: Vec<(&str, i64)> = members
+            .iter()
+            .filter_map(|m| self.events.get(m))
+            .flatten()
+            .map(|(kind, _, at)| (kind.as_str(), *at))
+            .collect();
+        f(&Facts {
+            traits: &traits,
+            activity: &activity,
+            events: &events,
+            identities: members.len(),
+        });
+    }
+}
+
+fn check_segment_key(key: &str) -> Result<(), ProfileError> {
+    let ok = !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ProfileError::BadInput(format!(
+            "segment key {key:?}: use 1 to 64 letters, digits, `_` or `-`"
+        )))
     }
 }
 

@@ -235,7 +235,7 @@ impl Graph {
         }
     }
 
-    fn member_slice(&self, root: NodeId) -> &[NodeId] {
+    pub(crate) fn member_slice(&self, root: NodeId) -> &[NodeId] {
         match self.members.get(&root) {
             Some(m) => m,
             None => std::slice::from_ref(&self.root[root as usize]),

@@ -17,6 +17,8 @@ pub mod crm;
 pub mod engine;
 pub mod graph;
 pub mod identity;
+pub mod membership;
+pub mod segment;
 #[cfg(feature = "service")]
 pub mod service;
 #[cfg(feature = "service")]
@@ -31,6 +33,8 @@ pub use engine::{
 };
 pub use graph::{Edge, EdgeKind, Evidence, NodeId};
 pub use identity::{Identity, IdentityError, Kind, Normalized, Normalizer};
+pub use membership::{LiveSegment, Memberships};
+pub use segment::{Facts, Segment, SegmentError};
 pub use suggest::{Suggestion, SuggestionStatus};
 pub use traits::{Activity, Strategy, TraitValue};
 
@@ -45,6 +49,10 @@ pub enum ProfileError {
     UnknownIdentity(String),
     #[error("no profile {0} in this workspace")]
     UnknownProfile(String),
+    #[error("no segment {0:?} in this workspace")]
+    UnknownSegment(String),
+    #[error("the segment definition has {} mistake(s); the first: {}", .0.len(), .0.first().map_or("", |e| e.message.as_str()))]
+    BadSegment(Vec<SegmentError>),
     #[error("no suggestion {0} in this workspace")]
     UnknownSuggestion(u64),
     #[error("suggestion {0} was {1} already")]
@@ -62,8 +70,11 @@ impl ProfileError {
     pub fn code(&self) -> needle_core::ErrorCode {
         use needle_core::ErrorCode;
         match self {
-            ProfileError::BadInput(_) | ProfileError::Config(_) => ErrorCode::BadRequest,
+            ProfileError::BadInput(_) | ProfileError::Config(_) | ProfileError::BadSegment(_) => {
+                ErrorCode::BadRequest
+            }
             ProfileError::UnknownIdentity(_)
+            | ProfileError::UnknownSegment(_)
             | ProfileError::UnknownProfile(_)
             | ProfileError::UnknownSuggestion(_) => ErrorCode::NotFound,
             ProfileError::Decided(..)

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use needle_core::ErrorCode;
 use needle_store::profiles::{
-    ActivityRow, AuditRow, EventRow, IdentityRow, LinkRow, ProfileBatch, SightingRow,
+    ActivityRow, AuditRow, EventRow, IdentityRow, LinkRow, ProfileBatch, SegmentRow, SightingRow,
     SuggestionRow, TimelineCursor, TimelineEntry, TimelineRow, TraitRow,
 };
 use needle_store::{Backend, StoreError};
@@ -29,6 +29,7 @@ use serde_json::{Map, Value, json};
 use crate::engine::{Changes, ProfileView, Profiles, Sighting};
 use crate::graph::{Edge, EdgeKind, Evidence, NodeId};
 use crate::identity::Identity;
+use crate::segment::Segment;
 use crate::stage::sighting_of;
 use crate::suggest::{Suggestion, SuggestionStatus};
 use crate::traits::{Activity, TraitValue};
@@ -67,6 +68,14 @@ pub fn node_of(id: i64) -> NodeId {
 const ATTEMPTS: usize = 8;
 /// Stored messages read per step of resolution.
 const RESOLVE_CHUNK: usize = 1000;
+/// A segment that time alone can change (`last_seen within 7d`) is evaluated in full again
+/// when it is read this long after its last full evaluation.
+const TIMED_SEGMENT_AGE_US: i64 = 60_000_000;
+
+/// Now, in microseconds since the epoch.
+fn now_us() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
+}
 
 /// A workspace's graph and the store generation it matches.
 struct Graph {
@@ -194,6 +203,20 @@ impl ProfileService {
                 decided_at: row.decided_at,
             });
         }
+        for row in snapshot.events {
+            p.restore_event(node_of(row.identity_id), &row.kind, &row.event_id, row.at);
+        }
+        let mut segments = Vec::with_capacity(snapshot.segments.len());
+        for row in snapshot.segments {
+            let segment = Segment::parse(&row.definition).map_err(|errors| {
+                corrupt(format!(
+                    "segment {:?} of workspace {ws} no longer parses: {}",
+                    row.key, errors[0].message
+                ))
+            })?;
+            segments.push((row.key, segment));
+        }
+        p.restore_segments(segments, now_us());
         p.take_changes();
         Ok(Graph {
             profiles: p,
@@ -255,6 +278,8 @@ impl ProfileService {
         let mut g = graph.lock().expect("profile graph");
         let out = f(&mut g.profiles);
         let changes = g.profiles.take_changes();
+        g.profiles
+            .refresh_segments(&changes, now_us(), TIMED_SEGMENT_AGE_US);
         let mut batch = to_batch(&g.profiles, &changes);
         batch.resolved = resolved;
         let erased: Vec<i64> = changes.erased.iter().map(|&n| store_id(n)).collect();
@@ -295,6 +320,22 @@ impl ProfileService {
             self.graph(ws)?
         };
         let g = graph.lock().expect("profile graph");
+        Ok(f(&g.profiles)?)
+    }
+
+    /// Reads a workspace's segments, first evaluating in full those that time alone can
+    /// change and that were last evaluated too long ago.
+    pub fn read_segments<T>(
+        &self,
+        ws: i64,
+        f: impl FnOnce(&Profiles) -> Result<T, ProfileError>,
+    ) -> Result<T> {
+        // The generation check of `read`, then the recheck under the graph's own lock.
+        self.read(ws, |_| Ok(()))?;
+        let graph = self.graph(ws)?;
+        let mut g = graph.lock().expect("profile graph");
+        g.profiles
+            .refresh_segments(&Default::default(), now_us(), TIMED_SEGMENT_AGE_US);
         Ok(f(&g.profiles)?)
     }
 
@@ -501,6 +542,16 @@ pub fn to_batch(p: &Profiles, c: &Changes) -> ProfileBatch {
                 data: e.data.to_string(),
             })
             .collect(),
+        segments: c
+            .segments
+            .iter()
+            .map(|(key, definition, at)| SegmentRow {
+                key: key.clone(),
+                definition: definition.clone(),
+                updated_at: *at,
+            })
+            .collect(),
+        segments_removed: c.segments_removed.clone(),
         resolved: None,
     }
 }

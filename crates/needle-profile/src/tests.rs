@@ -504,3 +504,225 @@ fn replaying_the_changes_rebuilds_the_same_profiles() {
         );
     }
 }
+
+fn members(p: &Profiles, key: &str) -> Vec<String> {
+    p.segment(key)
+        .unwrap()
+        .members
+        .iter()
+        .map(|&r| profile_name(r))
+        .collect()
+}
+
+/// Takes the changes as the service does after a write and updates membership.
+fn settle(p: &mut Profiles, now: i64) {
+    let changes = p.take_changes();
+    p.refresh_segments(&changes, now, i64::MAX);
+}
+
+#[test]
+fn segments_follow_events_merges_splits_and_erasure() {
+    let mut p = profiles();
+    kim(&mut p);
+    let now = 10 * DAY;
+    p.define_segment("de_vip", "country = DE and lifetime_value > 500", now)
+        .unwrap();
+    p.define_segment("buyers", "events(purchase, 30d) >= 2", now)
+        .unwrap();
+    p.define_segment("korea", "country = kr", now).unwrap();
+    settle(&mut p, now);
+    assert_eq!(members(&p, "de_vip"), ["p1"]);
+    assert!(members(&p, "buyers").is_empty());
+
+    // The same event twice counts once; a second order makes a buyer.
+    p.add_event("4711", "purchase", "o1", 5 * DAY, json!({}))
+        .unwrap();
+    p.add_event("4711", "purchase", "o1", 5 * DAY, json!({}))
+        .unwrap();
+    settle(&mut p, now);
+    assert!(members(&p, "buyers").is_empty());
+    p.add_event("4711", "Purchase", "o2", 6 * DAY, json!({}))
+        .unwrap();
+    settle(&mut p, now);
+    assert_eq!(members(&p, "buyers"), ["p1"]);
+
+    // A Korean handle is its own profile until an agent links it to Kim, whose trusted CRM
+    // country then wins; unlinking hands the handle its own country back.
+    p.observe(&sighting(
+        "mastodon",
+        "t2",
+        5 * DAY,
+        Author {
+            handle: Some("kim_lee"),
+            country: Some("kr"),
+            ..Author::default()
+        },
+    ));
+    settle(&mut p, now);
+    let handle = id(&p, "mastodon:kim_lee");
+    let email = id(&p, "email:kim@example.com");
+    let handle_profile = p.profile_of(&handle).unwrap().name;
+    assert_eq!(members(&p, "korea"), std::slice::from_ref(&handle_profile));
+    p.link(&handle, &email, "agent:ana", "same person", 6 * DAY)
+        .unwrap();
+    settle(&mut p, now);
+    assert!(members(&p, "korea").is_empty());
+    assert_eq!(members(&p, "de_vip"), ["p1"]);
+    p.unlink(&handle, &email, "agent:ana", "not the same", 7 * DAY)
+        .unwrap();
+    settle(&mut p, now);
+    assert_eq!(members(&p, "korea"), [handle_profile]);
+
+    // Redefining replaces; removing forgets; erasing leaves no member behind.
+    p.define_segment("korea", "country in (kr, jp) or events(purchase) >= 2", now)
+        .unwrap();
+    assert_eq!(p.segment("korea").unwrap().members.len(), 2);
+    p.remove_segment("buyers").unwrap();
+    assert!(matches!(
+        p.remove_segment("buyers"),
+        Err(ProfileError::UnknownSegment(_))
+    ));
+    p.erase("p1", "agent:ana", "asked to be forgotten", 8 * DAY)
+        .unwrap();
+    settle(&mut p, now);
+    assert!(members(&p, "de_vip").is_empty());
+    assert_eq!(p.segment("korea").unwrap().members.len(), 1);
+    let changes = p.take_changes();
+    assert!(changes.segments.is_empty() && changes.segments_removed.is_empty());
+}
+
+#[test]
+fn segment_definitions_and_keys_are_checked() {
+    let mut p = profiles();
+    match p.define_segment("x", "country = DE and (tier", DAY) {
+        Err(ProfileError::BadSegment(errors)) => {
+            assert!(!errors.is_empty());
+            assert!(errors[0].start <= errors[0].end);
+        }
+        other => panic!("expected a definition error, got {other:?}"),
+    }
+    for key in ["", "a b", "ü", &"k".repeat(65)] {
+        assert!(
+            matches!(
+                p.define_segment(key, "country = DE", DAY),
+                Err(ProfileError::BadInput(_))
+            ),
+            "{key:?}"
+        );
+    }
+    assert_eq!(
+        p.pending(),
+        0,
+        "nothing is recorded for a refused definition"
+    );
+}
+
+/// Whatever happens to the graph, the incrementally kept members equal a fresh evaluation.
+#[test]
+fn incremental_membership_equals_a_full_evaluation() {
+    let definitions = [
+        ("de", "country = DE"),
+        ("not_de", "country != DE"),
+        ("rich", "lifetime_value >= 300 and identities >= 2"),
+        (
+            "buyers",
+            "events(purchase) >= 2 or events(refund, 10d) >= 1",
+        ),
+        ("chatty", "messages >= 3 or messages.chat >= 1"),
+        ("unhappy", "sentiment(30d) = negative"),
+        ("recent", "last_seen within 5d and not tier exists"),
+    ];
+    let now = 40 * DAY;
+    for seed in 0..24 {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut p = profiles();
+        for (key, definition) in definitions {
+            p.define_segment(key, definition, now).unwrap();
+        }
+        settle(&mut p, now);
+        for step in 0..120 {
+            let at = (rng.i64(1..40)) * DAY;
+            let who = rng.u32(0..12);
+            let email = format!("user{who}@example.com");
+            let handle = format!("h{}", rng.u32(0..12));
+            match rng.u8(0..6) {
+                0 | 1 => {
+                    let channel = ["email", "chat", "mastodon"][rng.usize(0..3)];
+                    let country = ["DE", "kr", "FR"][rng.usize(0..3)];
+                    p.observe(&Sighting {
+                        sentiment: Some(rng.f32() * 2.0 - 1.0),
+                        ..sighting(
+                            channel,
+                            &format!("m{step}"),
+                            at,
+                            Author {
+                                email: (channel != "mastodon").then_some(email.as_str()),
+                                handle: (channel == "mastodon").then_some(handle.as_str()),
+                                country: Some(country),
+                                ..Author::default()
+                            },
+                        )
+                    });
+                }
+                2 => {
+                    let mut traits = vec![("lifetime_value".into(), json!(rng.u32(0..600)))];
+                    if rng.bool() {
+                        traits.push(("tier".into(), json!("gold")));
+                    }
+                    p.import_customer(
+                        &CrmCustomer {
+                            id: format!("c{}", rng.u32(0..8)),
+                            emails: vec![email],
+                            phones: vec![],
+                            name: None,
+                            traits,
+                        },
+                        "crm.csv",
+                        at,
+                    )
+                    .unwrap();
+                }
+                3 => {
+                    let kind = ["purchase", "refund"][rng.usize(0..2)];
+                    let event = format!("e{}", rng.u32(0..30));
+                    p.add_event(&format!("c{}", rng.u32(0..8)), kind, &event, at, json!({}))
+                        .unwrap();
+                }
+                4 => {
+                    let n = p.graph().len() as NodeId;
+                    if n >= 2 {
+                        let (a, b) = (rng.u32(0..n), rng.u32(0..n));
+                        let (ia, ib) =
+                            (p.graph().identity(a).clone(), p.graph().identity(b).clone());
+                        if rng.bool() {
+                            let _ = p.link(&ia, &ib, "agent:t", "test", at);
+                        } else {
+                            let _ = p.unlink(&ia, &ib, "agent:t", "test", at);
+                        }
+                    }
+                }
+                _ => {
+                    if rng.u8(0..8) == 0 && !p.graph().is_empty() {
+                        let n = rng.u32(0..p.graph().len() as NodeId);
+                        let name = profile_name(p.graph().profile_of(n));
+                        let _ = p.erase(&name, "agent:t", "asked", at);
+                    }
+                }
+            }
+            settle(&mut p, now);
+            let mut fresh = Memberships::default();
+            let segments = definitions
+                .iter()
+                .map(|(k, d)| (k.to_string(), Segment::parse(d).unwrap()))
+                .collect();
+            fresh.define_all(segments, &p, now);
+            for (key, _) in definitions {
+                assert_eq!(
+                    p.segment(key).unwrap().members,
+                    fresh.get(key).unwrap().members,
+                    "seed {seed}, step {step}, segment {key}"
+                );
+            }
+        }
+    }
+}

@@ -94,6 +94,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_profile_resolution",
         include_str!("../migrations/postgres/0007_profile_resolution.sql"),
     ),
+    (
+        "0008_profile_segments",
+        include_str!("../migrations/postgres/0008_profile_segments.sql"),
+    ),
 ];
 
 /// Advisory lock keys (database-wide, shared with anything else using advisory locks there,
@@ -1093,7 +1097,8 @@ mod tests {
                 "0004_classification",
                 "0005_profiles",
                 "0006_relevance_labels",
-                "0007_profile_resolution"
+                "0007_profile_resolution",
+                "0008_profile_segments"
             ]
         );
         let store = PostgresStore::connect(&url).unwrap();

@@ -11,9 +11,9 @@ use ::postgres::Row;
 use crate::Result;
 use crate::postgres::{Failure, PostgresStore, limit};
 use crate::profiles::{
-    ActivityRow, AuditRow, ERASED_TEXT, IdentityRow, LinkRow, ProfileBatch, ProfileSnapshot,
-    ProfileStore, SuggestionRow, TimelineCursor, TimelineEntry, TimelineRow, TraitRow, moved,
-    redact_doc, stale,
+    ActivityRow, AuditRow, ERASED_TEXT, EventMark, IdentityRow, LinkRow, ProfileBatch,
+    ProfileSnapshot, ProfileStore, SegmentRow, SuggestionRow, TimelineCursor, TimelineEntry,
+    TimelineRow, TraitRow, moved, redact_doc, stale,
 };
 
 const INSERT_IDENTITIES: &str = "
@@ -61,6 +61,13 @@ const INSERT_EVENTS: &str = "
     INSERT INTO profile_events (workspace_id, identity_id, kind, event_id, at, data)
     SELECT $1::int8, * FROM unnest($2::int8[], $3::text[], $4::text[], $5::int8[], $6::text[])
     ON CONFLICT DO NOTHING";
+const UPSERT_SEGMENTS: &str = "
+    INSERT INTO profile_segments (workspace_id, key, definition, updated_at)
+    SELECT $1::int8, * FROM unnest($2::text[], $3::text[], $4::int8[])
+    ON CONFLICT (workspace_id, key) DO UPDATE SET definition = excluded.definition,
+        updated_at = excluded.updated_at";
+const DELETE_SEGMENTS: &str =
+    "DELETE FROM profile_segments WHERE workspace_id = $1 AND key = ANY($2::text[])";
 
 const ENSURE_GENERATION: &str = "INSERT INTO profile_generations (workspace_id, generation)
     VALUES ($1, 0) ON CONFLICT DO NOTHING";
@@ -86,6 +93,10 @@ const LOAD_TRAITS: &str = "SELECT identity_id, name, source, value, trusted, at 
     WHERE workspace_id = $1 ORDER BY identity_id, name COLLATE \"C\", source COLLATE \"C\"";
 const LOAD_ACTIVITY: &str = "SELECT identity_id, data FROM profile_activity WHERE workspace_id = $1
     ORDER BY identity_id";
+const LOAD_EVENTS: &str = "SELECT identity_id, kind, event_id, at FROM profile_events
+    WHERE workspace_id = $1 ORDER BY id";
+const LOAD_SEGMENTS: &str = "SELECT key, definition, updated_at FROM profile_segments
+    WHERE workspace_id = $1 ORDER BY key COLLATE \"C\"";
 
 const TIMELINE_MESSAGES: &str = "
     SELECT s.at, s.identity_id, s.message_seq, m.channel, m.source_id
@@ -161,6 +172,8 @@ impl ProfileStore for PostgresStore {
                 UPSERT_ACTIVITY,
                 INSERT_SIGHTINGS,
                 INSERT_EVENTS,
+                UPSERT_SEGMENTS,
+                DELETE_SEGMENTS,
             ]
             .map(|sql| conn.prepare(sql));
             let [
@@ -173,6 +186,8 @@ impl ProfileStore for PostgresStore {
                 activity,
                 sightings,
                 events,
+                segments,
+                segments_removed,
             ] = statements;
             let (ids, links, removed, audit, suggestions, traits, activity, sightings, events) = (
                 ids?,
@@ -185,6 +200,7 @@ impl ProfileStore for PostgresStore {
                 sightings?,
                 events?,
             );
+            let (segments, segments_removed) = (segments?, segments_removed?);
             let mut tx = conn.client.transaction()?;
             if let Some((from, to)) = b.resolved {
                 let at: i64 = tx.query_one(&lock_resolved, &[])?.try_get(0)?;
@@ -352,6 +368,27 @@ impl ProfileStore for PostgresStore {
                     ],
                 )?;
             }
+            if !b.segments.is_empty() {
+                // One row per key: the last definition given wins, as it would row by row.
+                let mut g: Vec<&SegmentRow> = Vec::new();
+                for row in b.segments.iter().rev() {
+                    if !g.iter().any(|x| x.key == row.key) {
+                        g.push(row);
+                    }
+                }
+                tx.execute(
+                    &segments,
+                    &[
+                        &ws,
+                        &g.iter().map(|x| x.key.as_str()).collect::<Vec<_>>(),
+                        &g.iter().map(|x| x.definition.as_str()).collect::<Vec<_>>(),
+                        &g.iter().map(|x| x.updated_at).collect::<Vec<_>>(),
+                    ],
+                )?;
+            }
+            if !b.segments_removed.is_empty() {
+                tx.execute(&segments_removed, &[&ws, &b.segments_removed])?;
+            }
             tx.commit()?;
             Ok(generation + 1)
         })
@@ -388,9 +425,21 @@ impl ProfileStore for PostgresStore {
                 LOAD_SUGGESTIONS,
                 LOAD_TRAITS,
                 LOAD_ACTIVITY,
+                LOAD_EVENTS,
+                LOAD_SEGMENTS,
             ]
             .map(|sql| conn.prepare(sql));
-            let [generation, identities, links, suggestions, traits, activity] = statements;
+            let [
+                generation,
+                identities,
+                links,
+                suggestions,
+                traits,
+                activity,
+                events,
+                segments,
+            ] = statements;
+            let (events, segments) = (events?, segments?);
             let (generation, identities, links, suggestions, traits, activity) = (
                 generation?,
                 identities?,
@@ -455,6 +504,21 @@ impl ProfileStore for PostgresStore {
                 snapshot.activity.push(ActivityRow {
                     identity_id: r.try_get(0)?,
                     data: r.try_get(1)?,
+                });
+            }
+            for r in tx.query(&events, &[&ws])? {
+                snapshot.events.push(EventMark {
+                    identity_id: r.try_get(0)?,
+                    kind: r.try_get(1)?,
+                    event_id: r.try_get(2)?,
+                    at: r.try_get(3)?,
+                });
+            }
+            for r in tx.query(&segments, &[&ws])? {
+                snapshot.segments.push(SegmentRow {
+                    key: r.try_get(0)?,
+                    definition: r.try_get(1)?,
+                    updated_at: r.try_get(2)?,
                 });
             }
             tx.commit()?;

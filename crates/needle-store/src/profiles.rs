@@ -102,6 +102,23 @@ pub struct EventRow {
     pub data: String,
 }
 
+/// An event's kind and time, as segments count them (without its data).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventMark {
+    pub identity_id: i64,
+    pub kind: String,
+    pub event_id: String,
+    pub at: i64,
+}
+
+/// A saved segment definition (its members are computed, not stored).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentRow {
+    pub key: String,
+    pub definition: String,
+    pub updated_at: i64,
+}
+
 /// Everything one step of resolution changed, written in one transaction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProfileBatch {
@@ -120,6 +137,10 @@ pub struct ProfileBatch {
     pub sightings: Vec<SightingRow>,
     /// An event already stored (same kind and event id) is left as it is.
     pub events: Vec<EventRow>,
+    /// Inserted or replaced by key.
+    pub segments: Vec<SegmentRow>,
+    /// Segments removed, by key.
+    pub segments_removed: Vec<String>,
     /// Moves the resolution cursor from `.0` to `.1`: the authors of every message up to
     /// seq `.1` are resolved once this batch is written. Refused when the cursor is no longer
     /// at `.0`.
@@ -165,6 +186,10 @@ pub struct ProfileSnapshot {
     pub suggestions: Vec<SuggestionRow>,
     pub traits: Vec<TraitRow>,
     pub activity: Vec<ActivityRow>,
+    /// In id order.
+    pub events: Vec<EventMark>,
+    /// By key.
+    pub segments: Vec<SegmentRow>,
     /// The generation these rows were read at (0 before the first write).
     pub generation: i64,
 }
@@ -342,7 +367,8 @@ pub mod conformance {
                 erasing_redacts_messages_and_forgets_identities,
                 stale_writers_are_refused_and_write_nothing,
                 the_resolution_cursor_moves_with_its_batch_and_only_from_where_it_is,
-                one_resolver_holds_the_lease_until_it_lapses);
+                one_resolver_holds_the_lease_until_it_lapses,
+                segments_and_event_marks_load_back);
         };
         (@each $open:expr; $($check:ident),*) => {
             $(
@@ -440,8 +466,71 @@ pub mod conformance {
             }],
             sightings: vec![],
             events: vec![],
+            segments: vec![],
+            segments_removed: vec![],
             resolved: None,
         }
+    }
+
+    pub fn segments_and_event_marks_load_back<S: Store + ProfileStore + ?Sized>(store: &S) {
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        let segment = |key: &str, definition: &str, at: i64| SegmentRow {
+            key: key.into(),
+            definition: definition.into(),
+            updated_at: at,
+        };
+        let event = |identity_id: i64, event_id: &str, at: i64| EventRow {
+            identity_id,
+            kind: "purchase".into(),
+            event_id: event_id.into(),
+            at,
+            data: r#"{"total":12}"#.into(),
+        };
+        let mut b = batch();
+        b.events = vec![event(1, "o1", 10), event(3, "o2", 11), event(3, "o1", 12)];
+        b.segments = vec![
+            segment("vip", "tier = gold", 1),
+            segment("de", "country = DE", 1),
+            segment("vip", "tier in (gold, platinum)", 2),
+        ];
+        assert_eq!(apply(store, ws, &b), 1);
+        let loaded = store.load_profiles(ws).unwrap();
+        assert_eq!(
+            loaded.segments,
+            vec![
+                segment("de", "country = DE", 1),
+                segment("vip", "tier in (gold, platinum)", 2)
+            ],
+            "by key, the last definition of a key in a batch wins"
+        );
+        let marks: Vec<(i64, &str, i64)> = loaded
+            .events
+            .iter()
+            .map(|e| (e.identity_id, e.event_id.as_str(), e.at))
+            .collect();
+        assert_eq!(
+            marks,
+            [(1, "o1", 10), (3, "o2", 11)],
+            "an event is kept once"
+        );
+        // A batch that only removes a segment is a profile change: the generation moves.
+        let next = store
+            .apply_profile_batch(
+                ws,
+                1,
+                &ProfileBatch {
+                    segments_removed: vec!["de".into(), "never-defined".into()],
+                    ..ProfileBatch::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(next, 2);
+        let loaded = store.load_profiles(ws).unwrap();
+        assert_eq!(
+            loaded.segments,
+            vec![segment("vip", "tier in (gold, platinum)", 2)]
+        );
+        assert!(store.load_profiles(ws + 1000).unwrap().segments.is_empty());
     }
 
     pub fn a_batch_round_trips_through_load<S: Store + ProfileStore + ?Sized>(store: &S) {

@@ -51,6 +51,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_profile_resolution",
         include_str!("../migrations/sqlite/0007_profile_resolution.sql"),
     ),
+    (
+        "0008_profile_segments",
+        include_str!("../migrations/sqlite/0008_profile_segments.sql"),
+    ),
 ];
 
 /// The SQLite store.

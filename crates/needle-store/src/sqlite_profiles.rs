@@ -4,9 +4,9 @@ use rusqlite::{Connection, TransactionBehavior, params, params_from_iter};
 
 use crate::Result;
 use crate::profiles::{
-    ActivityRow, AuditRow, ERASED_TEXT, IdentityRow, LinkRow, ProfileBatch, ProfileSnapshot,
-    ProfileStore, SuggestionRow, TimelineCursor, TimelineEntry, TimelineRow, TraitRow, moved,
-    redact_doc, stale,
+    ActivityRow, AuditRow, ERASED_TEXT, EventMark, IdentityRow, LinkRow, ProfileBatch,
+    ProfileSnapshot, ProfileStore, SegmentRow, SuggestionRow, TimelineCursor, TimelineEntry,
+    TimelineRow, TraitRow, moved, redact_doc, stale,
 };
 use crate::sqlite::SqliteStore;
 
@@ -132,6 +132,20 @@ fn write_batch(conn: &Connection, ws: i64, b: &ProfileBatch) -> rusqlite::Result
     for e in &b.events {
         stmt.execute(params![ws, e.identity_id, e.kind, e.event_id, e.at, e.data])?;
     }
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO profile_segments (workspace_id, key, definition, updated_at)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (workspace_id, key) DO UPDATE SET
+             definition = excluded.definition, updated_at = excluded.updated_at",
+    )?;
+    for s in &b.segments {
+        stmt.execute(params![ws, s.key, s.definition, s.updated_at])?;
+    }
+    let mut stmt =
+        conn.prepare_cached("DELETE FROM profile_segments WHERE workspace_id = ?1 AND key = ?2")?;
+    for key in &b.segments_removed {
+        stmt.execute(params![ws, key])?;
+    }
     Ok(())
 }
 
@@ -244,7 +258,15 @@ impl ProfileStore for SqliteStore {
                 .prepare_cached("SELECT identity_id, data FROM profile_activity WHERE workspace_id = ?1 ORDER BY identity_id")?
                 .query_map([ws], |r| Ok(ActivityRow { identity_id: r.get(0)?, data: r.get(1)? }))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(ProfileSnapshot { identities, links, suggestions, traits, activity, generation })
+            let events = conn
+                .prepare_cached("SELECT identity_id, kind, event_id, at FROM profile_events WHERE workspace_id = ?1 ORDER BY id")?
+                .query_map([ws], |r| Ok(EventMark { identity_id: r.get(0)?, kind: r.get(1)?, event_id: r.get(2)?, at: r.get(3)? }))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let segments = conn
+                .prepare_cached("SELECT key, definition, updated_at FROM profile_segments WHERE workspace_id = ?1 ORDER BY key")?
+                .query_map([ws], |r| Ok(SegmentRow { key: r.get(0)?, definition: r.get(1)?, updated_at: r.get(2)? }))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ProfileSnapshot { identities, links, suggestions, traits, activity, events, segments, generation })
         })
     }
 

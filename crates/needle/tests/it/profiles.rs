@@ -330,3 +330,129 @@ fn the_api_links_unlinks_reviews_exports_and_erases() {
     assert!(doc["paths"]["/api/v1/profiles/{profile}/timeline"].is_object());
     assert!(server.stop().success());
 }
+
+#[test]
+fn segments_are_live_report_mistakes_with_spans_and_survive_a_restart() {
+    use crate::serve::{Server, get, post, send};
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let api = |path: &str| server.url(&format!("/api/v1{path}"));
+    let (status, body) = post(
+        &api("/profiles/import?map=id%3Dcustomer_no"),
+        "text/csv",
+        CRM,
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let define = |key: &str, definition: &str| {
+        send(
+            "PUT",
+            &api(&format!("/segments/{key}")),
+            Some(json!({ "definition": definition })),
+        )
+    };
+    let (status, vip) = define("de_vip", "country = DE and lifetime_value > 500");
+    assert_eq!((status, &vip["members"]), (201, &json!(1)), "{vip}");
+    let (status, buyers) = define("buyers", "events(purchase) >= 1 and not country = KR");
+    assert_eq!((status, &buyers["members"]), (201, &json!(1)), "{buyers}");
+    let (status, on_mastodon) = define("on_mastodon", "messages.mastodon >= 1");
+    assert_eq!((status, &on_mastodon["members"]), (201, &json!(0)));
+
+    // Mistakes come back all at once, each with the bytes it covers; nothing is saved.
+    let wrong = "country = DE and (lifetime_value >> 5";
+    let (status, body) = define("broken", wrong);
+    assert_eq!(status, 400, "{body}");
+    let errors = body["errors"].as_array().expect("errors listed");
+    assert!(!errors.is_empty(), "{body}");
+    for e in errors {
+        let (start, end) = (e["start"].as_u64().unwrap(), e["end"].as_u64().unwrap());
+        assert!(start <= end && end as usize <= wrong.len(), "{e}");
+        assert!(!e["message"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(get(&api("/segments/broken")).0, 404);
+    let (status, body) = define("bad%20key", "country = DE");
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = send("PUT", &api("/segments/x"), Some(json!({"definition": 5})));
+    assert_eq!(status, 422, "{body}");
+
+    // Messages arriving move members in: no rebuild asked for.
+    let (status, body) = post(&api("/messages"), "application/x-ndjson", MESSAGES);
+    assert!(status < 300, "{body}");
+    let started = std::time::Instant::now();
+    loop {
+        let (_, segment) = get(&api("/segments/on_mastodon"));
+        if segment["members"] == 1 {
+            let profiles = segment["profiles"].as_array().unwrap();
+            assert_eq!(profiles[0]["identities"], json!(["mastodon:kim_lee"]));
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 10, "{segment}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    // Linking the handle to Kim moves the merged profile into both segments.
+    let (_, queue) = get(&api("/profiles/suggestions"));
+    let claim = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["evidence"][0].as_str().unwrap().contains("claims"))
+        .expect("claim suggested")["id"]
+        .as_u64()
+        .unwrap();
+    let (status, body) = send(
+        "POST",
+        &api(&format!("/profiles/suggestions/{claim}/accept")),
+        Some(json!({"actor": "ana", "reason": "same order number"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, kim) = get(&api("/profiles?identity=email%3Akim%40example.com"));
+    let (_, segment) = get(&api("/segments/on_mastodon"));
+    assert_eq!(
+        segment["profiles"][0]["profile"], kim["profile"],
+        "{segment}"
+    );
+    assert_eq!(segment["members"], 1);
+
+    // Paging, listing, replacing and removing.
+    let (status, page) = get(&api("/segments/buyers?limit=1"));
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["profiles"].as_array().unwrap().len(), 1);
+    let (_, rest) = get(&api(&format!(
+        "/segments/buyers?limit=1&cursor={}",
+        page["next"].as_str().unwrap()
+    )));
+    assert!(rest["profiles"].as_array().unwrap().is_empty(), "{rest}");
+    assert_eq!(get(&api("/segments/buyers?limit=0")).0, 400);
+    assert_eq!(get(&api("/segments/buyers?cursor=zz")).0, 400);
+    let (status, body) = define("buyers", "lifetime_value < 100");
+    assert_eq!((status, &body["members"]), (200, &json!(2)), "{body}");
+    let (status, _) = send("DELETE", &api("/segments/on_mastodon"), None);
+    assert_eq!(status, 204);
+    assert_eq!(send("DELETE", &api("/segments/on_mastodon"), None).0, 404);
+    let (_, doc) = get(&server.url("/api/openapi.json"));
+    assert!(doc["paths"]["/api/v1/segments/{key}"].is_object());
+    drop(server);
+
+    // Definitions are stored; members are found again from the profiles on start.
+    let server = Server::start(&data, &[]);
+    let (status, list) = get(&server.url("/api/v1/segments"));
+    assert_eq!(status, 200, "{list}");
+    let summary: Vec<(String, u64)> = list["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["key"].as_str().unwrap().to_string(),
+                s["members"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [("buyers".to_string(), 2), ("de_vip".to_string(), 1)]
+    );
+}
