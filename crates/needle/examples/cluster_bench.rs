@@ -9,8 +9,9 @@
 //! Each run starts from nothing: a fresh SQLite data dir (embedded), or a fresh PostgreSQL
 //! database and a fresh nats-server (private, temp dirs, free ports). The clock runs from the
 //! first POST of 1,000-message batches to the moment the store holds every message. CPU time
-//! is user + system from `/proc/PID/stat` of each `needle` process; PostgreSQL and NATS are
-//! not counted (say so when quoting the figures).
+//! is user + system from `/proc/PID/stat` of each `needle` process, and, for the cluster,
+//! what PostgreSQL (the postmaster, its live backends and the ones that exited) and
+//! nats-server used during the run.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -106,16 +107,71 @@ impl Process {
 
     /// User + system CPU seconds so far.
     fn cpu_seconds(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the command name, which is in parentheses and may hold spaces.
-        let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-        // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after `)`.
-        let total = ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0);
-        total / clock_ticks()
+        proc_cpu(self.child.id(), false)
     }
+}
+
+/// The fields of `/proc/PID/stat` after the command name (which is in parentheses and may
+/// hold spaces): field N of the whole line is index N - 3 here.
+fn stat_fields(pid: u32) -> Vec<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    rest.split_whitespace().map(str::to_string).collect()
+}
+
+/// User + system CPU seconds of a process; with `children`, also of its waited-for children.
+fn proc_cpu(pid: u32, children: bool) -> f64 {
+    let fields = stat_fields(pid);
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    // utime, stime, cutime, cstime: fields 14 to 17.
+    let mut total = ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0);
+    if children {
+        total += ticks(13).unwrap_or(0.0) + ticks(14).unwrap_or(0.0);
+    }
+    total / clock_ticks()
+}
+
+fn all_pids() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// CPU seconds of a PostgreSQL server: the postmaster, every live backend and every backend
+/// that exited (the postmaster's waited-for children).
+fn postgres_cpu(pg: &TestPostgres) -> f64 {
+    let pid_file = pg.dir().join("data").join("postmaster.pid");
+    let Some(postmaster) = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|s| s.lines().next()?.trim().parse::<u32>().ok())
+    else {
+        return 0.0;
+    };
+    let backends: f64 = all_pids()
+        .into_iter()
+        .filter(|&pid| {
+            stat_fields(pid).get(1).and_then(|p| p.parse::<u32>().ok()) == Some(postmaster)
+        })
+        .map(|pid| proc_cpu(pid, false))
+        .sum();
+    proc_cpu(postmaster, true) + backends
+}
+
+/// CPU seconds of the nats-server started in `nats`'s directory.
+fn nats_cpu(nats: &TestNats) -> f64 {
+    let dir = nats.dir().to_string_lossy().into_owned();
+    all_pids()
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&dir))
+                && !stat_fields(*pid).is_empty()
+        })
+        .map(|pid| proc_cpu(pid, false))
+        .sum()
 }
 
 impl Drop for Process {
@@ -180,23 +236,29 @@ struct Run {
 
 fn report(runs: &[Run], messages: usize) {
     let baseline = runs[0].seconds;
+    let cpu_of = |run: &Run| run.cpu.iter().map(|(_, s)| s).sum::<f64>();
+    let baseline_cpu = cpu_of(&runs[0]);
     println!("{messages} messages through the API, 1,000 per request");
     println!(
-        "{:<24} {:>9} {:>10} {:>9}  CPU seconds per needle process",
-        "mode", "seconds", "msg/s", "ratio"
+        "{:<24} {:>9} {:>10} {:>9} {:>14}  CPU seconds per process",
+        "mode", "seconds", "msg/s", "ratio", "CPU µs/msg"
     );
     for run in runs {
+        let per_message = cpu_of(run) * 1e6 / messages as f64;
+        let cpu_ratio = cpu_of(run) / baseline_cpu;
         let cpu: Vec<String> = run
             .cpu
             .iter()
             .map(|(who, s)| format!("{who} {s:.1}"))
             .collect();
         println!(
-            "{:<24} {:>9.1} {:>10.0} {:>8.2}×  {}",
+            "{:<24} {:>9.1} {:>10.0} {:>8.2}× {:>6.0} ({:.2}×)  {}",
             run.label,
             run.seconds,
             messages as f64 / run.seconds,
             baseline / run.seconds,
+            per_message,
+            cpu_ratio,
             cpu.join(", ")
         );
     }
@@ -242,6 +304,7 @@ fn main() {
                 &["--role", roles, "--store", &store, "--bus", &bus],
             )
         };
+        let (pg_before, nats_before) = (postgres_cpu(&pg), nats_cpu(&nats));
         let web = cluster("web", "web,ingest");
         let pool: Vec<Process> = (0..workers)
             .map(|i| cluster(&format!("worker{i}"), "pipeline"))
@@ -257,6 +320,8 @@ fn main() {
                 .enumerate()
                 .map(|(i, p)| (format!("worker{i}"), p.cpu_seconds())),
         );
+        cpu.push(("postgres".into(), postgres_cpu(&pg) - pg_before));
+        cpu.push(("nats".into(), nats_cpu(&nats) - nats_before));
         runs.push(Run {
             label: format!("cluster, {workers} worker(s)"),
             seconds,
