@@ -425,18 +425,25 @@ pub struct Listing {
     pub warnings: Vec<needle_nql::Diagnostic>,
 }
 
+/// A page size from `?limit=`: `default` when absent, refused outside 1 to `max`.
+pub(crate) fn page_limit(given: Option<usize>, default: usize, max: usize) -> AppResult<usize> {
+    let limit = given.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "`limit` must be from 1 to {max}, got {limit}"
+        )))
+    }
+}
+
 /// Lists or searches messages: the API and the page share this.
 pub(crate) fn run_listing(state: &AppState, params: &ListParams) -> AppResult<Listing> {
     let workspace = workspace_named(
         state,
         params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
     )?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request(format!(
-            "`limit` must be from 1 to 1000, got {limit}"
-        )));
-    }
+    let limit = page_limit(params.limit, 50, 1000)?;
     let since_us = time_param("since", params.since.as_deref())?;
     let until_us = time_param("until", params.until.as_deref())?;
     let cursor = match params.cursor.as_deref().filter(|c| !c.is_empty()) {

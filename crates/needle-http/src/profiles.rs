@@ -190,12 +190,7 @@ pub async fn get_one(
 fn timeline_page(state: &AppState, name: &str, params: &PageParams) -> AppResult<Value> {
     let svc = service(state)?;
     let ws = ws(state, params.workspace.as_deref())?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request(format!(
-            "limit must be 1 to 500, not {limit}"
-        )));
-    }
+    let limit = crate::api::page_limit(params.limit, 50, 500)?;
     let cursor = match params.cursor.as_deref() {
         None | Some("") => None,
         Some(c) => Some(TimelineCursor::decode(c).ok_or_else(|| {

@@ -9,13 +9,12 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use needle_profile::service::ProfileService;
-use needle_profile::{LiveSegment, ProfileError, Profiles, parse_profile_name, profile_name};
+use needle_profile::{LiveSegment, parse_profile_name, profile_name};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{WorkspaceParam, blocking, query_error, workspace_id_or_default};
+use crate::api::{WorkspaceParam, blocking, page_limit, query_error, workspace_id_or_default};
 use crate::error::AppResult;
 use crate::profiles::service;
 use crate::topics::json_body;
@@ -49,14 +48,6 @@ fn summary(key: &str, live: &LiveSegment) -> Value {
     })
 }
 
-fn read<T>(
-    svc: &ProfileService,
-    ws: i64,
-    f: impl FnOnce(&Profiles) -> Result<T, ProfileError>,
-) -> AppResult<T> {
-    Ok(svc.read_segments(ws, f)?)
-}
-
 /// Every segment of the workspace with its member count.
 #[utoipa::path(get, path = "/api/v1/segments", tag = "segments", params(WorkspaceParam),
     responses((status = 200, description = "`{segments: [{key, definition, members, depends_on_time, evaluated_at}]}`")))]
@@ -68,7 +59,7 @@ pub async fn list(
     blocking(move || {
         let svc = service(&state)?;
         let ws = workspace_id_or_default(&state, params.workspace.as_deref())?;
-        let segments = read(svc, ws, |p| {
+        let segments = svc.read_segments(ws, |p| {
             Ok(p.segments()
                 .iter()
                 .map(|(key, live)| summary(key, live))
@@ -124,12 +115,7 @@ pub async fn get_one(
     params: Result<Query<MemberParams>, QueryRejection>,
 ) -> AppResult<Json<Value>> {
     let Query(params) = params.map_err(query_error)?;
-    let limit = params.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request(format!(
-            "limit must be 1 to 1000, not {limit}"
-        )));
-    }
+    let limit = page_limit(params.limit, 100, 1000)?;
     let after = match params.cursor.as_deref() {
         None | Some("") => None,
         Some(c) => Some(parse_profile_name(c).ok_or_else(|| {
@@ -139,7 +125,7 @@ pub async fn get_one(
     blocking(move || {
         let svc = service(&state)?;
         let ws = workspace_id_or_default(&state, params.workspace.as_deref())?;
-        let answer = read(svc, ws, |p| {
+        let answer = svc.read_segments(ws, |p| {
             let live = p.segment(&key)?;
             let range = match after {
                 Some(a) => live.members.range(a + 1..),

@@ -265,12 +265,7 @@ pub async fn messages(
     params: Result<Query<TopicMessagesParams>, QueryRejection>,
 ) -> AppResult<Json<Value>> {
     let Query(params) = params.map_err(query_error)?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request(format!(
-            "`limit` must be from 1 to 1000, got {limit}"
-        )));
-    }
+    let limit = crate::api::page_limit(params.limit, 50, 1000)?;
     let cursor = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(token) => Some(

@@ -49,6 +49,15 @@ struct Person {
     crm: Option<String>,
 }
 
+impl Person {
+    fn email(&self) -> Option<&str> {
+        self.ids.iter().find_map(|x| match x {
+            Id::Email(e) => Some(e.as_str()),
+            _ => None,
+        })
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let people_n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(300_000);
@@ -179,13 +188,7 @@ fn main() {
             name: Some(&who.name),
             ..Author::default()
         };
-        let email_of = who.ids.iter().find_map(|x| {
-            if let Id::Email(e) = x {
-                Some(e.as_str())
-            } else {
-                None
-            }
-        });
+        let email_of = who.email();
         let channel = match &who.ids[id] {
             Id::Email(e) => {
                 author.email = Some(e);
@@ -450,17 +453,14 @@ fn segment_latency(
 
     let settle = |p: &mut Profiles| {
         let changes = p.take_changes();
-        p.refresh_segments(&changes, NOW, i64::MAX);
+        p.refresh_segments(&changes, NOW);
     };
     let mut messages = Vec::with_capacity(20_000);
     for i in 0..20_000 {
         // Someone with an email address, writing by email.
         let (who, email) = loop {
             let who = &people[rng.usize(..people.len())];
-            if let Some(email) = who.ids.iter().find_map(|x| match x {
-                Id::Email(e) => Some(e.as_str()),
-                _ => None,
-            }) {
+            if let Some(email) = who.email() {
                 break (who, email);
             }
         };
@@ -485,15 +485,13 @@ fn segment_latency(
     }
     // Resolution as the service runs it: batches of 1,000 messages, one refresh per batch.
     let started = Instant::now();
-    let batched = 100_000;
-    for i in 0..batched {
+    let mut batched = 0;
+    for i in 0..100_000 {
         let who = &people[rng.usize(..people.len())];
-        let Some(email) = who.ids.iter().find_map(|x| match x {
-            Id::Email(e) => Some(e.as_str()),
-            _ => None,
-        }) else {
+        let Some(email) = who.email() else {
             continue;
         };
+        batched += 1;
         p.observe(&Sighting {
             channel: "email",
             message_id: &format!("b{i}"),
@@ -507,10 +505,11 @@ fn segment_latency(
             },
             sentiment: Some(rng.f32() * 2.0 - 1.0),
         });
-        if i % 1000 == 999 {
+        if batched % 1000 == 0 {
             settle(p);
         }
     }
+    settle(p);
     let batched_rate = batched as f64 / started.elapsed().as_secs_f64();
     let mut purchases = Vec::with_capacity(5_000);
     for i in 0..5_000 {

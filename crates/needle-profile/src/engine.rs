@@ -1131,15 +1131,21 @@ impl Profiles {
         &self.segments
     }
 
-    /// Brings segment membership up to date with `changes` (taken from this graph), and
-    /// evaluates in full the time-dependent segments last evaluated before `now - max_age`.
-    pub fn refresh_segments(&mut self, changes: &Changes, now: i64, max_age: i64) {
+    /// Brings segment membership up to date with `changes` (taken from this graph).
+    pub fn refresh_segments(&mut self, changes: &Changes, now: i64) {
         if self.segments.is_empty() {
             return;
         }
         let touched = self.touched(changes);
         let mut memberships = std::mem::take(&mut self.segments);
         memberships.refresh(self, &touched, now);
+        self.segments = memberships;
+    }
+
+    /// Evaluates in full the segments that time alone can change and that were last
+    /// evaluated in full before `now - max_age`.
+    pub fn recheck_timed_segments(&mut self, now: i64, max_age: i64) {
+        let mut memberships = std::mem::take(&mut self.segments);
         memberships.recheck_timed(self, now, max_age);
         self.segments = memberships;
     }

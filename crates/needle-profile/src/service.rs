@@ -69,7 +69,8 @@ const ATTEMPTS: usize = 8;
 /// Stored messages read per step of resolution.
 const RESOLVE_CHUNK: usize = 1000;
 /// A segment that time alone can change (`last_seen within 7d`) is evaluated in full again
-/// when it is read this long after its last full evaluation.
+/// when it is read this long after its last full evaluation (on read, not on the write path,
+/// so resolution never waits for a full pass).
 const TIMED_SEGMENT_AGE_US: i64 = 60_000_000;
 
 /// Now, in microseconds since the epoch.
@@ -278,8 +279,7 @@ impl ProfileService {
         let mut g = graph.lock().expect("profile graph");
         let out = f(&mut g.profiles);
         let changes = g.profiles.take_changes();
-        g.profiles
-            .refresh_segments(&changes, now_us(), TIMED_SEGMENT_AGE_US);
+        g.profiles.refresh_segments(&changes, now_us());
         let mut batch = to_batch(&g.profiles, &changes);
         batch.resolved = resolved;
         let erased: Vec<i64> = changes.erased.iter().map(|&n| store_id(n)).collect();
@@ -335,7 +335,7 @@ impl ProfileService {
         let graph = self.graph(ws)?;
         let mut g = graph.lock().expect("profile graph");
         g.profiles
-            .refresh_segments(&Default::default(), now_us(), TIMED_SEGMENT_AGE_US);
+            .recheck_timed_segments(now_us(), TIMED_SEGMENT_AGE_US);
         Ok(f(&g.profiles)?)
     }
 

@@ -517,7 +517,7 @@ fn members(p: &Profiles, key: &str) -> Vec<String> {
 /// Takes the changes as the service does after a write and updates membership.
 fn settle(p: &mut Profiles, now: i64) {
     let changes = p.take_changes();
-    p.refresh_segments(&changes, now, i64::MAX);
+    p.refresh_segments(&changes, now);
 }
 
 #[test]
