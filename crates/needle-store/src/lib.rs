@@ -11,9 +11,12 @@
 //! [`open`] picks the backend from what it is given: a PostgreSQL URL or a SQLite file.
 
 pub mod conformance;
+pub mod connections;
 pub mod labels;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_connections;
 #[cfg(feature = "postgres")]
 mod postgres_labels;
 #[cfg(feature = "postgres")]
@@ -23,6 +26,7 @@ mod postgres_topics;
 pub mod profiles;
 mod row;
 pub mod sqlite;
+mod sqlite_connections;
 mod sqlite_labels;
 mod sqlite_profiles;
 mod sqlite_topics;
@@ -218,6 +222,18 @@ pub trait Store: Send + Sync {
         classifications: &[Option<&Classification>],
     ) -> Result<Vec<Inserted>>;
 
+    /// [`Store::insert_classified`] for what a pulling source produced: `checkpoint` is
+    /// saved on its connection in the same transaction, so a crash replays the batch and
+    /// never loses or doubles it. Saved even when `messages` is empty (a poll that found
+    /// nothing new still moves on); ignored when the connection has been removed.
+    fn insert_from_source(
+        &self,
+        workspace_id: i64,
+        messages: &[&Message],
+        classifications: &[Option<&Classification>],
+        checkpoint: &connections::SourceCheckpoint,
+    ) -> Result<Vec<Inserted>>;
+
     /// The seqs of messages already stored under these (channel, id) keys, in order: lets
     /// the dedupe stage skip known messages on a reader while the writer is busy.
     fn existing(&self, workspace_id: i64, keys: &[(&str, &str)]) -> Result<Vec<Option<i64>>>;
@@ -243,14 +259,24 @@ pub trait Store: Send + Sync {
 }
 
 /// A store that holds everything Needle keeps: messages, topics, profiles and relevance
-/// labels. Backends implement the parts; this names the whole.
+/// labels, connections. Backends implement the parts; this names the whole.
 pub trait Backend:
-    Store + topics::TopicStore + profiles::ProfileStore + labels::LabelStore
+    Store
+    + topics::TopicStore
+    + profiles::ProfileStore
+    + labels::LabelStore
+    + connections::ConnectionStore
 {
 }
 
-impl<T: Store + topics::TopicStore + profiles::ProfileStore + labels::LabelStore + ?Sized> Backend
-    for T
+impl<
+    T: Store
+        + topics::TopicStore
+        + profiles::ProfileStore
+        + labels::LabelStore
+        + connections::ConnectionStore
+        + ?Sized,
+> Backend for T
 {
 }
 

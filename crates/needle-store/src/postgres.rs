@@ -56,6 +56,7 @@ use ::postgres::error::SqlState;
 use ::postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement};
 use needle_core::{Classification, Message};
 
+use crate::connections::SourceCheckpoint;
 use crate::row::{
     check_classifications, classification_from_row, classification_of, doc_of, message_from_row,
 };
@@ -97,6 +98,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0008_profile_segments",
         include_str!("../migrations/postgres/0008_profile_segments.sql"),
+    ),
+    (
+        "0009_connections",
+        include_str!("../migrations/postgres/0009_connections.sql"),
     ),
 ];
 
@@ -661,54 +666,29 @@ struct BatchAuthor {
     last_seen: i64,
 }
 
-impl Store for PostgresStore {
-    fn ensure_workspace(&self, name: &str, demo: bool) -> Result<Workspace> {
-        if let Some(ws) = self.workspace(name)? {
-            return Ok(ws);
-        }
-        let now = micros(time::OffsetDateTime::now_utc());
-        self.with_conn(|conn| {
-            let insert = conn.prepare(INSERT_WORKSPACE)?;
-            let select = conn.prepare(WORKSPACE_BY_NAME)?;
-            conn.client.execute(&insert, &[&name, &demo, &now])?;
-            // A statement of its own, so it sees the row whoever inserted it.
-            workspace_row(&conn.client.query_one(&select, &[&name])?)
-        })
-    }
-
-    fn workspace(&self, name: &str) -> Result<Option<Workspace>> {
-        self.with_conn(|conn| {
-            let select = conn.prepare(WORKSPACE_BY_NAME)?;
-            conn.client
-                .query_opt(&select, &[&name])?
-                .as_ref()
-                .map(workspace_row)
-                .transpose()
-        })
-    }
-
-    fn workspaces(&self) -> Result<Vec<Workspace>> {
-        self.with_conn(|conn| {
-            let select = conn.prepare(ALL_WORKSPACES)?;
-            conn.client
-                .query(&select, &[])?
-                .iter()
-                .map(workspace_row)
-                .collect()
-        })
-    }
-
-    fn insert_classified(
+impl PostgresStore {
+    /// Stores a batch, and a source's checkpoint with it, in one transaction.
+    fn insert(
         &self,
         workspace_id: i64,
         messages: &[&Message],
         classifications: &[Option<&Classification>],
+        checkpoint: Option<&SourceCheckpoint>,
     ) -> Result<Vec<Inserted>> {
         check_classifications(messages, classifications)?;
+        let now = micros(time::OffsetDateTime::now_utc());
         if messages.is_empty() {
+            if let Some(checkpoint) = checkpoint {
+                self.with_conn(|conn| {
+                    conn.client.execute(
+                        SAVE_CHECKPOINT,
+                        &[&checkpoint.value, &now, &checkpoint.connection_id],
+                    )?;
+                    Ok(())
+                })?;
+            }
             return Ok(Vec::new());
         }
-        let now = micros(time::OffsetDateTime::now_utc());
         let author_keys: Vec<String> = messages.iter().map(|m| m.author.key()).collect();
 
         // Each key once, at its first place in the batch: later copies are duplicates of it.
@@ -903,6 +883,12 @@ impl Store for PostgresStore {
                     outcome[i] = Some(Inserted::Duplicate(seq));
                 }
             }
+            if let Some(checkpoint) = checkpoint {
+                tx.execute(
+                    SAVE_CHECKPOINT,
+                    &[&checkpoint.value, &now, &checkpoint.connection_id],
+                )?;
+            }
             tx.commit()?;
 
             messages
@@ -923,6 +909,66 @@ impl Store for PostgresStore {
                 })
                 .collect()
         })
+    }
+}
+
+const SAVE_CHECKPOINT: &str =
+    "UPDATE connections SET checkpoint = $1, checkpoint_at = $2 WHERE id = $3";
+
+impl Store for PostgresStore {
+    fn ensure_workspace(&self, name: &str, demo: bool) -> Result<Workspace> {
+        if let Some(ws) = self.workspace(name)? {
+            return Ok(ws);
+        }
+        let now = micros(time::OffsetDateTime::now_utc());
+        self.with_conn(|conn| {
+            let insert = conn.prepare(INSERT_WORKSPACE)?;
+            let select = conn.prepare(WORKSPACE_BY_NAME)?;
+            conn.client.execute(&insert, &[&name, &demo, &now])?;
+            // A statement of its own, so it sees the row whoever inserted it.
+            workspace_row(&conn.client.query_one(&select, &[&name])?)
+        })
+    }
+
+    fn workspace(&self, name: &str) -> Result<Option<Workspace>> {
+        self.with_conn(|conn| {
+            let select = conn.prepare(WORKSPACE_BY_NAME)?;
+            conn.client
+                .query_opt(&select, &[&name])?
+                .as_ref()
+                .map(workspace_row)
+                .transpose()
+        })
+    }
+
+    fn workspaces(&self) -> Result<Vec<Workspace>> {
+        self.with_conn(|conn| {
+            let select = conn.prepare(ALL_WORKSPACES)?;
+            conn.client
+                .query(&select, &[])?
+                .iter()
+                .map(workspace_row)
+                .collect()
+        })
+    }
+
+    fn insert_classified(
+        &self,
+        workspace_id: i64,
+        messages: &[&Message],
+        classifications: &[Option<&Classification>],
+    ) -> Result<Vec<Inserted>> {
+        self.insert(workspace_id, messages, classifications, None)
+    }
+
+    fn insert_from_source(
+        &self,
+        workspace_id: i64,
+        messages: &[&Message],
+        classifications: &[Option<&Classification>],
+        checkpoint: &SourceCheckpoint,
+    ) -> Result<Vec<Inserted>> {
+        self.insert(workspace_id, messages, classifications, Some(checkpoint))
     }
 
     fn existing(&self, workspace_id: i64, keys: &[(&str, &str)]) -> Result<Vec<Option<i64>>> {
@@ -1098,7 +1144,8 @@ mod tests {
                 "0005_profiles",
                 "0006_relevance_labels",
                 "0007_profile_resolution",
-                "0008_profile_segments"
+                "0008_profile_segments",
+                "0009_connections"
             ]
         );
         let store = PostgresStore::connect(&url).unwrap();

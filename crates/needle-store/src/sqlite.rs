@@ -13,6 +13,7 @@ use std::time::Duration;
 use needle_core::{Classification, Message};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+use crate::connections::SourceCheckpoint;
 use crate::row::{
     check_classifications, classification_from_row, classification_of, doc_of, message_from_row,
 };
@@ -54,6 +55,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0008_profile_segments",
         include_str!("../migrations/sqlite/0008_profile_segments.sql"),
+    ),
+    (
+        "0009_connections",
+        include_str!("../migrations/sqlite/0009_connections.sql"),
     ),
 ];
 
@@ -272,52 +277,14 @@ fn workspace_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Workspace> {
     })
 }
 
-impl Store for SqliteStore {
-    fn ensure_workspace(&self, name: &str, demo: bool) -> Result<Workspace> {
-        if let Some(ws) = self.workspace(name)? {
-            return Ok(ws);
-        }
-        let now = micros(time::OffsetDateTime::now_utc());
-        let conn = self.writer.lock().expect("writer");
-        conn.execute(
-            "INSERT INTO workspaces (name, demo, created_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (name) DO NOTHING",
-            params![name, demo, now],
-        )
-        .map_err(|e| self.err(e))?;
-        conn.query_row(
-            "SELECT id, name, demo, created_at FROM workspaces WHERE name = ?1",
-            [name],
-            workspace_row,
-        )
-        .map_err(|e| self.err(e))
-    }
-
-    fn workspace(&self, name: &str) -> Result<Option<Workspace>> {
-        self.read(|conn| {
-            conn.query_row(
-                "SELECT id, name, demo, created_at FROM workspaces WHERE name = ?1",
-                [name],
-                workspace_row,
-            )
-            .optional()
-        })
-    }
-
-    fn workspaces(&self) -> Result<Vec<Workspace>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, name, demo, created_at FROM workspaces ORDER BY name",
-            )?;
-            stmt.query_map([], workspace_row)?.collect()
-        })
-    }
-
-    fn insert_classified(
+impl SqliteStore {
+    /// Stores a batch, and a source's checkpoint with it, in one transaction.
+    fn insert(
         &self,
         workspace_id: i64,
         messages: &[&Message],
         classifications: &[Option<&Classification>],
+        checkpoint: Option<&SourceCheckpoint>,
     ) -> Result<Vec<Inserted>> {
         check_classifications(messages, classifications)?;
         let now = micros(time::OffsetDateTime::now_utc());
@@ -430,8 +397,76 @@ impl Store for SqliteStore {
                 }
             }
         }
+        if let Some(checkpoint) = checkpoint {
+            tx.execute(
+                "UPDATE connections SET checkpoint = ?1, checkpoint_at = ?2 WHERE id = ?3",
+                params![checkpoint.value, now, checkpoint.connection_id],
+            )
+            .map_err(|e| self.err(e))?;
+        }
         tx.commit().map_err(|e| self.err(e))?;
         Ok(out)
+    }
+}
+
+impl Store for SqliteStore {
+    fn ensure_workspace(&self, name: &str, demo: bool) -> Result<Workspace> {
+        if let Some(ws) = self.workspace(name)? {
+            return Ok(ws);
+        }
+        let now = micros(time::OffsetDateTime::now_utc());
+        let conn = self.writer.lock().expect("writer");
+        conn.execute(
+            "INSERT INTO workspaces (name, demo, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO NOTHING",
+            params![name, demo, now],
+        )
+        .map_err(|e| self.err(e))?;
+        conn.query_row(
+            "SELECT id, name, demo, created_at FROM workspaces WHERE name = ?1",
+            [name],
+            workspace_row,
+        )
+        .map_err(|e| self.err(e))
+    }
+
+    fn workspace(&self, name: &str) -> Result<Option<Workspace>> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT id, name, demo, created_at FROM workspaces WHERE name = ?1",
+                [name],
+                workspace_row,
+            )
+            .optional()
+        })
+    }
+
+    fn workspaces(&self) -> Result<Vec<Workspace>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, name, demo, created_at FROM workspaces ORDER BY name",
+            )?;
+            stmt.query_map([], workspace_row)?.collect()
+        })
+    }
+
+    fn insert_classified(
+        &self,
+        workspace_id: i64,
+        messages: &[&Message],
+        classifications: &[Option<&Classification>],
+    ) -> Result<Vec<Inserted>> {
+        self.insert(workspace_id, messages, classifications, None)
+    }
+
+    fn insert_from_source(
+        &self,
+        workspace_id: i64,
+        messages: &[&Message],
+        classifications: &[Option<&Classification>],
+        checkpoint: &SourceCheckpoint,
+    ) -> Result<Vec<Inserted>> {
+        self.insert(workspace_id, messages, classifications, Some(checkpoint))
     }
 
     fn existing(&self, workspace_id: i64, keys: &[(&str, &str)]) -> Result<Vec<Option<i64>>> {
