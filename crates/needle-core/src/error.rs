@@ -6,6 +6,8 @@
 pub enum ErrorCode {
     /// The request or input could not be understood (malformed JSON, bad parameter).
     BadRequest,
+    /// The caller did not prove who it is (a missing or wrong signature or token).
+    Unauthorized,
     /// A message was well-formed but broke a rule of the message shape.
     InvalidMessage,
     /// Nothing is stored under that name.
@@ -31,6 +33,7 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::InvalidMessage => "invalid_message",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
@@ -47,6 +50,7 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::BadRequest => 400,
+            ErrorCode::Unauthorized => 401,
             ErrorCode::InvalidMessage => 422,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
@@ -62,6 +66,7 @@ impl ErrorCode {
     pub fn exit_code(self) -> i32 {
         match self {
             ErrorCode::BadRequest
+            | ErrorCode::Unauthorized
             | ErrorCode::InvalidMessage
             | ErrorCode::NotFound
             | ErrorCode::Conflict

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use needle_core::{Classification, ErrorCode, Invalid, Message};
 use needle_search::SearchIndex;
 use needle_store::Store;
+use needle_store::connections::SourceCheckpoint;
 
 pub use classify::ClassifyStage;
 pub use metrics::PipelineMetrics;
@@ -70,6 +71,9 @@ pub struct Batch {
     pub items: Vec<Item>,
     /// Asks every stage to make what it holds durable and visible (the index commits).
     pub flush: bool,
+    /// Where the source that produced this batch goes on from: the store stage saves it in
+    /// the transaction that stores the batch.
+    pub checkpoint: Option<SourceCheckpoint>,
 }
 
 impl Batch {
@@ -78,6 +82,7 @@ impl Batch {
             workspace_id,
             items,
             flush: false,
+            checkpoint: None,
         }
     }
 
@@ -87,6 +92,7 @@ impl Batch {
             workspace_id,
             items: Vec::new(),
             flush: true,
+            checkpoint: None,
         }
     }
 

@@ -100,13 +100,20 @@ impl Stage for StoreStage {
             .filter(|i| i.is_pending())
             .map(|i| (&i.message, i.classification.as_ref()))
             .unzip();
-        if messages.is_empty() {
-            return Ok(());
+        let inserted = match &batch.checkpoint {
+            // Saved even when every message was a duplicate or rejected: the source moves on.
+            Some(checkpoint) => self.store.insert_from_source(
+                batch.workspace_id,
+                &messages,
+                &classifications,
+                checkpoint,
+            ),
+            None if messages.is_empty() => return Ok(()),
+            None => self
+                .store
+                .insert_classified(batch.workspace_id, &messages, &classifications),
         }
-        let inserted = self
-            .store
-            .insert_classified(batch.workspace_id, &messages, &classifications)
-            .map_err(store_error)?;
+        .map_err(store_error)?;
         for (item, result) in batch.pending_mut().zip(inserted) {
             item.outcome = match result {
                 Inserted::New(seq) => Outcome::Stored(seq),

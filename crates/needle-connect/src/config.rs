@@ -1,0 +1,134 @@
+//! A connection's kind and settings, checked: what the API validates before storing a
+//! connection and what the runner builds its source from.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::feed::{DEFAULT_INTERVAL, FeedConfig};
+use crate::webhook::WebhookConfig;
+
+/// The kinds of connection this build knows.
+pub const KINDS: &[&str] = &["rss", "webhook"];
+
+/// Shortest and longest time between two reads of one feed.
+const INTERVAL_RANGE: (u64, u64) = (1, 7 * 24 * 3600);
+
+/// A connection's settings, read and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectorConfig {
+    /// A feed, polled.
+    Feed(FeedConfig),
+    /// An endpoint senders POST to.
+    Webhook(WebhookConfig),
+}
+
+impl ConnectorConfig {
+    /// Reads the settings of a connection of `kind`; `has_secret` says whether a secret is
+    /// stored with it (webhooks need one). Errors say which setting and why.
+    pub fn parse(kind: &str, config: &Value, has_secret: bool) -> Result<ConnectorConfig, String> {
+        match kind {
+            "rss" => feed_config(config).map(ConnectorConfig::Feed),
+            "webhook" => {
+                if !has_secret {
+                    return Err(
+                        "a webhook connection needs a `secret`: senders sign each body with it"
+                            .into(),
+                    );
+                }
+                WebhookConfig::from_json(config).map(ConnectorConfig::Webhook)
+            }
+            other => Err(format!(
+                "unknown connection kind {other:?}; this build knows {}",
+                KINDS.join(", ")
+            )),
+        }
+    }
+}
+
+fn feed_config(config: &Value) -> Result<FeedConfig, String> {
+    let object = config
+        .as_object()
+        .ok_or("feed settings must be a JSON object")?;
+    let url = match object.get("url") {
+        Some(Value::String(url)) => url.trim().to_string(),
+        _ => return Err("`url` must be the feed's http:// or https:// address".into()),
+    };
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|_| format!("`url` {url:?} is not a URL"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none_or(str::is_empty) {
+        return Err(format!(
+            "`url` must be an http:// or https:// address, got {url:?}"
+        ));
+    }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err("`url` must not hold a user name or password".into());
+    }
+    let interval = match object.get("poll_seconds") {
+        None | Some(Value::Null) => DEFAULT_INTERVAL,
+        Some(value) => {
+            let seconds = value
+                .as_u64()
+                .filter(|s| (INTERVAL_RANGE.0..=INTERVAL_RANGE.1).contains(s))
+                .ok_or_else(|| {
+                    format!(
+                        "`poll_seconds` must be a whole number from {} to {}",
+                        INTERVAL_RANGE.0, INTERVAL_RANGE.1
+                    )
+                })?;
+            Duration::from_secs(seconds)
+        }
+    };
+    Ok(FeedConfig { url, interval })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn feeds_need_a_web_address_and_a_sane_interval() {
+        let ok = ConnectorConfig::parse(
+            "rss",
+            &json!({"url": "https://a.example/feed", "poll_seconds": 60}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            ok,
+            ConnectorConfig::Feed(FeedConfig {
+                url: "https://a.example/feed".into(),
+                interval: Duration::from_secs(60)
+            })
+        );
+        for (config, expect) in [
+            (json!({}), "`url`"),
+            (json!({"url": "ftp://a.example/"}), "http://"),
+            (json!({"url": "https://kim:pw@a.example/"}), "password"),
+            (
+                json!({"url": "https://a.example/", "poll_seconds": 0}),
+                "poll_seconds",
+            ),
+            (
+                json!({"url": "https://a.example/", "poll_seconds": "60"}),
+                "poll_seconds",
+            ),
+        ] {
+            let e = ConnectorConfig::parse("rss", &config, false).unwrap_err();
+            assert!(e.contains(expect), "{config}: {e}");
+        }
+        let e = ConnectorConfig::parse("carrier-pigeon", &json!({}), false).unwrap_err();
+        assert!(e.contains("rss, webhook"), "{e}");
+    }
+
+    #[test]
+    fn webhooks_need_a_secret() {
+        let config = json!({"fields": {"text": "/t", "author.id": "/u"}});
+        let e = ConnectorConfig::parse("webhook", &config, false).unwrap_err();
+        assert!(e.contains("secret"), "{e}");
+        assert!(ConnectorConfig::parse("webhook", &config, true).is_ok());
+    }
+}

@@ -1,0 +1,22 @@
+//! Channels in: the connector framework and the first connectors.
+//!
+//! - [`source`]: what a pulling source is (pull from a checkpoint, say whether a failure is
+//!   worth retrying).
+//! - [`feed`]: RSS and Atom, polled with conditional GET.
+//! - [`webhook`]: inbound webhooks, HMAC-signed, mapped by JSON Pointers.
+//! - [`config`]: a connection's kind and settings, checked.
+//! - [`outbound`]: the one HTTP client connectors use, which keeps them off private networks.
+//!
+//! Nothing here touches the store or the pipeline: the `needle` binary runs sources and hands
+//! what they produce, with its checkpoint, to the pipeline; needle-http serves the webhook
+//! endpoints.
+
+pub mod config;
+pub mod feed;
+pub mod outbound;
+pub mod source;
+pub mod webhook;
+
+pub use config::ConnectorConfig;
+pub use outbound::{Outbound, OutboundPolicy};
+pub use source::{Pulled, Source, SourceError};
