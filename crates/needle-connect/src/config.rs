@@ -54,9 +54,8 @@ fn feed_config(config: &Value) -> Result<FeedConfig, String> {
         Some(Value::String(url)) => url.trim().to_string(),
         _ => return Err("`url` must be the feed's http:// or https:// address".into()),
     };
-    let uri: ureq::http::Uri = url
-        .parse()
-        .map_err(|_| format!("`url` {url:?} is not a URL"))?;
+    let wrong = || format!("`url` must be an http:// or https:// address, got {url:?}");
+    let uri: ureq::http::Uri = url.parse().map_err(|_| wrong())?;
     if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none_or(str::is_empty) {
         return Err(format!(
             "`url` must be an http:// or https:// address, got {url:?}"

@@ -306,14 +306,18 @@ impl Resolver for GuardedResolver {
             }
         }
         match (permitted.is_empty(), refused) {
-            (true, Some(ip)) => Err(ureq::Error::Io(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!(
-                    "{} resolves to {ip}, a non-public address; an operator can allow it with \
-                     {ALLOW_VARIABLE}",
-                    uri.host().unwrap_or("the host")
-                ),
-            ))),
+            (true, Some(ip)) => {
+                let host = uri.host().unwrap_or("the host").trim_matches(['[', ']']);
+                let what = if host.parse::<IpAddr>().is_ok() {
+                    format!("{ip} is a non-public address")
+                } else {
+                    format!("{host} resolves to {ip}, a non-public address")
+                };
+                Err(ureq::Error::Io(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!("{what}; an operator can allow it with {ALLOW_VARIABLE}"),
+                )))
+            }
             (true, None) => Err(ureq::Error::HostNotFound),
             (false, _) => Ok(permitted),
         }

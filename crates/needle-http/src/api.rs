@@ -262,6 +262,19 @@ pub async fn ingest(
         }
     }
 
+    submit(&state, workspace.id, results, items, positions).await
+}
+
+/// Runs parsed messages through the pipeline (or, in a cluster, onto the bus) and answers
+/// as ingest does: `results` holds one entry per message of the request, already filled for
+/// those refused while parsing; `items[k]` is the message at `results[positions[k]]`.
+pub(crate) async fn submit(
+    state: &Arc<AppState>,
+    workspace_id: i64,
+    mut results: Vec<IngestResult>,
+    items: Vec<Item>,
+    positions: Vec<usize>,
+) -> AppResult<Response> {
     let mut failure: Option<ApiError> = None;
     if !items.is_empty()
         && let Some(bus) = state.bus.clone()
@@ -269,7 +282,7 @@ pub async fn ingest(
         // A cluster: the batch is durable once the bus has it; workers store it later.
         let envelopes: Vec<Envelope> = items
             .into_iter()
-            .map(|item| Envelope::new(workspace.id, item.message))
+            .map(|item| Envelope::new(workspace_id, item.message))
             .collect();
         tokio::task::spawn_blocking(move || bus.publish(&envelopes))
             .await?
@@ -285,7 +298,7 @@ pub async fn ingest(
     if !items.is_empty() {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let submitter = state.clone();
-        let batch = Batch::new(workspace.id, items);
+        let batch = Batch::new(workspace_id, items);
         tokio::task::spawn_blocking(move || {
             let pipeline = submitter.pipeline.as_ref().ok_or(needle_pipeline::Closed)?;
             pipeline.submit(batch, move |done| {

@@ -127,6 +127,11 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             Err(e) => tracing::warn!(error = %e, "bus stats task failed"),
         }
     }
+    let scraped = state.clone();
+    match blocking(move || scraped.connection_gauges.refresh(&scraped)).await {
+        Ok(()) => {}
+        Err(e) => tracing::warn!(error = %e.message, "connection health for /metrics"),
+    }
     let mut text = String::new();
     match prometheus_client::encoding::text::encode(&mut text, &state.registry) {
         Ok(()) => (

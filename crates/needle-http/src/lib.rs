@@ -6,6 +6,7 @@
 //! `{"error":{"code","message"}}` with the status from the error table in needle-core.
 
 mod api;
+mod connections;
 mod error;
 mod events;
 mod health;
@@ -58,6 +59,7 @@ pub struct AppState {
     pub feed: Feed,
     /// Registered only when there is a bus.
     bus_gauges: Option<health::BusGauges>,
+    connection_gauges: connections::ConnectionGauges,
     /// Set when shutdown begins: new ingest is refused with 503 while in-flight work drains.
     pub stopping: AtomicBool,
     /// Profiles, in the process that runs the pipeline (it owns the graphs); set after start.
@@ -77,6 +79,7 @@ impl AppState {
         let bus_gauges = bus
             .is_some()
             .then(|| health::BusGauges::register(&mut registry));
+        let connection_gauges = connections::ConnectionGauges::register(&mut registry);
         Arc::new(AppState {
             store: listening.store().clone() as Arc<dyn Store>,
             index: listening.index().clone(),
@@ -86,6 +89,7 @@ impl AppState {
             registry,
             feed,
             bus_gauges,
+            connection_gauges,
             stopping: AtomicBool::new(false),
             profiles: std::sync::OnceLock::new(),
             learning: Learning::default(),
@@ -156,6 +160,17 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(segments::get_one)
                 .put(segments::put)
                 .delete(segments::delete),
+        )
+        .route("/connections", get(connections::list))
+        .route(
+            "/connections/{name}",
+            get(connections::get_one)
+                .put(connections::put)
+                .delete(connections::delete),
+        )
+        .route(
+            "/hooks/{name}",
+            post(connections::hook).layer(DefaultBodyLimit::max(MAX_INGEST_BODY)),
         )
         .fallback(api::not_found);
     Router::new()

@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::{api, events, health, profiles, relevance, segments, topics};
+use crate::{api, connections, events, health, profiles, relevance, segments, topics};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -44,6 +44,11 @@ use crate::{api, events, health, profiles, relevance, segments, topics};
         segments::put,
         segments::get_one,
         segments::delete,
+        connections::list,
+        connections::get_one,
+        connections::put,
+        connections::delete,
+        connections::hook,
         relevance::put_label,
         relevance::labels,
         relevance::delete_label,
@@ -63,6 +68,7 @@ use crate::{api, events, health, profiles, relevance, segments, topics};
         profiles::LinkBody,
         profiles::DecisionBody,
         segments::SegmentBody,
+        connections::ConnectionBody,
         relevance::LabelBody,
         relevance::MessageRef,
         relevance::ScoreBody,

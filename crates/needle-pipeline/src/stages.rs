@@ -100,7 +100,14 @@ impl Stage for StoreStage {
             .filter(|i| i.is_pending())
             .map(|i| (&i.message, i.classification.as_ref()))
             .unzip();
-        let inserted = match &batch.checkpoint {
+        // A message an earlier stage failed is not stored: then the source must not move
+        // past it, and reads it again next time.
+        let failed = batch
+            .items
+            .iter()
+            .any(|i| matches!(i.outcome, Outcome::Failed { .. }));
+        let checkpoint = batch.checkpoint.as_ref().filter(|_| !failed);
+        let inserted = match checkpoint {
             // Saved even when every message was a duplicate or rejected: the source moves on.
             Some(checkpoint) => self.store.insert_from_source(
                 batch.workspace_id,

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod connectors;
 mod context;
 mod failure;
 mod follower;

@@ -130,11 +130,12 @@ fn malformed_documents_are_errors_that_say_so() {
     let _ = parse(&bytes, "blog", at(FETCHED));
 }
 
+/// One scripted answer: status, headers, body.
+type Reply = (u16, Vec<(&'static str, &'static str)>, &'static str);
+
 /// A feed server on loopback that answers from a script of (status, headers, body) and
 /// records the request headers it saw.
-fn feed_server(
-    script: Vec<(u16, Vec<(&'static str, &'static str)>, &'static str)>,
-) -> (String, Arc<Mutex<Vec<String>>>) {
+fn feed_server(script: Vec<Reply>) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/feed.xml", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));

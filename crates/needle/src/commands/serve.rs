@@ -12,6 +12,7 @@ use needle_pipeline::{Batch, Item, Outcome, Pipeline, PipelineMetrics};
 use prometheus_client::registry::Registry;
 
 use crate::cli::DataArgs;
+use crate::connectors::Connectors;
 use crate::context::DataDir;
 use crate::failure::{CliResult, Failure};
 use crate::follower::Follower;
@@ -111,6 +112,9 @@ pub fn run(
             "running only some roles needs a bus shared by the processes: add --bus nats://…",
         ));
     }
+    let outbound = needle_connect::OutboundPolicy::from_env()
+        .map_err(Failure::usage)
+        .map(needle_connect::Outbound::new)?;
     let dir = DataDir::open(data)?;
     let mut registry = Registry::default();
     let metrics = Arc::new(PipelineMetrics::register(&mut registry));
@@ -178,6 +182,10 @@ pub fn run(
     let _ = state.profiles.set(profiles.clone());
     let profile_follower = (embedded || roles.pipeline)
         .then(|| ProfileFollower::start(profiles, Duration::from_millis(250)));
+    // Feeds are read where the pipeline runs in process; a cluster's pipeline workers take
+    // from the bus, and pulling there would need one reader per feed (not built yet).
+    let connectors = (embedded && state.pipeline.is_some())
+        .then(|| Connectors::start(dir.store.clone(), state.clone(), outbound));
     if roles.web {
         let models = models.unwrap_or_else(|| data.data.join("models"));
         super::models::load_into(&state, &models);
@@ -208,6 +216,7 @@ pub fn run(
     // Stop taking work, then let what is in flight finish: every accepted message is stored
     // (and indexed, embedded) before the process ends; a worker's unsettled deliveries go back
     // to the bus.
+    drop(connectors);
     drop(worker);
     if let Some(pipeline) = &state.pipeline {
         pipeline.shutdown();

@@ -7,6 +7,7 @@ mod bad_input;
 mod classify;
 #[cfg(feature = "cluster")]
 mod cluster;
+mod connections;
 mod crash;
 mod import;
 mod listening;

@@ -1,0 +1,524 @@
+//! Connections over HTTP: configure a workspace's channels (`PUT /api/v1/connections/{name}`),
+//! see each one's health, and the webhook endpoint senders POST to
+//! (`POST /api/v1/hooks/{name}`).
+//!
+//! Secrets go in and never come out: answers say only whether one is set. Health (last
+//! success, last error, lag, totals) is also on `/metrics`, read from the store at each
+//! scrape so that every process of a cluster reports the same.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use needle_connect::ConnectorConfig;
+use needle_connect::webhook::{self, WebhookConfig};
+use needle_core::ErrorCode;
+use needle_core::message::format_time;
+use needle_pipeline::Item;
+use needle_store::connections::{Attempt, Connection, ConnectionSpec};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::api::{IngestResult, WorkspaceParam, blocking, query_error, submit, workspace_named};
+use crate::error::AppResult;
+use crate::topics::json_body;
+use crate::{ApiError, AppState, DEFAULT_WORKSPACE, MAX_BATCH, MAX_INGEST_BODY};
+
+/// Create or replace a connection.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionBody {
+    /// `rss` or `webhook`.
+    pub kind: String,
+    /// The connector's settings. `rss`: `{url, poll_seconds}`. `webhook`: `{fields: {text:
+    /// "/pointer", "author.email": "/pointer", …}, items, channel, signature_header}`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub config: Value,
+    /// The webhook signing key. Left out when replacing a connection: the stored one stays.
+    pub secret: Option<String>,
+    /// Default true.
+    pub enabled: Option<bool>,
+}
+
+fn check_name(name: &str) -> AppResult<()> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "a connection name is 1 to 64 lower-case letters, digits, `_` or `-`; got {name:?}"
+        )))
+    }
+}
+
+fn time(t: Option<OffsetDateTime>) -> Value {
+    t.map_or(Value::Null, |t| json!(format_time(t)))
+}
+
+/// `ok` (last attempt worked), `failing`, `waiting` (never tried) or `disabled`.
+fn status(c: &Connection) -> &'static str {
+    if !c.spec.enabled {
+        "disabled"
+    } else if c.health.consecutive_failures > 0 {
+        "failing"
+    } else if c.health.last_attempt_at.is_none() {
+        "waiting"
+    } else {
+        "ok"
+    }
+}
+
+/// Seconds since the connection last worked.
+fn lag_seconds(c: &Connection, now: OffsetDateTime) -> Option<i64> {
+    c.health
+        .last_success_at
+        .map(|t| (now - t).whole_seconds().max(0))
+}
+
+fn view(c: &Connection, workspace: &str) -> Value {
+    let h = &c.health;
+    let mut v = json!({
+        "name": c.spec.name,
+        "kind": c.spec.kind,
+        "enabled": c.spec.enabled,
+        "config": c.spec.config,
+        "has_secret": c.spec.secret.is_some(),
+        "created_at": format_time(c.created_at),
+        "updated_at": format_time(c.updated_at),
+        "checkpoint_at": time(c.checkpoint_at),
+        "health": {
+            "status": status(c),
+            "last_attempt_at": time(h.last_attempt_at),
+            "last_success_at": time(h.last_success_at),
+            "last_error": h.last_error,
+            "last_error_at": time(h.last_error_at),
+            "consecutive_failures": h.consecutive_failures,
+            "lag_seconds": lag_seconds(c, OffsetDateTime::now_utc()),
+            "messages_total": h.messages_total,
+            "errors_total": h.errors_total,
+        },
+    });
+    if c.spec.kind == "webhook" {
+        v["endpoint"] = json!(format!(
+            "/api/v1/hooks/{}?workspace={workspace}",
+            c.spec.name
+        ));
+    }
+    v
+}
+
+/// Every connection of the workspace, with its health.
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", params(WorkspaceParam),
+    responses((status = 200, description = "`{connections: [{name, kind, enabled, config, has_secret, health: {status, last_success_at, last_error, lag_seconds, …}}]}`")))]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(params) = params.map_err(query_error)?;
+    blocking(move || {
+        let name = params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE);
+        let ws = workspace_named(&state, name)?;
+        let connections: Vec<Value> = state
+            .listening
+            .store()
+            .connections(Some(ws.id))?
+            .iter()
+            .map(|c| view(c, &ws.name))
+            .collect();
+        Ok(Json(json!({ "connections": connections })))
+    })
+    .await
+}
+
+/// One connection with its health.
+#[utoipa::path(get, path = "/api/v1/connections/{name}", tag = "connections",
+    params(("name" = String, Path, description = "Connection name"), WorkspaceParam),
+    responses((status = 200, description = "The connection"), (status = 404, description = "No such connection")))]
+pub async fn get_one(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(params) = params.map_err(query_error)?;
+    blocking(move || {
+        let ws = workspace_named(
+            &state,
+            params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
+        )?;
+        let c = find(&state, ws.id, &name)?;
+        Ok(Json(view(&c, &ws.name)))
+    })
+    .await
+}
+
+fn find(state: &AppState, workspace_id: i64, name: &str) -> AppResult<Connection> {
+    state
+        .listening
+        .store()
+        .connection(workspace_id, name)?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no connection named {name:?}")))
+}
+
+/// Creates a connection or replaces its settings. A feed starts being read within seconds;
+/// a webhook's answer carries the `endpoint` to give senders.
+#[utoipa::path(put, path = "/api/v1/connections/{name}", tag = "connections", request_body = ConnectionBody,
+    params(("name" = String, Path, description = "1 to 64 lower-case letters, digits, `_` or `-`"), WorkspaceParam),
+    responses((status = 201, description = "Created"), (status = 200, description = "Replaced"),
+              (status = 400, description = "A setting is wrong; the message says which and why")))]
+pub async fn put(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let Query(params) = params.map_err(query_error)?;
+    check_name(&name)?;
+    let body: ConnectionBody = json_body(&headers, body)?;
+    blocking(move || {
+        let ws = workspace_named(
+            &state,
+            params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
+        )?;
+        let store = state.listening.store();
+        let secret = match body.secret {
+            Some(s) if s.is_empty() => None,
+            Some(s) => Some(s),
+            None => store.connection(ws.id, &name)?.and_then(|c| c.spec.secret),
+        };
+        ConnectorConfig::parse(&body.kind, &body.config, secret.is_some())
+            .map_err(|e| ApiError::bad_request(format!("connection {name:?}: {e}")))?;
+        let spec = ConnectionSpec {
+            name,
+            kind: body.kind,
+            config: body.config,
+            secret,
+            enabled: body.enabled.unwrap_or(true),
+        };
+        let (stored, created) = store.put_connection(ws.id, &spec)?;
+        let status = if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        Ok((status, Json(view(&stored, &ws.name))))
+    })
+    .await
+}
+
+/// Removes a connection; the messages it brought in stay.
+#[utoipa::path(delete, path = "/api/v1/connections/{name}", tag = "connections",
+    params(("name" = String, Path, description = "Connection name"), WorkspaceParam),
+    responses((status = 204, description = "Removed"), (status = 404, description = "No such connection")))]
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+) -> AppResult<StatusCode> {
+    let Query(params) = params.map_err(query_error)?;
+    blocking(move || {
+        let ws = workspace_named(
+            &state,
+            params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
+        )?;
+        if state.listening.store().remove_connection(ws.id, &name)? {
+            Ok(StatusCode::NO_CONTENT)
+        } else {
+            Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("no connection named {name:?}"),
+            ))
+        }
+    })
+    .await
+}
+
+/// The webhook endpoint of a connection: checks the body's HMAC-SHA256 signature, maps the
+/// body's items to messages with the connection's `fields`, and stores them like ingest does.
+/// A wrong signature (401) or an item that cannot be mapped (422) stores nothing.
+#[utoipa::path(post, path = "/api/v1/hooks/{name}", tag = "connections",
+    params(("name" = String, Path, description = "A webhook connection's name"), WorkspaceParam),
+    request_body(content = Object, description = "Any JSON the connection's `fields` map; signed in `X-Needle-Signature: sha256=<hex HMAC-SHA256 of the body>`"),
+    responses((status = 200, description = "Stored; the same answer as ingest"),
+              (status = 401, description = "Missing or wrong signature"),
+              (status = 404, description = "No webhook connection of that name"),
+              (status = 422, description = "An item cannot be a message: `errors: [{index, field, message}]`")))]
+pub async fn hook(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    if state.is_stopping() {
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "needle is shutting down; retry shortly",
+        ));
+    }
+    let Query(params) = params.map_err(query_error)?;
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body is larger than {MAX_INGEST_BODY} bytes"),
+            )
+        } else {
+            ApiError::bad_request(format!(
+                "could not read the body: {}",
+                rejection.body_text()
+            ))
+        }
+    })?;
+    let (ws, connection) = {
+        let state = state.clone();
+        blocking(move || {
+            let ws = workspace_named(
+                &state,
+                params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
+            )?;
+            let c = find(&state, ws.id, &name)?;
+            Ok((ws, c))
+        })
+        .await?
+    };
+    let taken = take_hook(&connection, &headers, &body);
+    let (items, count) = match taken {
+        Ok(messages) => {
+            let count = messages.len();
+            (
+                messages.into_iter().map(Item::new).collect::<Vec<_>>(),
+                count,
+            )
+        }
+        Err(error) => {
+            record(
+                &state,
+                connection.id,
+                Attempt::Failed {
+                    reason: error.message.clone(),
+                },
+            )
+            .await;
+            return Err(error);
+        }
+    };
+    let results = (0..count)
+        .map(|index| IngestResult {
+            index,
+            id: Some(items[index].message.id.clone()),
+            channel: Some(items[index].message.channel.clone()),
+            status: "pending",
+            seq: None,
+            error: None,
+        })
+        .collect();
+    let answer = submit(&state, ws.id, results, items, (0..count).collect()).await;
+    let attempt = match &answer {
+        Ok(response) if response.status().is_success() => Attempt::Succeeded {
+            messages: count as u64,
+        },
+        Ok(response) => Attempt::Failed {
+            reason: format!("answered {}", response.status()),
+        },
+        Err(e) => Attempt::Failed {
+            reason: e.message.clone(),
+        },
+    };
+    record(&state, connection.id, attempt).await;
+    answer
+}
+
+/// Checks a webhook delivery and maps it, without storing anything.
+fn take_hook(
+    connection: &Connection,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> AppResult<Vec<needle_core::Message>> {
+    let not_a_hook = || {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("{:?} is not a webhook connection", connection.spec.name),
+        )
+    };
+    if connection.spec.kind != "webhook" {
+        return Err(not_a_hook());
+    }
+    if !connection.spec.enabled {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("the connection {:?} is disabled", connection.spec.name),
+        ));
+    }
+    let config = WebhookConfig::from_json(&connection.spec.config)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("stored settings: {e}")))?;
+    let secret = connection.spec.secret.as_deref().ok_or_else(|| {
+        ApiError::new(ErrorCode::Internal, "the webhook connection has no secret")
+    })?;
+    let signature = headers
+        .get(config.signature_header.as_str())
+        .and_then(|v| v.to_str().ok());
+    webhook::verify(&config, secret.as_bytes(), signature, body)
+        .map_err(|e| ApiError::new(ErrorCode::Unauthorized, e.to_string()))?;
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    let messages = webhook::map_body(
+        &config,
+        &connection.spec.name,
+        &value,
+        OffsetDateTime::now_utc(),
+    )
+    .map_err(|errors| {
+        let listed: Vec<Value> = errors
+            .iter()
+            .map(|e| json!({"index": e.index, "field": e.field, "message": e.message}))
+            .collect();
+        let first = &errors[0];
+        ApiError::new(
+            ErrorCode::InvalidMessage,
+            format!(
+                "{} item(s) cannot be messages, nothing was stored; item {}: {}",
+                errors.len(),
+                first.index,
+                first.message
+            ),
+        )
+        .with("errors", Value::Array(listed))
+    })?;
+    if messages.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "a delivery holds at most {MAX_BATCH} items; this one has {}",
+                messages.len()
+            ),
+        ));
+    }
+    Ok(messages)
+}
+
+async fn record(state: &Arc<AppState>, connection_id: i64, attempt: Attempt) {
+    let state = state.clone();
+    let recorded = blocking(move || {
+        state.listening.store().record_attempt(
+            connection_id,
+            OffsetDateTime::now_utc(),
+            &attempt,
+        )?;
+        Ok(())
+    })
+    .await;
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e.message, "could not record a webhook delivery's health");
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ConnectionLabels {
+    workspace: String,
+    connection: String,
+    kind: String,
+}
+
+/// Each connection's health as gauges, set from the store when `/metrics` is scraped.
+#[derive(Default)]
+pub(crate) struct ConnectionGauges {
+    up: Family<ConnectionLabels, Gauge<i64, AtomicI64>>,
+    last_success: Family<ConnectionLabels, Gauge<i64, AtomicI64>>,
+    lag: Family<ConnectionLabels, Gauge<i64, AtomicI64>>,
+    messages: Family<ConnectionLabels, Gauge<i64, AtomicI64>>,
+    errors: Family<ConnectionLabels, Gauge<i64, AtomicI64>>,
+}
+
+impl ConnectionGauges {
+    pub(crate) fn register(registry: &mut Registry) -> ConnectionGauges {
+        let g = ConnectionGauges::default();
+        registry.register(
+            "needle_connection_up",
+            "1 when the connection's last attempt worked (or it has not run yet), 0 when failing",
+            g.up.clone(),
+        );
+        registry.register(
+            "needle_connection_last_success_timestamp_seconds",
+            "When the connection last worked (Unix time); absent until it has",
+            g.last_success.clone(),
+        );
+        registry.register(
+            "needle_connection_lag_seconds",
+            "Seconds since the connection last worked",
+            g.lag.clone(),
+        );
+        registry.register(
+            "needle_connection_messages",
+            "Messages the connection has brought in since it was created",
+            g.messages.clone(),
+        );
+        registry.register(
+            "needle_connection_errors",
+            "Failed attempts of the connection since it was created",
+            g.errors.clone(),
+        );
+        g
+    }
+
+    /// Reads every connection from the store; removed ones disappear from the output.
+    pub(crate) fn refresh(&self, state: &AppState) -> AppResult<()> {
+        let store = state.listening.store();
+        let names: std::collections::HashMap<i64, String> = store
+            .workspaces()?
+            .into_iter()
+            .map(|w| (w.id, w.name))
+            .collect();
+        let connections = store.connections(None)?;
+        let now = OffsetDateTime::now_utc();
+        for family in [
+            &self.up,
+            &self.last_success,
+            &self.lag,
+            &self.messages,
+            &self.errors,
+        ] {
+            family.clear();
+        }
+        for c in &connections {
+            let labels = ConnectionLabels {
+                workspace: names.get(&c.workspace_id).cloned().unwrap_or_default(),
+                connection: c.spec.name.clone(),
+                kind: c.spec.kind.clone(),
+            };
+            self.up
+                .get_or_create(&labels)
+                .set(i64::from(c.health.consecutive_failures == 0));
+            if let Some(t) = c.health.last_success_at {
+                self.last_success
+                    .get_or_create(&labels)
+                    .set(t.unix_timestamp());
+            }
+            if let Some(lag) = lag_seconds(c, now) {
+                self.lag.get_or_create(&labels).set(lag);
+            }
+            self.messages
+                .get_or_create(&labels)
+                .set(c.health.messages_total);
+            self.errors
+                .get_or_create(&labels)
+                .set(c.health.errors_total);
+        }
+        Ok(())
+    }
+}
