@@ -6,10 +6,11 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::feed::{DEFAULT_INTERVAL, FeedConfig};
+use crate::outgoing::OutgoingConfig;
 use crate::webhook::WebhookConfig;
 
 /// The kinds of connection this build knows.
-pub const KINDS: &[&str] = &["rss", "webhook"];
+pub const KINDS: &[&str] = &["rss", "webhook", "webhook_out"];
 
 /// Shortest and longest time between two reads of one feed.
 const INTERVAL_RANGE: (u64, u64) = (1, 7 * 24 * 3600);
@@ -21,6 +22,8 @@ pub enum ConnectorConfig {
     Feed(FeedConfig),
     /// An endpoint senders POST to.
     Webhook(WebhookConfig),
+    /// A receiver Needle POSTs events to.
+    WebhookOut(OutgoingConfig),
 }
 
 impl ConnectorConfig {
@@ -38,6 +41,15 @@ impl ConnectorConfig {
                 }
                 WebhookConfig::from_json(config).map(ConnectorConfig::Webhook)
             }
+            "webhook_out" => {
+                if !has_secret {
+                    return Err(
+                        "an outbound webhook needs a `secret`: Needle signs each body with it"
+                            .into(),
+                    );
+                }
+                OutgoingConfig::from_json(config).map(ConnectorConfig::WebhookOut)
+            }
             other => Err(format!(
                 "unknown connection kind {other:?}; this build knows {}",
                 KINDS.join(", ")
@@ -46,24 +58,29 @@ impl ConnectorConfig {
     }
 }
 
+/// Checks a `url` setting: http or https, a host, no credentials (they would show in the
+/// settings, which are not secret).
+pub(crate) fn web_url(url: &str) -> Result<String, String> {
+    let url = url.trim();
+    let wrong = || format!("`url` must be an http:// or https:// address, got {url:?}");
+    let uri: ureq::http::Uri = url.parse().map_err(|_| wrong())?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none_or(str::is_empty) {
+        return Err(wrong());
+    }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err("`url` must not hold a user name or password".into());
+    }
+    Ok(url.to_string())
+}
+
 fn feed_config(config: &Value) -> Result<FeedConfig, String> {
     let object = config
         .as_object()
         .ok_or("feed settings must be a JSON object")?;
     let url = match object.get("url") {
-        Some(Value::String(url)) => url.trim().to_string(),
+        Some(Value::String(url)) => web_url(url)?,
         _ => return Err("`url` must be the feed's http:// or https:// address".into()),
     };
-    let wrong = || format!("`url` must be an http:// or https:// address, got {url:?}");
-    let uri: ureq::http::Uri = url.parse().map_err(|_| wrong())?;
-    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none_or(str::is_empty) {
-        return Err(format!(
-            "`url` must be an http:// or https:// address, got {url:?}"
-        ));
-    }
-    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-        return Err("`url` must not hold a user name or password".into());
-    }
     let interval = match object.get("poll_seconds") {
         None | Some(Value::Null) => DEFAULT_INTERVAL,
         Some(value) => {
@@ -120,7 +137,7 @@ mod tests {
             assert!(e.contains(expect), "{config}: {e}");
         }
         let e = ConnectorConfig::parse("carrier-pigeon", &json!({}), false).unwrap_err();
-        assert!(e.contains("rss, webhook"), "{e}");
+        assert!(e.contains("rss, webhook, webhook_out"), "{e}");
     }
 
     #[test]
@@ -129,5 +146,24 @@ mod tests {
         let e = ConnectorConfig::parse("webhook", &config, false).unwrap_err();
         assert!(e.contains("secret"), "{e}");
         assert!(ConnectorConfig::parse("webhook", &config, true).is_ok());
+        let out = json!({"url": "https://crm.example/hooks"});
+        assert!(ConnectorConfig::parse("webhook_out", &out, false).is_err());
+        let Ok(ConnectorConfig::WebhookOut(parsed)) =
+            ConnectorConfig::parse("webhook_out", &out, true)
+        else {
+            panic!("an outbound webhook with a secret is fine");
+        };
+        assert!(parsed.wants("message.received"), "all events by default");
+        for (config, expect) in [
+            (
+                json!({"url": "https://a.example/", "events": ["case.exploded"]}),
+                "not one of",
+            ),
+            (json!({"url": "https://a.example/", "events": []}), "empty"),
+            (json!({"url": "gopher://a.example/"}), "http://"),
+        ] {
+            let e = ConnectorConfig::parse("webhook_out", &config, true).unwrap_err();
+            assert!(e.contains(expect), "{config}: {e}");
+        }
     }
 }

@@ -21,6 +21,7 @@ use needle_core::ErrorCode;
 use needle_core::message::format_time;
 use needle_pipeline::Item;
 use needle_store::connections::{Attempt, Connection, ConnectionSpec};
+use needle_store::outbox::{Delivery, DeliveryFilter, DeliveryStatus};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -521,4 +522,131 @@ impl ConnectionGauges {
         }
         Ok(())
     }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxParams {
+    pub workspace: Option<String>,
+    /// Only this connection's deliveries.
+    pub connection: Option<String>,
+    /// `queued`, `sent` or `failed`.
+    pub status: Option<String>,
+    /// The `next` of the previous page.
+    pub before: Option<i64>,
+    /// 1 to 1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+fn delivery_view(d: &Delivery, connection: &str) -> Value {
+    json!({
+        "id": d.id,
+        "connection": connection,
+        "key": d.key,
+        "status": d.status.as_str(),
+        "attempts": d.attempts,
+        "next_attempt_at": (d.status == DeliveryStatus::Queued).then(|| format_time(d.next_attempt_at)),
+        "last_error": d.last_error,
+        "receipt": d.receipt,
+        "created_at": format_time(d.created_at),
+        "updated_at": format_time(d.updated_at),
+        "payload": d.payload,
+    })
+}
+
+/// What Needle sends out (outbound webhook events now, replies later), newest first: each
+/// delivery's status (`queued`, `sent`, `failed`), attempts, last error and receipt.
+#[utoipa::path(get, path = "/api/v1/outbox", tag = "connections", params(OutboxParams),
+    responses((status = 200, description = "`{deliveries: [{id, connection, key, status, attempts, last_error, receipt, …}], next}`")))]
+pub async fn outbox(
+    State(state): State<Arc<AppState>>,
+    params: Result<Query<OutboxParams>, QueryRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(params) = params.map_err(query_error)?;
+    let limit = crate::api::page_limit(params.limit, 100, 1000)?;
+    let status = params
+        .status
+        .as_deref()
+        .map(|s| {
+            DeliveryStatus::parse(s).ok_or_else(|| {
+                ApiError::bad_request(format!("`status` is queued, sent or failed; got {s:?}"))
+            })
+        })
+        .transpose()?;
+    blocking(move || {
+        let ws = workspace_named(
+            &state,
+            params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
+        )?;
+        let store = state.listening.store();
+        let names: std::collections::HashMap<i64, String> = store
+            .connections(Some(ws.id))?
+            .into_iter()
+            .map(|c| (c.id, c.spec.name))
+            .collect();
+        let connection_id = match params.connection.as_deref() {
+            Some(name) => Some(find(&state, ws.id, name)?.id),
+            None => None,
+        };
+        let filter = DeliveryFilter {
+            connection_id,
+            status,
+            before: params.before,
+        };
+        let page = store.deliveries(ws.id, &filter, limit)?;
+        let next = (page.len() == limit)
+            .then(|| page.last().map(|d| d.id))
+            .flatten();
+        let deliveries: Vec<Value> = page
+            .iter()
+            .map(|d| {
+                let name = names
+                    .get(&d.connection_id)
+                    .map_or("(removed)", String::as_str);
+                delivery_view(d, name)
+            })
+            .collect();
+        Ok(Json(json!({"deliveries": deliveries, "next": next})))
+    })
+    .await
+}
+
+/// One delivery with every attempt.
+#[utoipa::path(get, path = "/api/v1/outbox/{id}", tag = "connections",
+    params(("id" = i64, Path, description = "Delivery id"), WorkspaceParam),
+    responses((status = 200, description = "The delivery with `attempts: [{at, outcome, detail}]`"),
+              (status = 404, description = "No such delivery")))]
+pub async fn delivery(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(params) = params.map_err(query_error)?;
+    blocking(move || {
+        let ws = workspace_named(
+            &state,
+            params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
+        )?;
+        let store = state.listening.store();
+        let d = store.delivery(ws.id, id)?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("no delivery {id} in this workspace"),
+            )
+        })?;
+        let name = store
+            .connections(Some(ws.id))?
+            .into_iter()
+            .find(|c| c.id == d.connection_id)
+            .map_or_else(|| "(removed)".to_string(), |c| c.spec.name);
+        let attempts: Vec<Value> = store
+            .delivery_attempts(d.id)?
+            .iter()
+            .map(|a| json!({"at": format_time(a.at), "outcome": a.outcome, "detail": a.detail}))
+            .collect();
+        let mut view = delivery_view(&d, &name);
+        view["attempts"] = Value::Array(attempts);
+        Ok(Json(view))
+    })
+    .await
 }

@@ -168,6 +168,8 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .put(connections::put)
                 .delete(connections::delete),
         )
+        .route("/outbox", get(connections::outbox))
+        .route("/outbox/{id}", get(connections::delivery))
         .route(
             "/hooks/{name}",
             post(connections::hook).layer(DefaultBodyLimit::max(MAX_INGEST_BODY)),

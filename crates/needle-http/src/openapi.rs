@@ -49,6 +49,8 @@ use crate::{api, connections, events, health, profiles, relevance, segments, top
         connections::put,
         connections::delete,
         connections::hook,
+        connections::outbox,
+        connections::delivery,
         relevance::put_label,
         relevance::labels,
         relevance::delete_label,

@@ -13,12 +13,15 @@
 pub mod conformance;
 pub mod connections;
 pub mod labels;
+pub mod outbox;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "postgres")]
 mod postgres_connections;
 #[cfg(feature = "postgres")]
 mod postgres_labels;
+#[cfg(feature = "postgres")]
+mod postgres_outbox;
 #[cfg(feature = "postgres")]
 mod postgres_profiles;
 #[cfg(feature = "postgres")]
@@ -28,6 +31,7 @@ mod row;
 pub mod sqlite;
 mod sqlite_connections;
 mod sqlite_labels;
+mod sqlite_outbox;
 mod sqlite_profiles;
 mod sqlite_topics;
 #[cfg(feature = "postgres")]
@@ -259,13 +263,14 @@ pub trait Store: Send + Sync {
 }
 
 /// A store that holds everything Needle keeps: messages, topics, profiles and relevance
-/// labels, connections. Backends implement the parts; this names the whole.
+/// labels, connections, the outbox. Backends implement the parts; this names the whole.
 pub trait Backend:
     Store
     + topics::TopicStore
     + profiles::ProfileStore
     + labels::LabelStore
     + connections::ConnectionStore
+    + outbox::OutboxStore
 {
 }
 
@@ -275,6 +280,7 @@ impl<
         + profiles::ProfileStore
         + labels::LabelStore
         + connections::ConnectionStore
+        + outbox::OutboxStore
         + ?Sized,
 > Backend for T
 {

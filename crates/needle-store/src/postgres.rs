@@ -103,6 +103,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_connections",
         include_str!("../migrations/postgres/0009_connections.sql"),
     ),
+    (
+        "0010_outbox",
+        include_str!("../migrations/postgres/0010_outbox.sql"),
+    ),
 ];
 
 /// Advisory lock keys (database-wide, shared with anything else using advisory locks there,
@@ -1145,7 +1149,8 @@ mod tests {
                 "0006_relevance_labels",
                 "0007_profile_resolution",
                 "0008_profile_segments",
-                "0009_connections"
+                "0009_connections",
+                "0010_outbox"
             ]
         );
         let store = PostgresStore::connect(&url).unwrap();
@@ -1504,6 +1509,7 @@ mod tests {
         ("workspaces", "demo"),
         ("authors", "verified"),
         ("relevance_labels", "relevant"),
+        ("connections", "enabled"),
     ];
 
     fn sqlite_shape() -> Shape {

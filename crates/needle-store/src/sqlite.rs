@@ -60,6 +60,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_connections",
         include_str!("../migrations/sqlite/0009_connections.sql"),
     ),
+    (
+        "0010_outbox",
+        include_str!("../migrations/sqlite/0010_outbox.sql"),
+    ),
 ];
 
 /// The SQLite store.

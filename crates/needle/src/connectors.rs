@@ -157,7 +157,8 @@ impl Runner {
                     let mut source = FeedSource::new(config, &c.spec.name, self.outbound.clone());
                     (source.interval(), self.pull(c, &mut source))
                 }
-                Ok(ConnectorConfig::Webhook(_)) => return,
+                // Pushed to (webhooks) or sent through the outbox (outbound webhooks).
+                Ok(ConnectorConfig::Webhook(_) | ConnectorConfig::WebhookOut(_)) => return,
                 Err(reason) => (
                     needle_connect::feed::DEFAULT_INTERVAL,
                     Err(Failed {

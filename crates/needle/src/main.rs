@@ -7,6 +7,7 @@ mod connectors;
 mod context;
 mod failure;
 mod follower;
+mod outbox;
 mod worker;
 
 use clap::Parser;

@@ -16,6 +16,7 @@ use crate::connectors::Connectors;
 use crate::context::DataDir;
 use crate::failure::{CliResult, Failure};
 use crate::follower::Follower;
+use crate::outbox::OutboxWorker;
 use crate::worker::Worker;
 use needle_profile::stage::ProfileFollower;
 
@@ -185,7 +186,10 @@ pub fn run(
     // Feeds are read where the pipeline runs in process; a cluster's pipeline workers take
     // from the bus, and pulling there would need one reader per feed (not built yet).
     let connectors = (embedded && state.pipeline.is_some())
-        .then(|| Connectors::start(dir.store.clone(), state.clone(), outbound));
+        .then(|| Connectors::start(dir.store.clone(), state.clone(), outbound.clone()));
+    // One process sends the outbox: the embedded one, or the cluster's `deliver` role.
+    let outbox =
+        (embedded || roles.deliver).then(|| OutboxWorker::start(dir.store.clone(), outbound));
     if roles.web {
         let models = models.unwrap_or_else(|| data.data.join("models"));
         super::models::load_into(&state, &models);
@@ -217,6 +221,7 @@ pub fn run(
     // (and indexed, embedded) before the process ends; a worker's unsettled deliveries go back
     // to the bus.
     drop(connectors);
+    drop(outbox);
     drop(worker);
     if let Some(pipeline) = &state.pipeline {
         pipeline.shutdown();

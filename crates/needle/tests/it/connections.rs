@@ -451,3 +451,222 @@ fn a_crash_in_the_middle_of_a_feed_loses_and_doubles_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(server.stop().success());
 }
+
+/// One request a receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    key: String,
+    signature: String,
+    event: String,
+    body: String,
+}
+
+/// A webhook receiver on loopback: answers from `script` in order (status, `Retry-After`),
+/// then 200; waits `delay` before answering; records every request.
+struct Receiver {
+    url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+fn receiver(script: Vec<(u16, Option<u64>)>, delay: Duration) -> Receiver {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let log = received.clone();
+    std::thread::spawn(move || {
+        let mut script = script.into_iter();
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut headers = std::collections::HashMap::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':') {
+                    headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_string());
+                }
+            }
+            let length: usize = headers
+                .get("content-length")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0u8; length];
+            if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+                continue;
+            }
+            let header = |name: &str| headers.get(name).cloned().unwrap_or_default();
+            log.lock().unwrap().push(Received {
+                key: header("idempotency-key"),
+                signature: header("x-needle-signature"),
+                event: header("x-needle-event"),
+                body: String::from_utf8(body).unwrap(),
+            });
+            std::thread::sleep(delay);
+            let (status, retry_after) = script.next().unwrap_or((200, None));
+            let retry = retry_after.map_or(String::new(), |s| format!("Retry-After: {s}\r\n"));
+            let mut stream = stream;
+            let _ = stream.write_all(
+                format!(
+                    "HTTP/1.1 {status} X\r\n{retry}Content-Length: 2\r\nConnection: close\r\n\r\nok"
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    Receiver { url, received }
+}
+
+fn outbox(server: &Server, query: &str) -> Vec<Value> {
+    let (status, page) = get(&server.url(&format!("/api/v1/outbox?{query}")));
+    assert_eq!(status, 200, "{page}");
+    page["deliveries"].as_array().unwrap().clone()
+}
+
+fn ingest(server: &Server, ids: &[&str]) {
+    let lines: Vec<String> = ids
+        .iter()
+        .map(|id| line(id, &format!("message {id} about the kettle")))
+        .collect();
+    let (status, body) = crate::serve::post(
+        &server.url("/api/v1/messages"),
+        "application/x-ndjson",
+        &lines.join("\n"),
+    );
+    assert_eq!(status, 200, "{body}");
+}
+
+#[test]
+fn outbound_webhooks_are_signed_retried_and_recorded_and_final_errors_fail() {
+    let secret = "out-secret-91c2";
+    let flaky = receiver(vec![(503, None), (429, Some(1))], Duration::ZERO);
+    let refusing = receiver(vec![(400, None); 10], Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(&dir.path().join("data"), &[], LOOPBACK);
+    let api = |path: &str| server.url(&format!("/api/v1{path}"));
+    for (name, url) in [("crm", &flaky.url), ("strict", &refusing.url)] {
+        let (status, body) = send(
+            "PUT",
+            &api(&format!("/connections/{name}")),
+            Some(json!({"kind": "webhook_out", "config": {"url": url}, "secret": secret})),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    // Let the worker take its starting point, then store one message.
+    std::thread::sleep(Duration::from_millis(800));
+    ingest(&server, &["m1"]);
+
+    let sent = wait_for("the delivery to crm", Duration::from_secs(30), || {
+        let d = outbox(&server, "connection=crm");
+        (d.len() == 1 && d[0]["status"] == "sent").then(|| d[0].clone())
+    });
+    assert_eq!(sent["attempts"], 3, "503, then 429, then taken: {sent}");
+    let (_, detail) = get(&api(&format!("/outbox/{}", sent["id"])));
+    let outcomes: Vec<&str> = detail["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["retry", "retry", "sent"], "{detail}");
+    assert_eq!(detail["attempts"][0]["detail"], "answered 503");
+
+    let got = flaky.received.lock().unwrap().clone();
+    assert_eq!(got.len(), 3);
+    assert!(
+        got.iter().all(|r| r.key == got[0].key),
+        "one idempotency key for every try"
+    );
+    assert!(got[0].key.starts_with("message.received:"), "{:?}", got[0]);
+    for r in &got {
+        assert_eq!(r.event, "message.received");
+        assert_eq!(
+            r.signature,
+            format!("sha256={}", sign(secret.as_bytes(), r.body.as_bytes()))
+        );
+        let body: Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["message"]["id"], "m1");
+        assert!(
+            body["message"]["classification"]["sentiment"].is_object(),
+            "{body}"
+        );
+    }
+
+    let failed = wait_for("the refused delivery", Duration::from_secs(20), || {
+        let d = outbox(&server, "connection=strict&status=failed");
+        (d.len() == 1).then(|| d[0].clone())
+    });
+    assert_eq!(failed["attempts"], 1, "a 400 is not retried: {failed}");
+    assert!(
+        failed["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("answered 400"),
+        "{failed}"
+    );
+    assert_eq!(get(&api("/outbox?status=maybe")).0, 400);
+    assert!(server.stop().success());
+}
+
+#[test]
+fn a_crash_while_the_outbox_sends_delivers_every_event_once_per_key() {
+    const EVENTS: usize = 6;
+    let secret = "crash-secret";
+    let slow = receiver(Vec::new(), Duration::from_millis(400));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start_with_env(&data, &[], LOOPBACK);
+    let (status, body) = send(
+        "PUT",
+        &server.url("/api/v1/connections/crm"),
+        Some(json!({"kind": "webhook_out", "config": {"url": slow.url}, "secret": secret})),
+    );
+    assert_eq!(status, 201, "{body}");
+    std::thread::sleep(Duration::from_millis(800));
+    let ids: Vec<String> = (0..EVENTS).map(|i| format!("c{i}")).collect();
+    ingest(&server, &ids.iter().map(String::as_str).collect::<Vec<_>>());
+    // Killed while sending: some events are out, one is probably on the wire.
+    wait_for("the first sends", Duration::from_secs(20), || {
+        (slow.received.lock().unwrap().len() >= 2).then(|| json!(true))
+    });
+    drop(server);
+    let before_restart = slow.received.lock().unwrap().len();
+    assert!(
+        before_restart < EVENTS,
+        "killed mid-way ({before_restart} sent)"
+    );
+
+    let server = Server::start_with_env(&data, &[], LOOPBACK);
+    wait_for("every delivery sent", Duration::from_secs(30), || {
+        let d = outbox(&server, "connection=crm");
+        (d.len() == EVENTS && d.iter().all(|d| d["status"] == "sent")).then(|| json!(d))
+    });
+    let got = slow.received.lock().unwrap().clone();
+    let mut keys: Vec<&str> = got.iter().map(|r| r.key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(
+        keys.len(),
+        EVENTS,
+        "every event arrived, once per key: {got:?}"
+    );
+    assert!(
+        got.len() <= EVENTS + 1,
+        "at most the one on the wire again: {}",
+        got.len()
+    );
+    let messages: Vec<String> = got
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(&r.body).unwrap()["message"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for id in &ids {
+        assert!(messages.contains(id), "{id} never arrived");
+    }
+    assert!(server.stop().success());
+}
