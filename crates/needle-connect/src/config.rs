@@ -6,11 +6,12 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::feed::{DEFAULT_INTERVAL, FeedConfig};
+use crate::mastodon::MastodonConfig;
 use crate::outgoing::OutgoingConfig;
 use crate::webhook::WebhookConfig;
 
 /// The kinds of connection this build knows.
-pub const KINDS: &[&str] = &["rss", "webhook", "webhook_out"];
+pub const KINDS: &[&str] = &["rss", "mastodon", "webhook", "webhook_out"];
 
 /// Shortest and longest time between two reads of one feed.
 const INTERVAL_RANGE: (u64, u64) = (1, 7 * 24 * 3600);
@@ -24,6 +25,8 @@ pub enum ConnectorConfig {
     Webhook(WebhookConfig),
     /// A receiver Needle POSTs events to.
     WebhookOut(OutgoingConfig),
+    /// A Mastodon account: read (mentions, hashtags) and answered.
+    Mastodon(MastodonConfig),
 }
 
 impl ConnectorConfig {
@@ -40,6 +43,14 @@ impl ConnectorConfig {
                     );
                 }
                 WebhookConfig::from_json(config).map(ConnectorConfig::Webhook)
+            }
+            "mastodon" => {
+                if !has_secret {
+                    return Err(
+                        "a Mastodon connection needs the account's access token as `secret`".into(),
+                    );
+                }
+                MastodonConfig::from_json(config).map(ConnectorConfig::Mastodon)
             }
             "webhook_out" => {
                 if !has_secret {
@@ -73,6 +84,26 @@ pub(crate) fn web_url(url: &str) -> Result<String, String> {
     Ok(url.to_string())
 }
 
+/// Reads `poll_seconds`: how long to wait between two reads of a source.
+pub(crate) fn interval(
+    object: &serde_json::Map<String, Value>,
+    default: Duration,
+) -> Result<Duration, String> {
+    match object.get("poll_seconds") {
+        None | Some(Value::Null) => Ok(default),
+        Some(value) => value
+            .as_u64()
+            .filter(|s| (INTERVAL_RANGE.0..=INTERVAL_RANGE.1).contains(s))
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                format!(
+                    "`poll_seconds` must be a whole number from {} to {}",
+                    INTERVAL_RANGE.0, INTERVAL_RANGE.1
+                )
+            }),
+    }
+}
+
 fn feed_config(config: &Value) -> Result<FeedConfig, String> {
     let object = config
         .as_object()
@@ -81,21 +112,7 @@ fn feed_config(config: &Value) -> Result<FeedConfig, String> {
         Some(Value::String(url)) => web_url(url)?,
         _ => return Err("`url` must be the feed's http:// or https:// address".into()),
     };
-    let interval = match object.get("poll_seconds") {
-        None | Some(Value::Null) => DEFAULT_INTERVAL,
-        Some(value) => {
-            let seconds = value
-                .as_u64()
-                .filter(|s| (INTERVAL_RANGE.0..=INTERVAL_RANGE.1).contains(s))
-                .ok_or_else(|| {
-                    format!(
-                        "`poll_seconds` must be a whole number from {} to {}",
-                        INTERVAL_RANGE.0, INTERVAL_RANGE.1
-                    )
-                })?;
-            Duration::from_secs(seconds)
-        }
-    };
+    let interval = interval(object, DEFAULT_INTERVAL)?;
     Ok(FeedConfig { url, interval })
 }
 
@@ -137,7 +154,7 @@ mod tests {
             assert!(e.contains(expect), "{config}: {e}");
         }
         let e = ConnectorConfig::parse("carrier-pigeon", &json!({}), false).unwrap_err();
-        assert!(e.contains("rss, webhook, webhook_out"), "{e}");
+        assert!(e.contains("rss, mastodon, webhook, webhook_out"), "{e}");
     }
 
     #[test]

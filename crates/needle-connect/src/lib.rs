@@ -3,6 +3,7 @@
 //! - [`source`]: what a pulling source is (pull from a checkpoint, say whether a failure is
 //!   worth retrying).
 //! - [`feed`]: RSS and Atom, polled with conditional GET.
+//! - [`mastodon`]: mentions, direct messages and hashtags in; replies out.
 //! - [`webhook`]: inbound webhooks, HMAC-signed, mapped by JSON Pointers.
 //! - [`config`]: a connection's kind and settings, checked.
 //! - [`sink`]: what a sink is (deliver one item; a receipt, or an error worth retrying or not).
@@ -15,6 +16,7 @@
 
 pub mod config;
 pub mod feed;
+pub mod mastodon;
 pub mod outbound;
 pub mod outgoing;
 pub mod sink;
@@ -23,5 +25,5 @@ pub mod webhook;
 
 pub use config::ConnectorConfig;
 pub use outbound::{Outbound, OutboundPolicy};
-pub use sink::{Sink, SinkError};
+pub use sink::{Delivered, Sink, SinkError};
 pub use source::{Pulled, Source, SourceError};

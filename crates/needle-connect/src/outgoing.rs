@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::outbound::{Outbound, OutboundError};
-use crate::sink::{Sink, SinkError};
+use crate::sink::{Delivered, Sink, SinkError};
 use crate::webhook::sign;
 
 /// The events an outbound webhook can ask for.
@@ -79,7 +79,7 @@ impl WebhookSink {
 }
 
 impl Sink for WebhookSink {
-    fn deliver(&self, key: &str, payload: &Value) -> Result<String, SinkError> {
+    fn deliver(&self, key: &str, payload: &Value) -> Result<Delivered, SinkError> {
         let body = payload.to_string();
         let signature = format!("sha256={}", sign(&self.secret, body.as_bytes()));
         let event = payload.get("event").and_then(Value::as_str).unwrap_or("");
@@ -103,7 +103,10 @@ impl Sink for WebhookSink {
             })?;
         let status = answer.status;
         match status {
-            200..=299 => Ok(format!("answered {status}")),
+            200..=299 => Ok(Delivered {
+                receipt: format!("answered {status}"),
+                posted: None,
+            }),
             408 | 425 | 429 | 500..=599 => Err(SinkError::Retryable {
                 reason: format!("answered {status}"),
                 after: answer.retry_after(),

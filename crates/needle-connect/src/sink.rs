@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use needle_core::Message;
 use serde_json::Value;
 
 /// Why a delivery did not go through.
@@ -20,9 +21,17 @@ pub enum SinkError {
     Final(String),
 }
 
+/// What a delivery that went through left behind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivered {
+    /// The remote's word for it: the posted status's address, the status code.
+    pub receipt: String,
+    /// The message as the channel now shows it (a reply posted), to be stored as outbound.
+    pub posted: Option<Message>,
+}
+
 /// Delivers one outbound item.
 pub trait Sink: Send {
-    /// Sends `payload` under the idempotency key `key` (the same on every attempt); returns
-    /// the remote's receipt.
-    fn deliver(&self, key: &str, payload: &Value) -> Result<String, SinkError>;
+    /// Sends `payload` under the idempotency key `key` (the same on every attempt).
+    fn deliver(&self, key: &str, payload: &Value) -> Result<Delivered, SinkError>;
 }

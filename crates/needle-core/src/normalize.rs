@@ -108,7 +108,11 @@ fn is_entity(rest: &[u8]) -> bool {
 /// Turns HTML into the text a reader would see: scripts and styles dropped, entities decoded,
 /// block elements on their own lines.
 pub fn html_to_text(html: &str) -> String {
-    let rendered = html2text::config::plain_no_decorate()
+    use html2text::render::TrivialDecorator;
+
+    // The trivial decorator writes a link as its text: no brackets or footnotes around
+    // mentions, hashtags and links, as a reader of the page sees them.
+    let rendered = html2text::config::with_decorator(TrivialDecorator::new())
         .allow_width_overflow()
         .no_link_wrapping()
         .raw_mode(true)

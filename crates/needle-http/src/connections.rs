@@ -611,10 +611,10 @@ pub async fn outbox(
     .await
 }
 
-/// One delivery with every attempt.
+/// One delivery with every attempt (`history`).
 #[utoipa::path(get, path = "/api/v1/outbox/{id}", tag = "connections",
     params(("id" = i64, Path, description = "Delivery id"), WorkspaceParam),
-    responses((status = 200, description = "The delivery with `attempts: [{at, outcome, detail}]`"),
+    responses((status = 200, description = "The delivery with `history: [{at, outcome, detail}]`"),
               (status = 404, description = "No such delivery")))]
 pub async fn delivery(
     State(state): State<Arc<AppState>>,
@@ -645,8 +645,97 @@ pub async fn delivery(
             .map(|a| json!({"at": format_time(a.at), "outcome": a.outcome, "detail": a.detail}))
             .collect();
         let mut view = delivery_view(&d, &name);
-        view["attempts"] = Value::Array(attempts);
+        view["history"] = Value::Array(attempts);
         Ok(Json(view))
+    })
+    .await
+}
+
+/// A reply to write.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyBody {
+    /// The reply's text; on Mastodon a mention of the author is added when missing.
+    pub text: String,
+}
+
+/// Longest reply accepted (Mastodon's default limit is 500 characters; servers differ).
+const MAX_REPLY: usize = 10_000;
+
+/// Answers a message on its own channel, through the connection it came in on: the reply is
+/// queued in the outbox (202) and sent with retries; once the channel took it, it is stored
+/// as an outbound message in the same thread. Send `Idempotency-Key` to make a retried
+/// request queue one reply.
+#[utoipa::path(post, path = "/api/v1/messages/{channel}/{id}/replies", tag = "connections",
+    request_body = ReplyBody,
+    params(("channel" = String, Path, description = "Channel"), ("id" = String, Path, description = "The message's id on its channel"), WorkspaceParam),
+    responses((status = 202, description = "Queued: `{delivery: {id, key, status}}`"),
+              (status = 200, description = "Already queued under this Idempotency-Key"),
+              (status = 404, description = "No such message"),
+              (status = 409, description = "The message did not come through a connection that can answer")))]
+pub async fn reply(
+    State(state): State<Arc<AppState>>,
+    Path((channel, id)): Path<(String, String)>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    let Query(params) = params.map_err(query_error)?;
+    let body: ReplyBody = json_body(&headers, body)?;
+    let text = body.text.trim().to_string();
+    if text.is_empty() || text.chars().count() > MAX_REPLY {
+        return Err(ApiError::bad_request(format!(
+            "`text` must hold 1 to {MAX_REPLY} characters"
+        )));
+    }
+    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => format!("reply:{}", k.trim()),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "`Idempotency-Key` must be 1 to 200 visible characters",
+            ));
+        }
+        None => format!(
+            "reply:{:x}{:016x}",
+            OffsetDateTime::now_utc().unix_timestamp_nanos(),
+            fastrand::u64(..)
+        ),
+    };
+    blocking(move || {
+        let ws = workspace_named(&state, params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE))?;
+        let store = state.listening.store();
+        let original = store.get(ws.id, &channel, &id)?.ok_or_else(|| {
+            ApiError::new(ErrorCode::NotFound, format!("no message {id:?} on {channel:?}"))
+        })?;
+        let conflict = |why: String| ApiError::new(ErrorCode::Conflict, why);
+        let account = original.message.account.clone().ok_or_else(|| {
+            conflict("the message came through no connection of ours, so there is nothing to answer through".into())
+        })?;
+        let connection = store.connection(ws.id, &account)?.ok_or_else(|| {
+            conflict(format!("the connection {account:?} it came through is gone"))
+        })?;
+        let payload = match connection.spec.kind.as_str() {
+            "mastodon" => needle_connect::mastodon::reply_payload(&original.message, &text)
+                .map_err(conflict)?,
+            kind => {
+                return Err(conflict(format!(
+                    "a {kind} connection cannot send replies (yet): the reply was not queued"
+                )));
+            }
+        };
+        if let Some(existing) = store.delivery_by_key(connection.id, &key)? {
+            return Ok((StatusCode::OK, Json(json!({"delivery": delivery_view(&existing, &account)}))));
+        }
+        store.enqueue(
+            ws.id,
+            connection.id,
+            &[needle_store::outbox::NewDelivery { key: key.clone(), payload }],
+            None,
+        )?;
+        let queued = store.delivery_by_key(connection.id, &key)?.ok_or_else(|| {
+            ApiError::new(ErrorCode::Internal, "the queued reply cannot be found")
+        })?;
+        Ok((StatusCode::ACCEPTED, Json(json!({"delivery": delivery_view(&queued, &account)}))))
     })
     .await
 }

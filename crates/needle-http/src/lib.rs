@@ -111,6 +111,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_INGEST_BODY)),
         )
         .route("/messages/{channel}/{id}", get(api::get_one))
+        .route("/messages/{channel}/{id}/replies", post(connections::reply))
         .route(
             "/workspaces",
             get(api::workspaces).post(api::create_workspace),

@@ -129,6 +129,8 @@ pub trait OutboxStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Delivery>>;
     fn delivery(&self, workspace_id: i64, id: i64) -> Result<Option<Delivery>>;
+    /// The delivery a connection queued under `key`.
+    fn delivery_by_key(&self, connection_id: i64, key: &str) -> Result<Option<Delivery>>;
     /// A delivery's attempts, oldest first.
     fn delivery_attempts(&self, id: i64) -> Result<Vec<DeliveryAttempt>>;
 }
@@ -225,6 +227,9 @@ pub mod conformance {
                 .all(|d| d.status == DeliveryStatus::Queued && d.attempts == 0)
         );
         assert_eq!(due[0].payload["key"], "m:1");
+        let by_key = store.delivery_by_key(c, "m:2").unwrap().unwrap();
+        assert_eq!(by_key.id, due[1].id);
+        assert!(store.delivery_by_key(c, "m:4").unwrap().is_none());
         assert_eq!(
             store
                 .due_deliveries(OffsetDateTime::now_utc() + time::Duration::seconds(1), 2)

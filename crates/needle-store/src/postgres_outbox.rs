@@ -55,6 +55,11 @@ const ONE: &str = concat!(
     columns!(),
     " FROM outbox WHERE workspace_id = $1 AND id = $2"
 );
+const BY_KEY: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM outbox WHERE connection_id = $1 AND key = $2"
+);
 const ATTEMPTS: &str =
     "SELECT at, outcome, detail FROM outbox_attempts WHERE outbox_id = $1 ORDER BY id";
 
@@ -177,6 +182,16 @@ impl OutboxStore for PostgresStore {
             let one = conn.prepare(ONE)?;
             conn.client
                 .query_opt(&one, &[&workspace_id, &id])?
+                .map(|row| delivery_row(&row))
+                .transpose()
+        })
+    }
+
+    fn delivery_by_key(&self, connection_id: i64, key: &str) -> Result<Option<Delivery>> {
+        self.with_conn(|conn| {
+            let by_key = conn.prepare(BY_KEY)?;
+            conn.client
+                .query_opt(&by_key, &[&connection_id, &key])?
                 .map(|row| delivery_row(&row))
                 .transpose()
         })

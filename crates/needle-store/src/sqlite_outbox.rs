@@ -166,6 +166,16 @@ impl OutboxStore for SqliteStore {
         })
     }
 
+    fn delivery_by_key(&self, connection_id: i64, key: &str) -> Result<Option<Delivery>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM outbox WHERE connection_id = ?1 AND key = ?2"
+            ))?
+            .query_row(params![connection_id, key], delivery_row)
+            .optional()
+        })
+    }
+
     fn delivery_attempts(&self, id: i64) -> Result<Vec<DeliveryAttempt>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(

@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use needle_connect::feed::FeedSource;
+use needle_connect::mastodon::MastodonSource;
 use needle_connect::{ConnectorConfig, Outbound, Source, SourceError};
 use needle_http::AppState;
 use needle_pipeline::{Batch, Item, Outcome};
@@ -27,6 +28,8 @@ const RELOAD: Duration = Duration::from_secs(1);
 const TICK: Duration = Duration::from_millis(100);
 /// Messages per pipeline batch; the checkpoint rides on the last one.
 const CHUNK: usize = 500;
+/// The kinds of connection that are read by polling.
+const PULLED: &[&str] = &["rss", "mastodon"];
 /// The first wait after a failure.
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -117,7 +120,7 @@ impl Runner {
                     Ok(all) => {
                         connections = all
                             .into_iter()
-                            .filter(|c| c.spec.enabled && c.spec.kind == "rss")
+                            .filter(|c| c.spec.enabled && PULLED.contains(&c.spec.kind.as_str()))
                             .collect();
                         self.due
                             .retain(|id, _| connections.iter().any(|c| c.id == *id));
@@ -155,6 +158,12 @@ impl Runner {
             match ConnectorConfig::parse(&c.spec.kind, &c.spec.config, c.spec.secret.is_some()) {
                 Ok(ConnectorConfig::Feed(config)) => {
                     let mut source = FeedSource::new(config, &c.spec.name, self.outbound.clone());
+                    (source.interval(), self.pull(c, &mut source))
+                }
+                Ok(ConnectorConfig::Mastodon(config)) => {
+                    let token = c.spec.secret.as_deref().unwrap_or_default();
+                    let mut source =
+                        MastodonSource::new(config, token, &c.spec.name, self.outbound.clone());
                     (source.interval(), self.pull(c, &mut source))
                 }
                 // Pushed to (webhooks) or sent through the outbox (outbound webhooks).

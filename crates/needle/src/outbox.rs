@@ -18,9 +18,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use needle_connect::mastodon::MastodonSink;
 use needle_connect::outgoing::{OutgoingConfig, WebhookSink};
-use needle_connect::{ConnectorConfig, Outbound, Sink, SinkError};
+use needle_connect::{ConnectorConfig, Delivered, Outbound, Sink, SinkError};
+use needle_core::Message;
 use needle_core::message::format_time;
+use needle_http::AppState;
+use needle_pipeline::{Batch, Item, Outcome};
 use needle_store::Backend;
 use needle_store::connections::Connection;
 use needle_store::outbox::{Delivery, DeliveryResult, NewDelivery};
@@ -43,7 +47,13 @@ pub struct OutboxWorker {
 }
 
 impl OutboxWorker {
-    pub fn start(store: Arc<dyn Backend>, outbound: Outbound) -> OutboxWorker {
+    /// `state`, when this process runs the pipeline, records posted replies through it
+    /// (classified, indexed, on the author's timeline); otherwise they go to the store.
+    pub fn start(
+        store: Arc<dyn Backend>,
+        state: Option<Arc<AppState>>,
+        outbound: Outbound,
+    ) -> OutboxWorker {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
@@ -52,6 +62,7 @@ impl OutboxWorker {
                 .spawn(move || {
                     let mut worker = Worker {
                         store,
+                        state,
                         outbound,
                         held: HashMap::new(),
                     };
@@ -82,6 +93,7 @@ impl Drop for OutboxWorker {
 
 struct Worker {
     store: Arc<dyn Backend>,
+    state: Option<Arc<AppState>>,
     outbound: Outbound,
     /// Connections the remote asked to wait (`Retry-After`), until when.
     held: HashMap<i64, OffsetDateTime>,
@@ -198,6 +210,12 @@ impl Worker {
                     c.spec.secret.as_deref().unwrap_or_default(),
                     self.outbound.clone(),
                 )),
+                Ok(ConnectorConfig::Mastodon(config)) => Box::new(MastodonSink::new(
+                    config,
+                    c.spec.secret.as_deref().unwrap_or_default(),
+                    &c.spec.name,
+                    self.outbound.clone(),
+                )),
                 Ok(_) => {
                     return DeliveryResult::Failed {
                         reason: format!("a {} connection sends nothing", c.spec.kind),
@@ -211,7 +229,12 @@ impl Worker {
             };
         let attempt = delivery.attempts + 1;
         match sink.deliver(&delivery.key, &delivery.payload) {
-            Ok(receipt) => DeliveryResult::Sent { receipt },
+            Ok(Delivered { receipt, posted }) => {
+                if let Some(message) = posted {
+                    self.record_posted(c.workspace_id, message);
+                }
+                DeliveryResult::Sent { receipt }
+            }
             Err(SinkError::Final(reason)) => DeliveryResult::Failed { reason },
             Err(SinkError::Retryable { reason, .. }) if attempt >= MAX_ATTEMPTS => {
                 DeliveryResult::Failed {
@@ -232,6 +255,26 @@ impl Worker {
                     next_at: now + wait,
                 }
             }
+        }
+    }
+}
+
+impl Worker {
+    /// Stores what a sink posted (a reply) as an outbound message on its channel.
+    fn record_posted(&self, workspace_id: i64, message: Message) {
+        let stored = match self.state.as_ref().and_then(|s| s.pipeline.as_ref()) {
+            Some(pipeline) => pipeline
+                .process(Batch::new(workspace_id, vec![Item::new(message)]))
+                .map(|done| {
+                    done.items
+                        .iter()
+                        .all(|i| matches!(i.outcome, Outcome::Stored(_) | Outcome::Duplicate(_)))
+                })
+                .unwrap_or(false),
+            None => self.store.insert_batch(workspace_id, &[&message]).is_ok(),
+        };
+        if !stored {
+            tracing::warn!("outbox: a posted reply could not be stored as a message");
         }
     }
 }

@@ -188,8 +188,8 @@ pub fn run(
     let connectors = (embedded && state.pipeline.is_some())
         .then(|| Connectors::start(dir.store.clone(), state.clone(), outbound.clone()));
     // One process sends the outbox: the embedded one, or the cluster's `deliver` role.
-    let outbox =
-        (embedded || roles.deliver).then(|| OutboxWorker::start(dir.store.clone(), outbound));
+    let outbox = (embedded || roles.deliver)
+        .then(|| OutboxWorker::start(dir.store.clone(), Some(state.clone()), outbound));
     if roles.web {
         let models = models.unwrap_or_else(|| data.data.join("models"));
         super::models::load_into(&state, &models);

@@ -563,14 +563,14 @@ fn outbound_webhooks_are_signed_retried_and_recorded_and_final_errors_fail() {
     });
     assert_eq!(sent["attempts"], 3, "503, then 429, then taken: {sent}");
     let (_, detail) = get(&api(&format!("/outbox/{}", sent["id"])));
-    let outcomes: Vec<&str> = detail["attempts"]
+    let outcomes: Vec<&str> = detail["history"]
         .as_array()
         .unwrap()
         .iter()
         .map(|a| a["outcome"].as_str().unwrap())
         .collect();
     assert_eq!(outcomes, ["retry", "retry", "sent"], "{detail}");
-    assert_eq!(detail["attempts"][0]["detail"], "answered 503");
+    assert_eq!(detail["history"][0]["detail"], "answered 503");
 
     let got = flaky.received.lock().unwrap().clone();
     assert_eq!(got.len(), 3);

@@ -11,6 +11,7 @@ mod connections;
 mod crash;
 mod import;
 mod listening;
+mod mastodon;
 mod profiles;
 mod relevance;
 mod serve;
