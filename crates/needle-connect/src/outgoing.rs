@@ -1,4 +1,4 @@
-//! Outbound webhooks: events (a message received now; case assigned, reply sent and alert
+//! Outbound webhooks: events (a message received, a reply sent; case assigned and alert
 //! raised as those parts land) POSTed as JSON to a URL the operator gives, signed like inbound
 //! webhooks (HMAC-SHA256 of the body in `X-Needle-Signature: sha256=<hex>`), with the
 //! delivery's idempotency key in `Idempotency-Key` so that a receiver can drop a retry of a
@@ -11,7 +11,7 @@ use crate::sink::{Delivered, Sink, SinkError};
 use crate::webhook::sign;
 
 /// The events an outbound webhook can ask for.
-pub const EVENTS: &[&str] = &["message.received"];
+pub const EVENTS: &[&str] = &["message.received", "reply.sent"];
 
 /// Settings of an outbound webhook connection.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,8 +21,8 @@ use std::time::Duration;
 use needle_connect::mastodon::MastodonSink;
 use needle_connect::outgoing::{OutgoingConfig, WebhookSink};
 use needle_connect::{ConnectorConfig, Delivered, Outbound, Sink, SinkError};
-use needle_core::Message;
 use needle_core::message::format_time;
+use needle_core::{Direction, Message};
 use needle_http::AppState;
 use needle_pipeline::{Batch, Item, Outcome};
 use needle_store::Backend;
@@ -154,7 +154,8 @@ impl Worker {
         busy
     }
 
-    /// Queues `message.received` for messages stored since the connection's checkpoint.
+    /// Queues `message.received` (and `reply.sent` for our own outbound messages) for
+    /// messages stored since the connection's checkpoint.
     fn queue_events(&self, c: &Connection, config: &OutgoingConfig) -> needle_store::Result<bool> {
         let Some(after) = c.checkpoint.as_deref().and_then(|s| s.parse::<i64>().ok()) else {
             let newest = self.store.max_seq()?;
@@ -166,32 +167,36 @@ impl Worker {
         let Some(last) = stored.last().map(|m| m.seq) else {
             return Ok(false);
         };
-        let deliveries: Vec<NewDelivery> = if config.wants("message.received") {
-            stored
-                .iter()
-                .filter(|m| m.workspace_id == c.workspace_id)
-                .map(|m| {
-                    let key = format!("message.received:{}", m.seq);
-                    let mut message = m.message.to_json();
-                    if let Some(classification) = &m.classification {
-                        message["classification"] =
-                            serde_json::to_value(classification).unwrap_or_default();
-                    }
-                    NewDelivery {
-                        payload: json!({
-                            "event": "message.received",
-                            "id": key,
-                            "occurred_at": format_time(m.ingested_at),
-                            "seq": m.seq,
-                            "message": message,
-                        }),
-                        key,
-                    }
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let deliveries: Vec<NewDelivery> = stored
+            .iter()
+            .filter(|m| m.workspace_id == c.workspace_id)
+            .filter_map(|m| {
+                // What we sent is a reply; what anyone else wrote was received.
+                let event = match m.message.direction {
+                    Direction::Outbound => "reply.sent",
+                    Direction::Inbound => "message.received",
+                };
+                config.wants(event).then_some((event, m))
+            })
+            .map(|(event, m)| {
+                let key = format!("{event}:{}", m.seq);
+                let mut message = m.message.to_json();
+                if let Some(classification) = &m.classification {
+                    message["classification"] =
+                        serde_json::to_value(classification).unwrap_or_default();
+                }
+                NewDelivery {
+                    payload: json!({
+                        "event": event,
+                        "id": key,
+                        "occurred_at": format_time(m.ingested_at),
+                        "seq": m.seq,
+                        "message": message,
+                    }),
+                    key,
+                }
+            })
+            .collect();
         self.store
             .enqueue(c.workspace_id, c.id, &deliveries, Some(&last.to_string()))?;
         Ok(true)

@@ -454,21 +454,21 @@ fn a_crash_in_the_middle_of_a_feed_loses_and_doubles_nothing() {
 
 /// One request a receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    key: String,
-    signature: String,
-    event: String,
-    body: String,
+pub(crate) struct Received {
+    pub(crate) key: String,
+    pub(crate) signature: String,
+    pub(crate) event: String,
+    pub(crate) body: String,
 }
 
 /// A webhook receiver on loopback: answers from `script` in order (status, `Retry-After`),
 /// then 200; waits `delay` before answering; records every request.
-struct Receiver {
-    url: String,
-    received: Arc<Mutex<Vec<Received>>>,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    pub(crate) received: Arc<Mutex<Vec<Received>>>,
 }
 
-fn receiver(script: Vec<(u16, Option<u64>)>, delay: Duration) -> Receiver {
+pub(crate) fn receiver(script: Vec<(u16, Option<u64>)>, delay: Duration) -> Receiver {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hooks", listener.local_addr().unwrap());
     let received = Arc::new(Mutex::new(Vec::new()));

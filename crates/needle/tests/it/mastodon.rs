@@ -364,6 +364,18 @@ fn mentions_and_hashtags_come_in_page_by_page_and_replies_go_out_once_in_thread(
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(mastodon_messages(&server).len(), 47, "nothing read twice");
 
+    // Another system wants to know about replies sent (and only those).
+    let events = crate::connections::receiver(Vec::new(), Duration::ZERO);
+    let (status, body) = send(
+        "PUT",
+        &api("/connections/crm"),
+        Some(
+            json!({"kind": "webhook_out", "secret": "s", "config": {"url": events.url, "events": ["reply.sent"]}}),
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    std::thread::sleep(Duration::from_millis(800));
+
     // A reply, whose first answer is lost: posted once, in the thread, privately.
     instance.lock().unwrap().lose_answers = 1;
     let original = kim["id"].as_str().unwrap();
@@ -422,6 +434,17 @@ fn mentions_and_hashtags_come_in_page_by_page_and_replies_go_out_once_in_thread(
     );
     assert_eq!(reply["in_reply_to"], original);
     assert_eq!(reply["account"], "masto");
+    let event = wait_for("the reply.sent event", Duration::from_secs(20), || {
+        events.received.lock().unwrap().first().cloned()
+    });
+    assert_eq!(event.event, "reply.sent");
+    let event: Value = serde_json::from_str(&event.body).unwrap();
+    assert_eq!(event["message"]["id"], reply["id"]);
+    assert_eq!(
+        events.received.lock().unwrap().len(),
+        1,
+        "received messages were not asked for"
+    );
 
     // Bad replies are refused with reasons.
     let (status, body) = send("POST", &reply_url, Some(json!({"text": "  "})));
