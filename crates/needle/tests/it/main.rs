@@ -9,6 +9,7 @@ mod classify;
 mod cluster;
 mod connections;
 mod crash;
+mod email;
 mod import;
 mod listening;
 mod mastodon;
