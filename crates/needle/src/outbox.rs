@@ -143,8 +143,13 @@ impl Worker {
             {
                 continue;
             }
+            let connection = by_id.get(&delivery.connection_id).copied();
+            // A disabled connection's deliveries wait for it to be enabled again.
+            if connection.is_some_and(|c| !c.spec.enabled) {
+                continue;
+            }
             busy = true;
-            let result = self.send(by_id.get(&delivery.connection_id).copied(), delivery);
+            let result = self.send(connection, delivery);
             if let Err(e) =
                 self.store
                     .record_delivery(delivery.id, OffsetDateTime::now_utc(), &result)

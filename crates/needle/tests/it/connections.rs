@@ -606,6 +606,35 @@ fn outbound_webhooks_are_signed_retried_and_recorded_and_final_errors_fail() {
         "{failed}"
     );
     assert_eq!(get(&api("/outbox?status=maybe")).0, 400);
+
+    // A disabled connection sends nothing; enabled again, it goes on from where it was.
+    let toggle = |enabled: bool| {
+        let (status, body) = send(
+            "PUT",
+            &api("/connections/crm"),
+            Some(json!({"kind": "webhook_out", "config": {"url": flaky.url}, "enabled": enabled})),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    toggle(false);
+    ingest(&server, &["m2"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        flaky.received.lock().unwrap().len(),
+        3,
+        "nothing sent while disabled"
+    );
+    toggle(true);
+    wait_for(
+        "the event stored while disabled",
+        Duration::from_secs(20),
+        || {
+            let got = flaky.received.lock().unwrap().clone();
+            got.iter()
+                .any(|r| r.body.contains("\"id\":\"m2\""))
+                .then(|| json!(true))
+        },
+    );
     assert!(server.stop().success());
 }
 

@@ -446,6 +446,34 @@ fn mentions_and_hashtags_come_in_page_by_page_and_replies_go_out_once_in_thread(
         "received messages were not asked for"
     );
 
+    // A reply to a disabled connection waits in the outbox until it is enabled again.
+    let toggle = |enabled: bool| {
+        let (status, body) = send(
+            "PUT",
+            &api("/connections/masto"),
+            Some(json!({"kind": "mastodon", "enabled": enabled,
+                        "config": {"instance": base, "hashtags": ["acme"], "poll_seconds": 1}})),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    toggle(false);
+    let (status, waiting) = post("agent-7-reply-2");
+    assert_eq!(status, 202, "{waiting}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        instance.lock().unwrap().posted.len(),
+        1,
+        "nothing posted while disabled"
+    );
+    let id = waiting["delivery"]["id"].as_i64().unwrap();
+    assert_eq!(get(&api(&format!("/outbox/{id}"))).1["status"], "queued");
+    toggle(true);
+    wait_for(
+        "the waiting reply to be posted",
+        Duration::from_secs(20),
+        || (instance.lock().unwrap().posted.len() == 2).then_some(()),
+    );
+
     // Bad replies are refused with reasons.
     let (status, body) = send("POST", &reply_url, Some(json!({"text": "  "})));
     assert_eq!(status, 400, "{body}");
