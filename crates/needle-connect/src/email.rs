@@ -291,10 +291,7 @@ impl EmailSource {
         &self,
         after: Option<Checkpoint>,
     ) -> Result<(Vec<(u32, Vec<u8>)>, Checkpoint), SourceError> {
-        let addrs = resolve(&self.config.imap, &self.policy).map_err(|e| match e {
-            OutboundError::Refused(r) => SourceError::Final(r),
-            e => SourceError::retryable(e.to_string()),
-        })?;
+        let addrs = resolve(&self.config.imap, &self.policy)?;
         let stream = connect(&self.config.imap, &addrs)
             .await
             .map_err(SourceError::retryable)?;
@@ -642,13 +639,7 @@ impl Sink for EmailSink {
                 "the reply lacks text, recipient or subject".into(),
             ));
         };
-        let addrs = resolve(smtp, &self.policy).map_err(|e| match e {
-            OutboundError::Refused(r) => SinkError::Final(r),
-            e => SinkError::Retryable {
-                reason: e.to_string(),
-                after: None,
-            },
-        })?;
+        let addrs = resolve(smtp, &self.policy)?;
         let domain = self
             .config
             .address

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::outbound::{Outbound, OutboundError};
+use crate::outbound::Outbound;
 use crate::source::{Pulled, Source, SourceError};
 
 /// Settings of a feed connection.
@@ -87,7 +87,7 @@ impl Source for FeedSource {
         let answer = self
             .client
             .get(&self.config.url, &headers)
-            .map_err(|e| fetch_error(&self.config.url, e))?;
+            .map_err(|e| SourceError::from(e).context(&self.config.url))?;
         match answer.status {
             304 => {
                 return Ok(Pulled {
@@ -129,14 +129,6 @@ impl Source for FeedSource {
 
     fn interval(&self) -> Duration {
         self.config.interval
-    }
-}
-
-fn fetch_error(url: &str, e: OutboundError) -> SourceError {
-    if e.is_retryable() {
-        SourceError::retryable(format!("{url}: {e}"))
-    } else {
-        SourceError::Final(format!("{url}: {e}"))
     }
 }
 

@@ -17,6 +17,7 @@
 
 pub mod config;
 pub mod email;
+pub mod error;
 pub mod feed;
 pub mod mastodon;
 pub mod outbound;
@@ -26,6 +27,7 @@ pub mod source;
 pub mod webhook;
 
 pub use config::ConnectorConfig;
+pub use error::ConnectorError;
 pub use outbound::{Outbound, OutboundPolicy};
 pub use sink::{Delivered, Sink, SinkError};
 pub use source::{Pulled, Source, SourceError};

@@ -19,7 +19,7 @@ use needle_core::{Invalid, Message};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::outbound::{Answer, Outbound, OutboundError};
+use crate::outbound::{Answer, Outbound};
 use crate::sink::{Delivered, Sink, SinkError};
 use crate::source::{Pulled, Source, SourceError};
 
@@ -300,12 +300,10 @@ fn rate_limited_for(answer: &Answer) -> Duration {
 
 fn get(client: &Outbound, url: &str, token: &str) -> Result<Answer, SourceError> {
     let bearer = format!("Bearer {token}");
-    let answer = client
-        .get(
-            url,
-            &[("Authorization", &bearer), ("Accept", "application/json")],
-        )
-        .map_err(fetch_error)?;
+    let answer = client.get(
+        url,
+        &[("Authorization", &bearer), ("Accept", "application/json")],
+    )?;
     match answer.status {
         200..=299 => Ok(answer),
         429 => Err(SourceError::Retryable {
@@ -320,14 +318,6 @@ fn get(client: &Outbound, url: &str, token: &str) -> Result<Answer, SourceError>
             "Mastodon answered {status}"
         ))),
         status => Err(SourceError::Final(format!("Mastodon answered {status}"))),
-    }
-}
-
-fn fetch_error(e: OutboundError) -> SourceError {
-    if e.is_retryable() {
-        SourceError::retryable(e.to_string())
-    } else {
-        SourceError::Final(e.to_string())
     }
 }
 
@@ -393,21 +383,15 @@ impl Sink for MastodonSink {
         .to_string();
         let bearer = format!("Bearer {}", self.token);
         let url = format!("{}/api/v1/statuses", self.config.instance);
-        let answer = self
-            .client
-            .post(
-                &url,
-                &[
-                    ("Authorization", &bearer),
-                    ("Content-Type", "application/json"),
-                    ("Idempotency-Key", key),
-                ],
-                body.as_bytes(),
-            )
-            .map_err(|e| match fetch_error(e) {
-                SourceError::Retryable { reason, after } => SinkError::Retryable { reason, after },
-                SourceError::Final(reason) => SinkError::Final(reason),
-            })?;
+        let answer = self.client.post(
+            &url,
+            &[
+                ("Authorization", &bearer),
+                ("Content-Type", "application/json"),
+                ("Idempotency-Key", key),
+            ],
+            body.as_bytes(),
+        )?;
         match answer.status {
             200..=299 => {
                 let posted: Value =

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::outbound::{Outbound, OutboundError};
+use crate::outbound::Outbound;
 use crate::sink::{Delivered, Sink, SinkError};
 use crate::webhook::sign;
 
@@ -91,16 +91,7 @@ impl Sink for WebhookSink {
         ];
         let answer = self
             .client
-            .post(&self.config.url, &headers, body.as_bytes())
-            .map_err(|e| match e {
-                e @ (OutboundError::BadUrl(_) | OutboundError::Refused(_)) => {
-                    SinkError::Final(e.to_string())
-                }
-                e => SinkError::Retryable {
-                    reason: e.to_string(),
-                    after: None,
-                },
-            })?;
+            .post(&self.config.url, &headers, body.as_bytes())?;
         let status = answer.status;
         match status {
             200..=299 => Ok(Delivered {

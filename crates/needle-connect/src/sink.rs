@@ -2,24 +2,11 @@
 //! retrying (perhaps after a time the remote named), or a final error. The outbox worker
 //! decides when to try again; a sink only says what happened.
 
-use std::time::Duration;
-
 use needle_core::Message;
 use serde_json::Value;
 
-/// Why a delivery did not go through.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SinkError {
-    /// Try again later; `after` when the remote said when (`Retry-After`).
-    #[error("{reason}")]
-    Retryable {
-        reason: String,
-        after: Option<Duration>,
-    },
-    /// Trying again will not help (the remote refused the content, the address is refused).
-    #[error("{0}")]
-    Final(String),
-}
+/// Why a delivery did not go through, and whether waiting helps.
+pub type SinkError = crate::error::ConnectorError;
 
 /// What a delivery that went through left behind.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,29 +17,7 @@ pub struct Pulled {
 }
 
 /// Why a pull failed, and whether waiting helps.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SourceError {
-    /// Try again later: after `after` when the remote said so (`Retry-After`), otherwise
-    /// after the caller's backoff.
-    #[error("{reason}")]
-    Retryable {
-        reason: String,
-        after: Option<Duration>,
-    },
-    /// Trying again with the same settings will fail the same way (the feed is gone, the
-    /// address is refused); the caller keeps polling slowly so a fix is noticed.
-    #[error("{0}")]
-    Final(String),
-}
-
-impl SourceError {
-    pub fn retryable(reason: impl Into<String>) -> SourceError {
-        SourceError::Retryable {
-            reason: reason.into(),
-            after: None,
-        }
-    }
-}
+pub type SourceError = crate::error::ConnectorError;
 
 /// A source that is polled.
 pub trait Source: Send {

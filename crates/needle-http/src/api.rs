@@ -42,9 +42,31 @@ pub(crate) fn workspace_named(state: &AppState, name: &str) -> AppResult<Workspa
     })
 }
 
+/// The workspace a request names, or the default one when it names none.
+pub(crate) fn workspace_or_default(state: &AppState, name: Option<&str>) -> AppResult<Workspace> {
+    workspace_named(state, name.unwrap_or(DEFAULT_WORKSPACE))
+}
+
 /// The id of the workspace a request names, or of the default one when it names none.
 pub(crate) fn workspace_id_or_default(state: &AppState, name: Option<&str>) -> AppResult<i64> {
-    Ok(workspace_named(state, name.unwrap_or(DEFAULT_WORKSPACE))?.id)
+    Ok(workspace_or_default(state, name)?.id)
+}
+
+/// The body of a request that takes a large one: 413 over the limit, 400 when unreadable.
+pub(crate) fn read_body(body: Result<Bytes, BytesRejection>) -> AppResult<Bytes> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the body is larger than {} bytes", crate::MAX_INGEST_BODY),
+            )
+        } else {
+            ApiError::bad_request(format!(
+                "could not read the body: {}",
+                rejection.body_text()
+            ))
+        }
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -190,19 +212,7 @@ pub async fn ingest(
         ));
     }
     let Query(params) = params.map_err(query_error)?;
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("the body is larger than {} bytes", crate::MAX_INGEST_BODY),
-            )
-        } else {
-            ApiError::bad_request(format!(
-                "could not read the body: {}",
-                rejection.body_text()
-            ))
-        }
-    })?;
+    let body = read_body(body)?;
     let values = values_of(&headers, &body)?;
     if values.is_empty() {
         return Err(ApiError::bad_request(

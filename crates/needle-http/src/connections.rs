@@ -31,10 +31,12 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::api::{IngestResult, WorkspaceParam, blocking, query_error, submit, workspace_named};
+use crate::api::{
+    IngestResult, WorkspaceParam, blocking, query_error, read_body, submit, workspace_or_default,
+};
 use crate::error::AppResult;
 use crate::topics::json_body;
-use crate::{ApiError, AppState, DEFAULT_WORKSPACE, MAX_BATCH, MAX_INGEST_BODY};
+use crate::{ApiError, AppState, MAX_BATCH};
 
 /// Create or replace a connection.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -71,19 +73,6 @@ fn time(t: Option<OffsetDateTime>) -> Value {
     t.map_or(Value::Null, |t| json!(format_time(t)))
 }
 
-/// `ok` (last attempt worked), `failing`, `waiting` (never tried) or `disabled`.
-fn status(c: &Connection) -> &'static str {
-    if !c.spec.enabled {
-        "disabled"
-    } else if c.health.consecutive_failures > 0 {
-        "failing"
-    } else if c.health.last_attempt_at.is_none() {
-        "waiting"
-    } else {
-        "ok"
-    }
-}
-
 /// Seconds since the connection last worked.
 fn lag_seconds(c: &Connection, now: OffsetDateTime) -> Option<i64> {
     c.health
@@ -103,7 +92,7 @@ fn view(c: &Connection, workspace: &str) -> Value {
         "updated_at": format_time(c.updated_at),
         "checkpoint_at": time(c.checkpoint_at),
         "health": {
-            "status": status(c),
+            "status": c.status(),
             "last_attempt_at": time(h.last_attempt_at),
             "last_success_at": time(h.last_success_at),
             "last_error": h.last_error,
@@ -132,8 +121,7 @@ pub async fn list(
 ) -> AppResult<Json<Value>> {
     let Query(params) = params.map_err(query_error)?;
     blocking(move || {
-        let name = params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE);
-        let ws = workspace_named(&state, name)?;
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
         let connections: Vec<Value> = state
             .listening
             .store()
@@ -157,10 +145,7 @@ pub async fn get_one(
 ) -> AppResult<Json<Value>> {
     let Query(params) = params.map_err(query_error)?;
     blocking(move || {
-        let ws = workspace_named(
-            &state,
-            params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
-        )?;
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
         let c = find(&state, ws.id, &name)?;
         Ok(Json(view(&c, &ws.name)))
     })
@@ -192,10 +177,7 @@ pub async fn put(
     check_name(&name)?;
     let body: ConnectionBody = json_body(&headers, body)?;
     blocking(move || {
-        let ws = workspace_named(
-            &state,
-            params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
-        )?;
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
         let store = state.listening.store();
         let secret = match body.secret {
             Some(s) if s.is_empty() => None,
@@ -233,10 +215,7 @@ pub async fn delete(
 ) -> AppResult<StatusCode> {
     let Query(params) = params.map_err(query_error)?;
     blocking(move || {
-        let ws = workspace_named(
-            &state,
-            params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
-        )?;
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
         if state.listening.store().remove_connection(ws.id, &name)? {
             Ok(StatusCode::NO_CONTENT)
         } else {
@@ -273,26 +252,11 @@ pub async fn hook(
         ));
     }
     let Query(params) = params.map_err(query_error)?;
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("the body is larger than {MAX_INGEST_BODY} bytes"),
-            )
-        } else {
-            ApiError::bad_request(format!(
-                "could not read the body: {}",
-                rejection.body_text()
-            ))
-        }
-    })?;
+    let body = read_body(body)?;
     let (ws, connection) = {
         let state = state.clone();
         blocking(move || {
-            let ws = workspace_named(
-                &state,
-                params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
-            )?;
+            let ws = workspace_or_default(&state, params.workspace.as_deref())?;
             let c = find(&state, ws.id, &name)?;
             Ok((ws, c))
         })
@@ -574,10 +538,7 @@ pub async fn outbox(
         })
         .transpose()?;
     blocking(move || {
-        let ws = workspace_named(
-            &state,
-            params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
-        )?;
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
         let store = state.listening.store();
         let names: std::collections::HashMap<i64, String> = store
             .connections(Some(ws.id))?
@@ -623,10 +584,7 @@ pub async fn delivery(
 ) -> AppResult<Json<Value>> {
     let Query(params) = params.map_err(query_error)?;
     blocking(move || {
-        let ws = workspace_named(
-            &state,
-            params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
-        )?;
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
         let store = state.listening.store();
         let d = store.delivery(ws.id, id)?.ok_or_else(|| {
             ApiError::new(
@@ -702,7 +660,7 @@ pub async fn reply(
         ),
     };
     blocking(move || {
-        let ws = workspace_named(&state, params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE))?;
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
         let store = state.listening.store();
         let original = store.get(ws.id, &channel, &id)?.ok_or_else(|| {
             ApiError::new(ErrorCode::NotFound, format!("no message {id:?} on {channel:?}"))

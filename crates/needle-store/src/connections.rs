@@ -60,6 +60,21 @@ pub struct Connection {
     pub health: Health,
 }
 
+impl Connection {
+    /// `disabled`, `failing` (the last attempt failed), `waiting` (never tried) or `ok`.
+    pub fn status(&self) -> &'static str {
+        if !self.spec.enabled {
+            "disabled"
+        } else if self.health.consecutive_failures > 0 {
+            "failing"
+        } else if self.health.last_attempt_at.is_none() {
+            "waiting"
+        } else {
+            "ok"
+        }
+    }
+}
+
 /// What the connection's recent attempts did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Health {

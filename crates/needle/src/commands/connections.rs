@@ -146,15 +146,7 @@ pub fn list(data: &DataArgs, as_json: bool) -> CliResult<i32> {
         )));
     };
     for c in store.connections(Some(workspace.id))? {
-        let status = if !c.spec.enabled {
-            "disabled"
-        } else if c.health.consecutive_failures > 0 {
-            "failing"
-        } else if c.health.last_attempt_at.is_none() {
-            "waiting"
-        } else {
-            "ok"
-        };
+        let status = c.status();
         if as_json {
             println!(
                 "{}",

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use needle_connect::webhook::sign;
 use serde_json::{Value, json};
@@ -83,17 +83,6 @@ fn rss(items: impl IntoIterator<Item = (String, String)>) -> String {
         "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Acme blog</title>\
          <link>https://blog.acme.example/</link>{items}</channel></rss>"
     )
-}
-
-fn wait_for(what: &str, limit: Duration, mut check: impl FnMut() -> Option<Value>) -> Value {
-    let started = Instant::now();
-    loop {
-        if let Some(found) = check() {
-            return found;
-        }
-        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn rss_messages(server: &Server) -> Vec<Value> {

@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::serve::{Server, agent, get, send};
+use crate::support::wait_for;
 
 const TOKEN: &str = "tok-acme-123";
 
@@ -257,17 +258,6 @@ fn start_instance(instance: Arc<Mutex<Instance>>) -> String {
         }
     });
     base
-}
-
-fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(found) = check() {
-            return found;
-        }
-        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn mastodon_messages(server: &Server) -> Vec<Value> {

@@ -110,3 +110,19 @@ impl EventStream {
         found
     }
 }
+
+/// Polls `check` every 100 ms until it finds something, failing after `limit`.
+pub fn wait_for<T>(
+    what: &str,
+    limit: std::time::Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(started.elapsed() < limit, "waited {limit:?} for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
