@@ -3,7 +3,9 @@
 //! In: mentions and direct messages of our account (`GET /api/v1/notifications?types[]=mention`)
 //! and hashtag timelines for listening (`GET /api/v1/timelines/tag/:hashtag`), polled with
 //! `min_id` so that every status after the checkpoint is read, page by page, following the
-//! `Link` header's `prev` (newer) page. A 429 waits until `X-RateLimit-Reset`.
+//! `Link` header's `prev` (newer) page. A 429 waits until `X-RateLimit-Reset`. The streaming
+//! API (`follow_mentions`) wakes the reader when a mention arrives, so it need not wait for
+//! the next poll.
 //!
 //! Out: a reply is a status `in_reply_to_id` the original, with the original's visibility
 //! (a direct message is answered directly), starting with a mention of its author so that
@@ -37,6 +39,8 @@ pub struct MastodonConfig {
     pub notifications: bool,
     /// Hashtags to listen to, without `#`.
     pub hashtags: Vec<String>,
+    /// Follow the streaming API, so that mentions are read at once (polling goes on).
+    pub streaming: bool,
     pub interval: Duration,
 }
 
@@ -81,11 +85,17 @@ impl MastodonConfig {
         if !notifications && hashtags.is_empty() {
             return Err("read `notifications`, some `hashtags`, or both".into());
         }
+        let streaming = match object.get("streaming") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err("`streaming` must be true or false".into()),
+        };
         let interval = crate::config::interval(object, Duration::from_secs(60))?;
         Ok(MastodonConfig {
             instance,
             notifications,
             hashtags,
+            streaming,
             interval,
         })
     }
@@ -321,6 +331,74 @@ fn get(client: &Outbound, url: &str, token: &str) -> Result<Answer, SourceError>
     }
 }
 
+/// The longest line of the streaming API read (a status with its account is a few KiB).
+const MAX_EVENT_LINE: u64 = 1024 * 1024;
+/// Mastodon sends a heartbeat (`:thump`) every 15 s; silence for this long is a dead stream.
+const STREAM_SILENCE: Duration = Duration::from_secs(60);
+
+/// Follows the streaming API (`GET /api/v1/streaming/user/notification`) of the token's
+/// account and calls `nudge` once on connecting and for every mention, so that the caller
+/// reads at once instead of at the next poll. The stream is a trigger, not a source: what is
+/// read still comes from the polled timelines and their checkpoint, so nothing depends on the
+/// stream being complete. Returns when the stream ends or fails, or soon after `stop` is set
+/// (at the next event or heartbeat).
+pub fn follow_mentions(
+    client: &Outbound,
+    config: &MastodonConfig,
+    token: &str,
+    stop: &std::sync::atomic::AtomicBool,
+    mut nudge: impl FnMut(),
+) -> Result<(), SourceError> {
+    use std::io::BufRead;
+    use std::sync::atomic::Ordering;
+
+    let url = format!("{}/api/v1/streaming/user/notification", config.instance);
+    let bearer = format!("Bearer {token}");
+    let (status, mut reader) = client.stream(
+        &url,
+        &[("Authorization", &bearer), ("Accept", "text/event-stream")],
+        STREAM_SILENCE,
+    )?;
+    if !(200..300).contains(&status) {
+        return Err(SourceError::Final(format!(
+            "the streaming API answered {status}; polling only"
+        )));
+    }
+    nudge();
+    let (mut event, mut data) = (String::new(), String::new());
+    let mut line = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        line.clear();
+        let read = std::io::Read::take(&mut reader, MAX_EVENT_LINE)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| SourceError::retryable(format!("the stream broke: {e}")))?;
+        if read == 0 {
+            return Err(SourceError::retryable("the stream ended"));
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches(['\r', '\n']);
+        if text.is_empty() {
+            // The end of an event.
+            if event == "notification" {
+                let kind = serde_json::from_str::<Value>(&data)
+                    .ok()
+                    .and_then(|n| n["type"].as_str().map(str::to_string));
+                if kind.as_deref() == Some("mention") {
+                    nudge();
+                }
+            }
+            event.clear();
+            data.clear();
+        } else if let Some(name) = text.strip_prefix("event:") {
+            event = name.trim().to_string();
+        } else if let Some(part) = text.strip_prefix("data:") {
+            data.push_str(part.trim_start());
+        }
+        // Lines starting with ':' are heartbeats; they only keep the read alive.
+    }
+    Ok(())
+}
+
 /// Posts replies as the connection's account.
 pub struct MastodonSink {
     config: MastodonConfig,
@@ -512,6 +590,10 @@ mod tests {
             (
                 json!({"instance": "https://m.example", "notifications": false}),
                 "both",
+            ),
+            (
+                json!({"instance": "https://m.example", "streaming": "yes"}),
+                "`streaming`",
             ),
         ] {
             let e = MastodonConfig::from_json(&config).unwrap_err();

@@ -7,7 +7,7 @@
 //! resolves differently the second time cannot slip through), applies the same check to every
 //! redirect, ignores proxy variables, caps the body and times out.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -221,6 +221,42 @@ impl Outbound {
             request = request.header(*name, *value);
         }
         self.read(request.send(body))
+    }
+
+    /// GET a stream that stays open (server-sent events): no overall time limit, but each
+    /// read must bring something (data or a heartbeat) within `read_timeout`. Returns the
+    /// status and, for a 2xx, the body to read line by line.
+    pub fn stream(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        read_timeout: Duration,
+    ) -> Result<(u16, Box<dyn BufRead + Send>), OutboundError> {
+        check_url(url)?;
+        let config = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_recv_response(Some(self.policy.timeout))
+            .timeout_per_read(Some(read_timeout))
+            .http_status_as_error(false)
+            .max_redirects(5)
+            .proxy(None)
+            .user_agent(concat!("Needle/", env!("CARGO_PKG_VERSION")))
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            DefaultConnector::default(),
+            GuardedResolver {
+                policy: self.policy.clone(),
+            },
+        );
+        let mut request = agent.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.call().map_err(|e| self.error(e))?;
+        let status = response.status().as_u16();
+        let reader = response.into_body().into_reader();
+        Ok((status, Box::new(std::io::BufReader::new(reader))))
     }
 
     fn read(

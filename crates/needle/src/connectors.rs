@@ -23,6 +23,8 @@ use needle_store::Backend;
 use needle_store::connections::{Attempt, Connection, SourceCheckpoint};
 use time::OffsetDateTime;
 
+use crate::streams::Streams;
+
 /// How often the list of connections is read again (to see new and changed ones).
 const RELOAD: Duration = Duration::from_secs(1);
 /// How long the loop sleeps between looks at the clock.
@@ -79,6 +81,8 @@ struct Runner {
     state: Arc<AppState>,
     outbound: Outbound,
     due: HashMap<i64, Due>,
+    /// Streams that mark a connection due at once (Mastodon mentions).
+    streams: Streams,
 }
 
 /// Why one read did not complete.
@@ -107,6 +111,7 @@ impl Runner {
         Runner {
             store,
             state,
+            streams: Streams::new(outbound.clone()),
             outbound,
             due: HashMap::new(),
         }
@@ -119,6 +124,7 @@ impl Runner {
             if loaded.is_none_or(|t| t.elapsed() >= RELOAD) {
                 match self.store.connections(None) {
                     Ok(all) => {
+                        self.streams.sync(&all);
                         connections = all
                             .into_iter()
                             .filter(|c| c.spec.enabled && PULLED.contains(&c.spec.kind.as_str()))
@@ -145,6 +151,9 @@ impl Runner {
     }
 
     fn is_due(&mut self, c: &Connection) -> bool {
+        if self.streams.take_woken(c.id) {
+            return true;
+        }
         let settings = (c.spec.kind.clone(), c.spec.config.to_string());
         match self.due.get(&c.id) {
             Some(due) if due.settings == settings => Instant::now() >= due.at,

@@ -8,6 +8,7 @@ mod context;
 mod failure;
 mod follower;
 mod outbox;
+mod streams;
 mod worker;
 
 use clap::Parser;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -29,6 +29,8 @@ struct Instance {
     /// POSTs whose answer is "lost" (503 after the status was made).
     lose_answers: usize,
     requests: Vec<String>,
+    /// Open streaming connections (`/api/v1/streaming/user/notification`).
+    streams: Vec<std::net::TcpStream>,
 }
 
 fn account(acct: &str, host: &str) -> Value {
@@ -58,11 +60,16 @@ impl Instance {
     fn mention(&mut self, acct: &str, text: &str, visibility: &str) {
         let status = self.status(acct, "other.example", text, visibility);
         self.next_id += 1;
-        self.notifications.push(json!({
+        let notification = json!({
             "id": self.next_id.to_string(), "type": "mention",
             "created_at": "2026-03-02T10:00:00.000Z",
             "account": status["account"].clone(), "status": status,
-        }));
+        });
+        // The streaming API's format: an SSE event named after the payload's kind.
+        let event = format!("event: notification\ndata: {notification}\n\n");
+        self.streams
+            .retain_mut(|s| s.write_all(event.as_bytes()).is_ok());
+        self.notifications.push(notification);
     }
 
     /// One page as Mastodon pages: `min_id` gives the items just after it, newest first.
@@ -182,6 +189,13 @@ fn start_instance(instance: Arc<Mutex<Instance>>) -> String {
                     &[],
                     r#"{"error":"The access token is invalid"}"#,
                 );
+                continue;
+            }
+            if path == "/api/v1/streaming/user/notification" {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\r\n:)\n",
+                );
+                inst.streams.push(stream);
                 continue;
             }
             if inst.rate_limited > 0 {
@@ -513,5 +527,49 @@ fn a_refused_token_is_a_failing_connection_with_the_reason() {
         Some(json!({"kind": "mastodon", "config": {"instance": base}})),
     );
     assert_eq!(status, 400, "a token is required: {body}");
+    assert!(server.stop().success());
+}
+
+#[test]
+fn the_streaming_api_brings_mentions_in_without_waiting_for_the_poll() {
+    let instance = Arc::new(Mutex::new(Instance::default()));
+    instance
+        .lock()
+        .unwrap()
+        .mention("kim@other.example", "first", "public");
+    let base = start_instance(instance.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(
+        &dir.path().join("data"),
+        &[],
+        &[("NEEDLE_OUTBOUND_ALLOW", "127.0.0.1")],
+    );
+    // Polled every five minutes: only the stream can bring the next mention in quickly.
+    let (status, body) = send(
+        "PUT",
+        &server.url("/api/v1/connections/masto"),
+        Some(json!({"kind": "mastodon", "secret": TOKEN,
+                    "config": {"instance": base, "poll_seconds": 300}})),
+    );
+    assert_eq!(status, 201, "{body}");
+    wait_for("the first read", Duration::from_secs(20), || {
+        (mastodon_messages(&server).len() == 1).then_some(())
+    });
+    wait_for("the stream to connect", Duration::from_secs(20), || {
+        (!instance.lock().unwrap().streams.is_empty()).then_some(())
+    });
+    let posted = Instant::now();
+    instance
+        .lock()
+        .unwrap()
+        .mention("lee@other.example", "@acme where is my order?", "public");
+    wait_for("the streamed mention", Duration::from_secs(10), || {
+        (mastodon_messages(&server).len() == 2).then_some(())
+    });
+    eprintln!(
+        "a streamed mention was stored {:?} after it was made",
+        posted.elapsed()
+    );
+    assert!(posted.elapsed() < Duration::from_secs(10));
     assert!(server.stop().success());
 }
