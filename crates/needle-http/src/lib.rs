@@ -6,6 +6,7 @@
 //! `{"error":{"code","message"}}` with the status from the error table in needle-core.
 
 mod api;
+mod chat;
 mod connections;
 mod error;
 mod events;
@@ -169,6 +170,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .put(connections::put)
                 .delete(connections::delete),
         )
+        .route("/chat/{name}/socket", get(chat::socket))
         .route("/outbox", get(connections::outbox))
         .route("/outbox/{id}", get(connections::delivery))
         .route(
@@ -179,6 +181,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(page::home))
         .route("/assets/needle.css", get(page::stylesheet))
+        .route("/chat.js", get(chat::script))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .route("/api/openapi.json", get(openapi::document))

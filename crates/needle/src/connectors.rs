@@ -187,7 +187,11 @@ impl Runner {
                     (source.interval(), self.pull(c, &mut source))
                 }
                 // Pushed to (webhooks) or sent through the outbox (outbound webhooks).
-                Ok(ConnectorConfig::Webhook(_) | ConnectorConfig::WebhookOut(_)) => return,
+                Ok(
+                    ConnectorConfig::Webhook(_)
+                    | ConnectorConfig::WebhookOut(_)
+                    | ConnectorConfig::Chat(_),
+                ) => return,
                 Err(reason) => (
                     needle_connect::feed::DEFAULT_INTERVAL,
                     Err(Failed {

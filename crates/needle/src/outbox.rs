@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use needle_connect::chat::ChatSink;
 use needle_connect::email::EmailSink;
 use needle_connect::mastodon::MastodonSink;
 use needle_connect::outgoing::{OutgoingConfig, WebhookSink};
@@ -221,6 +222,7 @@ impl Worker {
                     c.spec.secret.as_deref().unwrap_or_default(),
                     self.outbound.clone(),
                 )),
+                Ok(ConnectorConfig::Chat(config)) => Box::new(ChatSink::new(config, &c.spec.name)),
                 Ok(ConnectorConfig::Email(config)) => Box::new(EmailSink::new(
                     config,
                     c.spec.secret.as_deref().unwrap_or_default(),

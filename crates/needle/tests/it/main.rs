@@ -4,6 +4,7 @@
 mod support;
 
 mod bad_input;
+mod chat;
 mod classify;
 #[cfg(feature = "cluster")]
 mod cluster;
