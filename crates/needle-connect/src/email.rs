@@ -68,6 +68,8 @@ pub struct EmailConfig {
     /// Our address: replies come from it (the username unless set).
     pub address: String,
     pub mailbox: String,
+    /// Keep an IMAP IDLE open so that new mail is read at once (polling goes on).
+    pub idle: bool,
     pub interval: Duration,
 }
 
@@ -136,8 +138,14 @@ impl EmailConfig {
             .and_then(Value::as_str)
             .unwrap_or("INBOX")
             .to_string();
+        let idle = match object.get("idle") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err("`idle` must be true or false".into()),
+        };
         let interval = crate::config::interval(object, Duration::from_secs(60))?;
         Ok(EmailConfig {
+            idle,
             imap,
             smtp,
             username,
@@ -248,6 +256,91 @@ async fn connect(server: &Server, addrs: &[SocketAddr]) -> Result<Stream, String
     Ok(Stream::Tls(Box::new(tls)))
 }
 
+type Session = async_imap::Session<Stream>;
+
+/// Connects, logs in and selects the connection's mailbox.
+async fn open(
+    config: &EmailConfig,
+    password: &str,
+    policy: &OutboundPolicy,
+) -> Result<(Session, async_imap::types::Mailbox), SourceError> {
+    let addrs = resolve(&config.imap, policy)?;
+    let stream = connect(&config.imap, &addrs)
+        .await
+        .map_err(SourceError::retryable)?;
+    let mut client = async_imap::Client::new(stream);
+    client
+        .read_response()
+        .await
+        .map_err(|e| SourceError::retryable(format!("IMAP greeting: {e}")))?
+        .ok_or_else(|| SourceError::retryable("the IMAP server closed before its greeting"))?;
+    let mut session = client
+        .login(&config.username, password)
+        .await
+        .map_err(|(e, _)| SourceError::Final(format!("IMAP login refused: {e}")))?;
+    let mailbox = session.select(&config.mailbox).await.map_err(|e| {
+        SourceError::Final(format!("cannot open the mailbox {:?}: {e}", config.mailbox))
+    })?;
+    Ok((session, mailbox))
+}
+
+/// How long one IDLE lasts before it is renewed (and `stop` looked at); servers end an IDLE
+/// after 30 minutes at the latest.
+const IDLE_ROUND: Duration = Duration::from_secs(60);
+
+/// Keeps an IMAP IDLE open on the mailbox and calls `nudge` once on connecting and whenever
+/// the server reports a change, so that new mail is read at once instead of at the next
+/// poll. Like Mastodon's stream it is a trigger: what is read still comes from the polled
+/// UIDs and their checkpoint. Returns when the connection fails (the caller reconnects), at
+/// once when the server does not offer IDLE, or within a round of `stop` being set.
+pub fn watch_mailbox(
+    config: &EmailConfig,
+    password: &str,
+    policy: &OutboundPolicy,
+    stop: &std::sync::atomic::AtomicBool,
+    mut nudge: impl FnMut(),
+) -> Result<(), SourceError> {
+    use std::sync::atomic::Ordering;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SourceError::retryable(format!("cannot start an IMAP runtime: {e}")))?;
+    runtime.block_on(async {
+        let broke = |e: async_imap::error::Error| SourceError::retryable(format!("IMAP IDLE: {e}"));
+        let (mut session, _) = tokio::time::timeout(TIMEOUT, open(config, password, policy))
+            .await
+            .unwrap_or_else(|_| {
+                Err(SourceError::retryable(
+                    "the IMAP server did not answer in time",
+                ))
+            })?;
+        let offers_idle = session.capabilities().await.map_err(broke)?.has_str("IDLE");
+        if !offers_idle {
+            return Err(SourceError::Final(
+                "the IMAP server does not offer IDLE; polling only".into(),
+            ));
+        }
+        nudge();
+        while !stop.load(Ordering::SeqCst) {
+            let mut idle = session.idle();
+            idle.init().await.map_err(broke)?;
+            let (wait, interrupt) = idle.wait_with_timeout(IDLE_ROUND);
+            let changed = wait.await.map_err(broke)?;
+            // Dropping the interrupt would end the wait; it lives until the wait is over.
+            drop(interrupt);
+            session = idle.done().await.map_err(broke)?;
+            if matches!(
+                changed,
+                async_imap::extensions::idle::IdleResponse::NewData(_)
+            ) {
+                nudge();
+            }
+        }
+        let _ = session.logout().await;
+        Ok(())
+    })
+}
+
 /// Where a mailbox goes on from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Checkpoint {
@@ -291,26 +384,7 @@ impl EmailSource {
         &self,
         after: Option<Checkpoint>,
     ) -> Result<(Vec<(u32, Vec<u8>)>, Checkpoint), SourceError> {
-        let addrs = resolve(&self.config.imap, &self.policy)?;
-        let stream = connect(&self.config.imap, &addrs)
-            .await
-            .map_err(SourceError::retryable)?;
-        let mut client = async_imap::Client::new(stream);
-        client
-            .read_response()
-            .await
-            .map_err(|e| SourceError::retryable(format!("IMAP greeting: {e}")))?
-            .ok_or_else(|| SourceError::retryable("the IMAP server closed before its greeting"))?;
-        let mut session = client
-            .login(&self.config.username, &self.password)
-            .await
-            .map_err(|(e, _)| SourceError::Final(format!("IMAP login refused: {e}")))?;
-        let mailbox = session.select(&self.config.mailbox).await.map_err(|e| {
-            SourceError::Final(format!(
-                "cannot open the mailbox {:?}: {e}",
-                self.config.mailbox
-            ))
-        })?;
+        let (mut session, mailbox) = open(&self.config, &self.password, &self.policy).await?;
         let uid_validity = mailbox.uid_validity.unwrap_or(0);
         // A changed UIDVALIDITY means the old UIDs mean nothing: read again (duplicates are
         // recognised by Message-ID).

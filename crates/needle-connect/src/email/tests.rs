@@ -165,6 +165,7 @@ fn settings_are_checked() {
     assert_eq!(ok.smtp.as_ref().unwrap().port, 587);
     assert_eq!(ok.address, "support@acme.test");
     assert_eq!(ok.mailbox, "INBOX");
+    assert!(ok.idle, "IDLE by default");
     for (config, expect) in [
         (json!({"username": "u"}), "`imap`"),
         (json!({"imap": {"host": ""}, "username": "u"}), "imap.host"),
@@ -173,6 +174,10 @@ fn settings_are_checked() {
             "imap.port",
         ),
         (json!({"imap": {"host": "h"}}), "`username`"),
+        (
+            json!({"imap": {"host": "h"}, "username": "u", "idle": 1}),
+            "`idle`",
+        ),
         (
             json!({"imap": {"host": "h"}, "smtp": {"host": "s"}, "username": "u"}),
             "address",

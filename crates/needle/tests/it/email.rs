@@ -440,3 +440,41 @@ fn a_wrong_password_and_a_private_host_are_failures_with_reasons() {
         "{refused}"
     );
 }
+
+#[test]
+fn new_mail_is_read_at_once_over_imap_idle() {
+    let Some(imap) = Dovecot::start() else {
+        return;
+    };
+    imap.deliver(FIRST);
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(
+        &dir.path().join("data"),
+        &[],
+        &[("NEEDLE_OUTBOUND_ALLOW", "127.0.0.1")],
+    );
+    // Polled every five minutes: only IDLE can bring the next mail in quickly.
+    let config = json!({"imap": {"host": "127.0.0.1", "port": imap.port, "tls": false},
+                        "username": USER, "poll_seconds": 300});
+    let (status, body) = send(
+        "PUT",
+        &server.url("/api/v1/connections/support"),
+        Some(json!({"kind": "email", "secret": PASSWORD, "config": config})),
+    );
+    assert_eq!(status, 201, "{body}");
+    wait_for("the first mail", Duration::from_secs(30), || {
+        (emails(&server).len() == 1).then_some(())
+    });
+    // Give the IDLE a moment to be in place, then deliver.
+    std::thread::sleep(Duration::from_millis(1500));
+    let delivered = Instant::now();
+    imap.deliver(SECOND);
+    wait_for("the mail over IDLE", Duration::from_secs(15), || {
+        (emails(&server).len() == 2).then_some(())
+    });
+    eprintln!(
+        "a mail was stored {:?} after delivery, over IDLE",
+        delivered.elapsed()
+    );
+    assert!(server.stop().success());
+}
