@@ -15,6 +15,22 @@ use crate::webhook::WebhookConfig;
 /// The kinds of connection this build knows.
 pub const KINDS: &[&str] = &["rss", "chat", "email", "mastodon", "webhook", "webhook_out"];
 
+/// Checks a connection's name: 1 to 64 lower-case letters, digits, `_` or `-`, so that it can
+/// stand in a URL path, a metric label and a file name as it is.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "a connection name is 1 to 64 lower-case letters, digits, `_` or `-`; got {name:?}"
+        ))
+    }
+}
+
 /// Shortest and longest time between two reads of one feed.
 const INTERVAL_RANGE: (u64, u64) = (1, 7 * 24 * 3600);
 

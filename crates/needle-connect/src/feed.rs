@@ -88,33 +88,13 @@ impl Source for FeedSource {
             .client
             .get(&self.config.url, &headers)
             .map_err(|e| SourceError::from(e).context(&self.config.url))?;
-        match answer.status {
-            304 => {
-                return Ok(Pulled {
-                    messages: Vec::new(),
-                    checkpoint: before.encode(),
-                });
-            }
-            200..=299 => {}
-            429 | 503 => {
-                return Err(SourceError::Retryable {
-                    reason: format!("{} answered {}", self.config.url, answer.status),
-                    after: answer.retry_after(),
-                });
-            }
-            status @ 500..=599 | status @ 408 => {
-                return Err(SourceError::retryable(format!(
-                    "{} answered {status}",
-                    self.config.url
-                )));
-            }
-            status => {
-                return Err(SourceError::Final(format!(
-                    "{} answered {status}",
-                    self.config.url
-                )));
-            }
+        if answer.status == 304 {
+            return Ok(Pulled {
+                messages: Vec::new(),
+                checkpoint: before.encode(),
+            });
         }
+        let answer = answer.success(&self.config.url)?;
         let after = Validators {
             etag: answer.header("etag").map(str::to_string),
             last_modified: answer.header("last-modified").map(str::to_string),

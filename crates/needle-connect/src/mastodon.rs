@@ -315,7 +315,6 @@ fn get(client: &Outbound, url: &str, token: &str) -> Result<Answer, SourceError>
         &[("Authorization", &bearer), ("Accept", "application/json")],
     )?;
     match answer.status {
-        200..=299 => Ok(answer),
         429 => Err(SourceError::Retryable {
             reason: "Mastodon answered 429 (rate limited)".into(),
             after: Some(rate_limited_for(&answer)),
@@ -324,10 +323,7 @@ fn get(client: &Outbound, url: &str, token: &str) -> Result<Answer, SourceError>
             "Mastodon refused the access token ({})",
             answer.status
         ))),
-        status @ (408 | 500..=599) => Err(SourceError::retryable(format!(
-            "Mastodon answered {status}"
-        ))),
-        status => Err(SourceError::Final(format!("Mastodon answered {status}"))),
+        _ => answer.success("Mastodon"),
     }
 }
 
@@ -470,48 +466,32 @@ impl Sink for MastodonSink {
             ],
             body.as_bytes(),
         )?;
-        match answer.status {
-            200..=299 => {
-                let posted: Value =
-                    serde_json::from_slice(&answer.body).map_err(|e| SinkError::Retryable {
-                        reason: format!("Mastodon's answer is not a status: {e}"),
-                        after: None,
-                    })?;
-                let message =
-                    status_message(&posted, &self.account, needle_core::Direction::Outbound)
-                        .ok()
-                        .map(|mut m| {
-                            m.in_reply_to =
-                                payload["in_reply_to"]["id"].as_str().map(str::to_string);
-                            m
-                        });
-                Ok(Delivered {
-                    receipt: posted["url"]
-                        .as_str()
-                        .or(posted["uri"].as_str())
-                        .unwrap_or("posted")
-                        .to_string(),
-                    posted: message,
-                })
-            }
-            429 => Err(SinkError::Retryable {
+        if answer.status == 429 {
+            return Err(SinkError::Retryable {
                 reason: "Mastodon answered 429 (rate limited)".into(),
                 after: Some(rate_limited_for(&answer)),
-            }),
-            status @ (408 | 500..=599) => Err(SinkError::Retryable {
-                reason: format!("Mastodon answered {status}"),
-                after: None,
-            }),
-            status => {
-                let said: String = String::from_utf8_lossy(&answer.body)
-                    .chars()
-                    .take(200)
-                    .collect();
-                Err(SinkError::Final(format!(
-                    "Mastodon answered {status}: {said}"
-                )))
-            }
+            });
         }
+        let answer = answer.success("Mastodon")?;
+        let posted: Value =
+            serde_json::from_slice(&answer.body).map_err(|e| SinkError::Retryable {
+                reason: format!("Mastodon's answer is not a status: {e}"),
+                after: None,
+            })?;
+        let message = status_message(&posted, &self.account, needle_core::Direction::Outbound)
+            .ok()
+            .map(|mut m| {
+                m.in_reply_to = payload["in_reply_to"]["id"].as_str().map(str::to_string);
+                m
+            });
+        Ok(Delivered {
+            receipt: posted["url"]
+                .as_str()
+                .or(posted["uri"].as_str())
+                .unwrap_or("posted")
+                .to_string(),
+            posted: message,
+        })
     }
 }
 

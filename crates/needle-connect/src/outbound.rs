@@ -149,6 +149,33 @@ impl Answer {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The answer when its status is a success (2xx); otherwise what the status means for
+    /// trying again: 408, 425, 429 and 5xx are worth retrying (after `Retry-After` when the
+    /// remote gave one), every other status is final, with the start of what the remote said.
+    /// `who` names the remote in the reason ("https://…/feed.xml answered 503").
+    pub fn success(self, who: &str) -> Result<Answer, crate::ConnectorError> {
+        let status = self.status;
+        match status {
+            200..=299 => Ok(self),
+            408 | 425 | 429 | 500..=599 => Err(crate::ConnectorError::Retryable {
+                reason: format!("{who} answered {status}"),
+                after: self.retry_after(),
+            }),
+            _ => {
+                let said: String = String::from_utf8_lossy(&self.body)
+                    .trim()
+                    .chars()
+                    .take(200)
+                    .collect();
+                Err(crate::ConnectorError::Final(if said.is_empty() {
+                    format!("{who} answered {status}")
+                } else {
+                    format!("{who} answered {status}: {said}")
+                }))
+            }
+        }
+    }
+
     /// `Retry-After` in seconds (the HTTP-date form is read as "a minute").
     pub fn retry_after(&self) -> Option<Duration> {
         let value = self.header("retry-after")?.trim();
@@ -486,6 +513,38 @@ mod tests {
             let e = client.get(bad, &[]).unwrap_err();
             assert!(matches!(e, OutboundError::BadUrl(_)), "{bad}: {e:?}");
         }
+    }
+
+    #[test]
+    fn a_redirect_to_an_address_not_allowed_is_refused() {
+        // Only 127.0.0.1 is allowed; the redirect goes to 127.0.0.2, which is loopback too
+        // (and answers), but not allowed.
+        let target = TcpListener::bind("127.0.0.2:0").unwrap();
+        let target_url = format!("http://{}/elsewhere", target.local_addr().unwrap());
+        let reached = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = reached.clone();
+        std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = target.accept() {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                let _ = stream.write_all(&http("200 OK", "secret"));
+            }
+        });
+        let moved = format!(
+            "HTTP/1.1 302 Found\r\nLocation: {target_url}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let url = serve(moved.into_bytes(), Duration::ZERO);
+        let client = Outbound::new(OutboundPolicy {
+            allow: parse_networks("127.0.0.1/32").unwrap(),
+            ..OutboundPolicy::default()
+        });
+        let e = client.get(&url, &[]).unwrap_err();
+        assert!(matches!(e, OutboundError::Refused(_)), "{e:?}");
+        assert!(e.to_string().contains("127.0.0.2"), "{e}");
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            !reached.load(std::sync::atomic::Ordering::SeqCst),
+            "the refused address was dialled"
+        );
     }
 
     #[test]

@@ -92,21 +92,10 @@ impl Sink for WebhookSink {
         let answer = self
             .client
             .post(&self.config.url, &headers, body.as_bytes())?;
-        let status = answer.status;
-        match status {
-            200..=299 => Ok(Delivered {
-                receipt: format!("answered {status}"),
-                posted: None,
-            }),
-            408 | 425 | 429 | 500..=599 => Err(SinkError::Retryable {
-                reason: format!("answered {status}"),
-                after: answer.retry_after(),
-            }),
-            _ => {
-                let said = String::from_utf8_lossy(&answer.body);
-                let said: String = said.chars().take(200).collect();
-                Err(SinkError::Final(format!("answered {status}: {said}")))
-            }
-        }
+        let answer = answer.success("the receiver")?;
+        Ok(Delivered {
+            receipt: format!("answered {}", answer.status),
+            posted: None,
+        })
     }
 }

@@ -52,6 +52,17 @@ pub(crate) fn workspace_id_or_default(state: &AppState, name: Option<&str>) -> A
     Ok(workspace_or_default(state, name)?.id)
 }
 
+/// 503 once shutdown has begun: work in flight drains, new work is refused.
+pub(crate) fn refuse_while_stopping(state: &AppState) -> AppResult<()> {
+    if state.is_stopping() {
+        return Err(ApiError::new(
+            ErrorCode::Unavailable,
+            "needle is shutting down; retry shortly",
+        ));
+    }
+    Ok(())
+}
+
 /// The body of a request that takes a large one: 413 over the limit, 400 when unreadable.
 pub(crate) fn read_body(body: Result<Bytes, BytesRejection>) -> AppResult<Bytes> {
     body.map_err(|rejection| {
@@ -205,12 +216,7 @@ pub async fn ingest(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
-    if state.is_stopping() {
-        return Err(ApiError::new(
-            ErrorCode::Unavailable,
-            "needle is shutting down; retry shortly",
-        ));
-    }
+    refuse_while_stopping(&state)?;
     let Query(params) = params.map_err(query_error)?;
     let body = read_body(body)?;
     let values = values_of(&headers, &body)?;

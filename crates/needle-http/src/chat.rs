@@ -3,7 +3,8 @@
 //!
 //! On connecting, the socket sends the visitor's conversation after `after` (so a reconnect
 //! loses nothing), then every new message of it as it is stored (the visitor's own, from any
-//! tab, and agents' replies). A visitor's message carries the browser's `client_id`, the same
+//! tab, and agents' replies), found by the live feed's `message.stored` events, which carry
+//! the thread: one event costs a socket one lookup by seq, and only when it is its own. A visitor's message carries the browser's `client_id`, the same
 //! when resent, so a message sent twice across a reconnect is stored once; it is answered with
 //! an `ack`. `identify` with the site's HMAC of its user id makes later messages carry that
 //! verified identity.
@@ -157,22 +158,21 @@ impl Session {
                         Frame::Close(_) => return,
                         _ => continue,
                     };
+                    // A stored message comes back through the live feed, like everyone's.
                     if socket.send(Frame::Text(reply.to_string().into())).await.is_err() {
-                        return;
-                    }
-                    if self.send_new(&mut socket).await.is_err() {
                         return;
                     }
                 }
                 event = events.recv() => {
-                    let wanted = match &event {
-                        Ok(e) => e.kind == Event::MESSAGE_STORED
-                            && e.workspace_id == self.workspace_id
-                            && e.data["channel"] == "chat",
-                        // Fell behind: look in the store for what was missed.
-                        Err(_) => true,
+                    let sent = match &event {
+                        Ok(e) => match self.seq_of_ours(e) {
+                            Some(seq) => self.send_stored(&mut socket, seq).await,
+                            None => Ok(()),
+                        },
+                        // Fell behind the feed: look in the store for what was missed.
+                        Err(_) => self.send_new(&mut socket).await,
                     };
-                    if wanted && self.send_new(&mut socket).await.is_err() {
+                    if sent.is_err() {
                         return;
                     }
                 }
@@ -180,7 +180,39 @@ impl Session {
         }
     }
 
-    /// Sends the conversation's messages after the last one sent.
+    /// The seq of a newly stored message of this conversation, from the live feed's event.
+    fn seq_of_ours(&self, event: &Event) -> Option<i64> {
+        let ours = event.kind == Event::MESSAGE_STORED
+            && event.workspace_id == self.workspace_id
+            && event.data["channel"] == "chat"
+            && event.data["thread_id"].as_str() == Some(chat::thread_of(&self.visitor).as_str());
+        ours.then(|| event.data["seq"].as_i64()).flatten()
+    }
+
+    /// Sends one stored message of this conversation, unless it was sent already.
+    async fn send_stored(&mut self, socket: &mut WebSocket, seq: i64) -> Result<(), ()> {
+        if seq <= self.last_sent {
+            return Ok(());
+        }
+        let state = self.state.clone();
+        let stored = blocking(move || Ok(state.store.get_many(&[seq])?))
+            .await
+            .map_err(|_| ())?;
+        for m in stored {
+            // The thread names the visitor; the account tells two chats of one site apart.
+            if m.message.account.as_deref() == Some(self.account.as_str()) {
+                self.last_sent = m.seq;
+                socket
+                    .send(Frame::Text(frame(&m).to_string().into()))
+                    .await
+                    .map_err(|_| ())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the conversation's messages after the last one sent: on connecting, and after
+    /// falling behind the live feed.
     async fn send_new(&mut self, socket: &mut WebSocket) -> Result<(), ()> {
         let state = self.state.clone();
         let (ws, account, thread, after) = (

@@ -32,7 +32,8 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::api::{
-    IngestResult, WorkspaceParam, blocking, query_error, read_body, submit, workspace_or_default,
+    IngestResult, WorkspaceParam, blocking, query_error, read_body, refuse_while_stopping, submit,
+    workspace_or_default,
 };
 use crate::error::AppResult;
 use crate::topics::json_body;
@@ -53,20 +54,6 @@ pub struct ConnectionBody {
     pub secret: Option<String>,
     /// Default true.
     pub enabled: Option<bool>,
-}
-
-fn check_name(name: &str) -> AppResult<()> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(format!(
-            "a connection name is 1 to 64 lower-case letters, digits, `_` or `-`; got {name:?}"
-        )))
-    }
 }
 
 fn time(t: Option<OffsetDateTime>) -> Value {
@@ -174,7 +161,7 @@ pub async fn put(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let Query(params) = params.map_err(query_error)?;
-    check_name(&name)?;
+    needle_connect::config::check_name(&name).map_err(ApiError::bad_request)?;
     let body: ConnectionBody = json_body(&headers, body)?;
     blocking(move || {
         let ws = workspace_or_default(&state, params.workspace.as_deref())?;
@@ -245,12 +232,7 @@ pub async fn hook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<Response> {
-    if state.is_stopping() {
-        return Err(ApiError::new(
-            ErrorCode::Unavailable,
-            "needle is shutting down; retry shortly",
-        ));
-    }
+    refuse_while_stopping(&state)?;
     let Query(params) = params.map_err(query_error)?;
     let body = read_body(body)?;
     let (ws, connection) = {

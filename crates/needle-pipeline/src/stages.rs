@@ -161,6 +161,7 @@ impl Stage for AnnounceStage {
                     "seq": seq,
                     "channel": m.channel,
                     "id": m.id,
+                    "thread_id": m.thread_id,
                     "created_at": needle_core::message::format_time(m.created_at),
                 }),
             ));

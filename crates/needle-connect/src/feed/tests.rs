@@ -224,7 +224,7 @@ fn polling_uses_conditional_get_and_reports_retry_after() {
         }
     );
     assert!(
-        matches!(source.pull(None).unwrap_err(), SourceError::Final(r) if r.ends_with("answered 404"))
+        matches!(source.pull(None).unwrap_err(), SourceError::Final(r) if r == format!("{url} answered 404: gone"))
     );
 }
 

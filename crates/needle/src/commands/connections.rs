@@ -69,13 +69,6 @@ fn secret_of(entry: &Entry) -> Result<Option<String>, String> {
     }
 }
 
-fn check_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-}
-
 /// Reads and checks the whole file: every connection's settings, as the API would.
 fn read(file: &Path) -> CliResult<Vec<ConnectionSpec>> {
     let source = std::fs::read_to_string(file)
@@ -91,11 +84,7 @@ fn read(file: &Path) -> CliResult<Vec<ConnectionSpec>> {
                 entry.name
             ))
         };
-        if !check_name(&entry.name) {
-            return Err(bad(
-                "a name is 1 to 64 lower-case letters, digits, `_` or `-`".into(),
-            ));
-        }
+        needle_connect::config::check_name(&entry.name).map_err(bad)?;
         if specs.iter().any(|s| s.name == entry.name) {
             return Err(bad("the name is used twice".into()));
         }

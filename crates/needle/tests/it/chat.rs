@@ -18,14 +18,6 @@ use crate::serve::{Server, get, send};
 
 const SECRET: &str = "site-identity-secret";
 
-fn tools() -> PathBuf {
-    std::env::var_os("NEEDLE_TOOLS_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/needle-tools")
-        })
-}
-
 /// Serves one page that embeds the chat from `needle`.
 fn page_server(needle: String) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -57,7 +49,8 @@ fn page_server(needle: String) -> String {
 
 #[test]
 fn a_visitor_chats_live_in_a_real_browser_and_loses_nothing() {
-    let playwright = tools().join("playwright/node_modules/playwright-core/index.mjs");
+    let playwright =
+        crate::support::tools_cache().join("playwright/node_modules/playwright-core/index.mjs");
     let chromium =
         PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
     if !playwright.exists() || !chromium.exists() {

@@ -559,7 +559,7 @@ fn outbound_webhooks_are_signed_retried_and_recorded_and_final_errors_fail() {
         .map(|a| a["outcome"].as_str().unwrap())
         .collect();
     assert_eq!(outcomes, ["retry", "retry", "sent"], "{detail}");
-    assert_eq!(detail["history"][0]["detail"], "answered 503");
+    assert_eq!(detail["history"][0]["detail"], "the receiver answered 503");
 
     let got = flaky.received.lock().unwrap().clone();
     assert_eq!(got.len(), 3);
@@ -591,7 +591,7 @@ fn outbound_webhooks_are_signed_retried_and_recorded_and_final_errors_fail() {
         failed["last_error"]
             .as_str()
             .unwrap()
-            .starts_with("answered 400"),
+            .starts_with("the receiver answered 400: ok"),
         "{failed}"
     );
     assert_eq!(get(&api("/outbox?status=maybe")).0, 400);

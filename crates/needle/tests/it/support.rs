@@ -126,3 +126,13 @@ pub fn wait_for<T>(
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// Where `scripts/setup.sh` puts the test tools (aiosmtpd, playwright-core, corpora).
+pub fn tools_cache() -> PathBuf {
+    std::env::var_os("NEEDLE_TOOLS_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
+                .join(".cache/needle-tools")
+        })
+}
