@@ -10,12 +10,15 @@
 //!
 //! [`open`] picks the backend from what it is given: a PostgreSQL URL or a SQLite file.
 
+pub mod accounts;
 pub mod conformance;
 pub mod connections;
 pub mod labels;
 pub mod outbox;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_accounts;
 #[cfg(feature = "postgres")]
 mod postgres_connections;
 #[cfg(feature = "postgres")]
@@ -29,6 +32,7 @@ mod postgres_topics;
 pub mod profiles;
 mod row;
 pub mod sqlite;
+mod sqlite_accounts;
 mod sqlite_connections;
 mod sqlite_labels;
 mod sqlite_outbox;
@@ -263,7 +267,7 @@ pub trait Store: Send + Sync {
 }
 
 /// A store that holds everything Needle keeps: messages, topics, profiles and relevance
-/// labels, connections, the outbox. Backends implement the parts; this names the whole.
+/// labels, connections, the outbox, accounts. Backends implement the parts; this names the whole.
 pub trait Backend:
     Store
     + topics::TopicStore
@@ -271,6 +275,7 @@ pub trait Backend:
     + labels::LabelStore
     + connections::ConnectionStore
     + outbox::OutboxStore
+    + accounts::AccountStore
 {
 }
 
@@ -281,6 +286,7 @@ impl<
         + labels::LabelStore
         + connections::ConnectionStore
         + outbox::OutboxStore
+        + accounts::AccountStore
         + ?Sized,
 > Backend for T
 {

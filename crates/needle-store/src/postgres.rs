@@ -107,6 +107,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_outbox",
         include_str!("../migrations/postgres/0010_outbox.sql"),
     ),
+    (
+        "0011_accounts",
+        include_str!("../migrations/postgres/0011_accounts.sql"),
+    ),
 ];
 
 /// Advisory lock keys (database-wide, shared with anything else using advisory locks there,
@@ -1150,7 +1154,8 @@ mod tests {
                 "0007_profile_resolution",
                 "0008_profile_segments",
                 "0009_connections",
-                "0010_outbox"
+                "0010_outbox",
+                "0011_accounts"
             ]
         );
         let store = PostgresStore::connect(&url).unwrap();

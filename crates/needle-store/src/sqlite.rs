@@ -64,6 +64,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_outbox",
         include_str!("../migrations/sqlite/0010_outbox.sql"),
     ),
+    (
+        "0011_accounts",
+        include_str!("../migrations/sqlite/0011_accounts.sql"),
+    ),
 ];
 
 /// The SQLite store.
