@@ -8,6 +8,10 @@ pub enum ErrorCode {
     BadRequest,
     /// The caller did not prove who it is (a missing or wrong signature or token).
     Unauthorized,
+    /// The caller is known but its role does not allow this here.
+    Forbidden,
+    /// Too many attempts (sign-ins); wait before trying again.
+    TooManyRequests,
     /// A message was well-formed but broke a rule of the message shape.
     InvalidMessage,
     /// Nothing is stored under that name.
@@ -34,6 +38,8 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::InvalidMessage => "invalid_message",
             ErrorCode::NotFound => "not_found",
             ErrorCode::Conflict => "conflict",
@@ -51,6 +57,8 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => 400,
             ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::TooManyRequests => 429,
             ErrorCode::InvalidMessage => 422,
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
@@ -67,12 +75,14 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest
             | ErrorCode::Unauthorized
+            | ErrorCode::Forbidden
             | ErrorCode::InvalidMessage
             | ErrorCode::NotFound
             | ErrorCode::Conflict
             | ErrorCode::PayloadTooLarge
             | ErrorCode::UnsupportedMediaType => 1,
-            ErrorCode::Unavailable
+            ErrorCode::TooManyRequests
+            | ErrorCode::Unavailable
             | ErrorCode::StorageFull
             | ErrorCode::ReadOnly
             | ErrorCode::Internal => 3,

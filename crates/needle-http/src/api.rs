@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use needle_bus::Envelope;
 use needle_core::message::parse_time;
 use needle_core::{ErrorCode, Invalid, Message};
@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Principal;
 use crate::{ApiError, AppState, DEFAULT_WORKSPACE, MAX_BATCH};
 
 use crate::error::AppResult;
@@ -602,14 +603,16 @@ pub struct WorkspaceInfo {
     pub messages: u64,
 }
 
-/// Lists workspaces.
+/// Lists the workspaces the caller has a role in.
 #[utoipa::path(get, path = "/api/v1/workspaces", tag = "workspaces",
     responses((status = 200, body = Vec<WorkspaceInfo>)))]
-pub async fn workspaces(State(state): State<Arc<AppState>>) -> AppResult<Json<Vec<WorkspaceInfo>>> {
+pub async fn workspaces(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+) -> AppResult<Json<Vec<WorkspaceInfo>>> {
     let list = blocking(move || {
-        state
-            .store
-            .workspaces()?
+        principal
+            .visible(state.store.workspaces()?)
             .into_iter()
             .map(|w| {
                 Ok(WorkspaceInfo {

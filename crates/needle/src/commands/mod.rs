@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod accounts;
 mod bench;
 mod classify;
 mod connections;
@@ -97,6 +98,8 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             ConnectionsCommand::Apply { file, data } => connections::apply(&data, &file),
             ConnectionsCommand::List { json, data } => connections::list(&data, json),
         },
+        Command::User { which } => accounts::user(which),
+        Command::Token { which } => accounts::token(which),
         Command::Models { which } => match which {
             ModelsCommand::Fetch { models } => models::fetch(&models),
             ModelsCommand::Status { json, models } => models::status(&models, json),

@@ -153,6 +153,11 @@ pub fn run(
         }
     }
     dir.store.ensure_workspace(DEFAULT_WORKSPACE, false)?;
+    if dir.store.users()?.is_empty() {
+        eprintln!(
+            "nobody can sign in yet: add an admin with `needle user add you@example.com --role admin`"
+        );
+    }
     let backfills = (embedded || roles.pipeline)
         .then(|| needle_listen::backfill::Worker::start(listening.clone()));
     let (app_pipeline, worker) = match (&bus, local_pipeline) {
@@ -286,5 +291,33 @@ fn seed_demo(dir: &DataDir, pipeline: &Pipeline) -> CliResult<()> {
         }
     }
     eprintln!("demo: added {stored} generated messages to the workspace {DEFAULT_WORKSPACE:?}");
+    demo_people(dir, workspace.id)
+}
+
+/// One person per role for the demo, each with a one-time password printed once.
+fn demo_people(dir: &DataDir, workspace_id: i64) -> CliResult<()> {
+    use needle_http::auth::secrets;
+    use needle_store::accounts::{EVERY_WORKSPACE, Grant, NewUser, Role};
+    for role in [Role::Admin, Role::Analyst, Role::Agent] {
+        let email = format!("{}@needle.example", role.as_str());
+        let password = secrets::new_password();
+        let added = dir.store.add_user(&NewUser {
+            email: &email,
+            password_hash: &secrets::hash_password(&password),
+            must_change_password: true,
+            // The demo's admin runs the whole (laptop) instance.
+            grant: Grant {
+                workspace_id: if role == Role::Admin {
+                    EVERY_WORKSPACE
+                } else {
+                    workspace_id
+                },
+                role,
+            },
+        })?;
+        if added.is_some() {
+            eprintln!("demo: sign in as {email} with the one-time password {password}");
+        }
+    }
     Ok(())
 }

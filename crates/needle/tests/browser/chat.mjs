@@ -5,13 +5,16 @@
 const [pageUrl, needle, signature, shots, playwrightCore] = process.argv.slice(2);
 const { chromium } = await import(playwrightCore);
 
+// The agent's side calls the API with the test server's token (NEEDLE_TOKEN).
+const auth = { authorization: "Bearer " + process.env.NEEDLE_TOKEN };
+
 function fail(why) {
   console.error("chat browser test: " + why);
   process.exit(1);
 }
 
 async function chatMessages() {
-  const r = await fetch(needle + "/api/v1/messages?channel=chat&limit=100");
+  const r = await fetch(needle + "/api/v1/messages?channel=chat&limit=100", { headers: auth });
   return (await r.json()).messages;
 }
 
@@ -43,7 +46,7 @@ try {
     (await chatMessages()).find((m) => m.text === "Hello, has my order shipped?"));
   const reply = await fetch(
     needle + "/api/v1/messages/chat/" + encodeURIComponent(asked.id) + "/replies",
-    { method: "POST", headers: { "content-type": "application/json" },
+    { method: "POST", headers: { ...auth, "content-type": "application/json" },
       body: JSON.stringify({ text: "Yes! It left our warehouse today." }) });
   if (reply.status !== 202) fail("the reply was not queued: " + reply.status);
   await page.waitForSelector("text=Yes! It left our warehouse today.", { timeout: 15000 });

@@ -91,6 +91,7 @@ fn a_visitor_chats_live_in_a_real_browser_and_loses_nothing() {
         .arg(&shots)
         .arg(&playwright)
         .env("CHROMIUM", &chromium)
+        .env("NEEDLE_TOKEN", crate::support::TEST_TOKEN)
         .output()
         .unwrap();
     let said = format!(

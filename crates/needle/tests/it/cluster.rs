@@ -20,6 +20,7 @@ struct Process {
 impl Process {
     /// `needle serve` with `roles`; waits until it listens (web/ingest) or runs.
     fn start(data: &Path, store: &str, bus: &str, roles: &str) -> Process {
+        grant_test_token(data, Some(store));
         let mut child = Command::new(needle_bin())
             .args([
                 "serve",
@@ -86,6 +87,7 @@ fn agent() -> ureq::Agent {
 fn post_json(url: &str, body: &Value) -> (u16, Option<String>, Value) {
     let mut response = agent()
         .post(url)
+        .header("authorization", bearer())
         .header("content-type", "application/json")
         .send(body.to_string())
         .unwrap();
@@ -103,7 +105,11 @@ fn post_json(url: &str, body: &Value) -> (u16, Option<String>, Value) {
 }
 
 fn get_json(url: &str) -> Value {
-    let mut response = agent().get(url).call().unwrap();
+    let mut response = agent()
+        .get(url)
+        .header("authorization", bearer())
+        .call()
+        .unwrap();
     serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
 }
 

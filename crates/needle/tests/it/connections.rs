@@ -242,7 +242,10 @@ fn a_feed_is_read_with_conditional_get_and_its_health_shows_in_the_api_and_metri
 }
 
 fn post_signed(url: &str, body: &str, signature: Option<&str>) -> (u16, Value) {
-    let mut request = agent().post(url).header("content-type", "application/json");
+    let mut request = agent()
+        .post(url)
+        .header("authorization", bearer())
+        .header("content-type", "application/json");
     if let Some(signature) = signature {
         request = request.header("X-Needle-Signature", signature);
     }

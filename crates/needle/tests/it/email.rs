@@ -322,6 +322,7 @@ fn mail_comes_in_by_imap_threads_and_is_answered_by_smtp_in_the_same_thread() {
     // The answer goes out by SMTP, threaded under the customer's mail.
     let mut r = agent()
         .post(&api(&server, "/messages/email/k2%40example.com/replies"))
+        .header("authorization", crate::support::bearer())
         .header("content-type", "application/json")
         .send(json!({"text": "Thanks Kim, a new K-200 is on its way."}).to_string())
         .unwrap();

@@ -387,6 +387,7 @@ fn mentions_and_hashtags_come_in_page_by_page_and_replies_go_out_once_in_thread(
     let post = |key: &str| {
         let mut r = agent()
             .post(&reply_url)
+            .header("authorization", crate::support::bearer())
             .header("content-type", "application/json")
             .header("Idempotency-Key", key)
             .send(json!({"text": "Sorry to hear that! Which model is it?"}).to_string())

@@ -22,6 +22,7 @@ impl Server {
 
     /// [`Server::start`] with extra environment variables.
     pub(crate) fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        grant_test_token(data, None);
         let mut child = Command::new(needle_bin())
             .args([
                 "serve",
@@ -93,6 +94,7 @@ pub(crate) fn agent() -> ureq::Agent {
 pub(crate) fn post(url: &str, content_type: &str, body: &str) -> (u16, Value) {
     let mut response = agent()
         .post(url)
+        .header("authorization", bearer())
         .header("content-type", content_type)
         .send(body)
         .unwrap();
@@ -105,13 +107,113 @@ pub(crate) fn post(url: &str, content_type: &str, body: &str) -> (u16, Value) {
 }
 
 pub(crate) fn get(url: &str) -> (u16, Value) {
-    let mut response = agent().get(url).call().unwrap();
+    let mut response = agent()
+        .get(url)
+        .header("authorization", bearer())
+        .call()
+        .unwrap();
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().unwrap();
     (
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
+}
+
+/// Creates a user with a chosen password through `needle user add`.
+pub(crate) fn add_user(
+    data: &Path,
+    email: &str,
+    role: &str,
+    workspace: Option<&str>,
+    password: &str,
+) {
+    use std::io::Write;
+    let mut command = Command::new(needle_bin());
+    command
+        .args([
+            "user",
+            "add",
+            email,
+            "--role",
+            role,
+            "--password-stdin",
+            "--data",
+        ])
+        .arg(data);
+    if let Some(w) = workspace {
+        command.args(["--workspace", w]);
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "user add: {}", stderr(&output));
+}
+
+/// An agent that does not follow redirects, to see them.
+pub(crate) fn browser() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .new_agent()
+}
+
+/// The value of cookie `name` a response sets.
+pub(crate) fn set_cookie<B>(response: &ureq::http::Response<B>, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next()?.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The value of the hidden `csrf` input of a page.
+pub(crate) fn csrf_field(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let at = html.find(marker).expect("a csrf field") + marker.len();
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+/// Signs in through the form like a browser; `(status, session cookie)`.
+pub(crate) fn sign_in(server: &Server, email: &str, password: &str) -> (u16, Option<String>) {
+    let agent = browser();
+    let mut form = agent.get(&server.url("/signin")).call().unwrap();
+    let presession = set_cookie(&form, "needle_signin").expect("a pre-session cookie");
+    let csrf = csrf_field(&form.body_mut().read_to_string().unwrap());
+    let response = agent
+        .post(&server.url("/signin"))
+        .header("cookie", &format!("needle_signin={presession}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(format!(
+            "email={}&password={}&csrf={csrf}",
+            urlencode(email),
+            urlencode(password)
+        ))
+        .unwrap();
+    (
+        response.status().as_u16(),
+        set_cookie(&response, "needle_session"),
+    )
+}
+
+/// A page as a signed-in browser sees it: `(status, html)`.
+pub(crate) fn page_as(server: &Server, session: &str, path: &str) -> (u16, String) {
+    let mut response = browser()
+        .get(&server.url(path))
+        .header("cookie", &format!("needle_session={session}"))
+        .call()
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().unwrap())
 }
 
 pub(crate) fn message(id: &str, text: &str, minute: u32) -> Value {
@@ -311,7 +413,15 @@ fn the_page_escapes_hostile_text_and_sets_a_strict_csp() {
     );
     assert_eq!(status, 200, "{body}");
     std::thread::sleep(Duration::from_millis(100));
-    let mut response = agent().get(&server.url("/?channel=chat")).call().unwrap();
+    let data = dir.path().join("data");
+    add_user(&data, "ann@example.com", "agent", None, "a long passphrase");
+    let (status, session) = sign_in(&server, "ann@example.com", "a long passphrase");
+    assert_eq!(status, 303);
+    let mut response = browser()
+        .get(&server.url("/?channel=chat"))
+        .header("cookie", &format!("needle_session={}", session.unwrap()))
+        .call()
+        .unwrap();
     let csp = response
         .headers()
         .get("content-security-policy")
@@ -352,13 +462,17 @@ fn a_demo_server_is_labelled_and_survives_a_restart() {
     assert_eq!(demo["demo"], true);
     let count = demo["messages"].as_u64().unwrap();
     assert!(count >= 2000, "a few thousand demo messages, got {count}");
-    let mut page = agent().get(&server.url("/")).call().unwrap();
-    assert!(
-        page.body_mut()
-            .read_to_string()
-            .unwrap()
-            .contains("Demo data")
+    add_user(
+        &data,
+        "ann@example.com",
+        "analyst",
+        None,
+        "a long passphrase",
     );
+    let (_, session) = sign_in(&server, "ann@example.com", "a long passphrase");
+    let (status, html) = page_as(&server, &session.unwrap(), "/");
+    assert_eq!(status, 200);
+    assert!(html.contains("Demo data"));
     // Languages the issue asks for are all there.
     for word in ["Bestellung", "commande", "주문번호", "الطلب"] {
         let (_, found) =
@@ -409,16 +523,26 @@ pub(crate) fn send(method: &str, url: &str, body: Option<Value>) -> (u16, Value)
     let mut response = match (method, body) {
         ("PUT", Some(b)) => agent
             .put(url)
+            .header("authorization", bearer())
             .header("content-type", "application/json")
             .send(b.to_string())
             .unwrap(),
         ("POST", Some(b)) => agent
             .post(url)
+            .header("authorization", bearer())
             .header("content-type", "application/json")
             .send(b.to_string())
             .unwrap(),
-        ("DELETE", _) => agent.delete(url).call().unwrap(),
-        _ => agent.get(url).call().unwrap(),
+        ("DELETE", _) => agent
+            .delete(url)
+            .header("authorization", bearer())
+            .call()
+            .unwrap(),
+        _ => agent
+            .get(url)
+            .header("authorization", bearer())
+            .call()
+            .unwrap(),
     };
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().unwrap();

@@ -74,7 +74,11 @@ impl EventStream {
             .timeout_global(None)
             .build()
             .new_agent();
-        let response = agent.get(url).call().expect("open the event stream");
+        let response = agent
+            .get(url)
+            .header("authorization", bearer())
+            .call()
+            .expect("open the event stream");
         assert_eq!(response.status().as_u16(), 200);
         let (tx, events) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -135,4 +139,41 @@ pub fn tools_cache() -> PathBuf {
             PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
                 .join(".cache/needle-tools")
         })
+}
+
+/// The API token every test server accepts: an admin of every workspace.
+pub const TEST_TOKEN: &str = "ndl_tests_0123456789abcdef0123456789abcdef";
+
+/// `Authorization` header value for [`TEST_TOKEN`].
+pub fn bearer() -> String {
+    format!("Bearer {TEST_TOKEN}")
+}
+
+/// Lets [`TEST_TOKEN`] in to the data dir's (or `store`'s) server; running it again is fine.
+pub fn grant_test_token(data: &Path, store: Option<&str>) {
+    use std::io::Write;
+    let mut command = Command::new(needle_bin());
+    command
+        .args([
+            "token",
+            "add",
+            "tests",
+            "--role",
+            "admin",
+            "--token-stdin",
+            "--data",
+        ])
+        .arg(data);
+    if let Some(store) = store {
+        command.args(["--store", store]);
+    }
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{TEST_TOKEN}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "token add: {}", stderr(&output));
 }
