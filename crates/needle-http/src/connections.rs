@@ -644,55 +644,99 @@ pub async fn reply(
     };
     blocking(move || {
         let ws = workspace_or_default(&state, params.workspace.as_deref())?;
-        let store = state.listening.store();
-        let original = store.get(ws.id, &channel, &id)?.ok_or_else(|| {
-            ApiError::new(ErrorCode::NotFound, format!("no message {id:?} on {channel:?}"))
-        })?;
-        let conflict = |why: String| ApiError::new(ErrorCode::Conflict, why);
-        let account = original.message.account.clone().ok_or_else(|| {
-            conflict("the message came through no connection of ours, so there is nothing to answer through".into())
-        })?;
-        let connection = store.connection(ws.id, &account)?.ok_or_else(|| {
-            conflict(format!("the connection {account:?} it came through is gone"))
-        })?;
-        let payload = match connection.spec.kind.as_str() {
-            "mastodon" => needle_connect::mastodon::reply_payload(&original.message, &text)
-                .map_err(conflict)?,
-            "email" => needle_connect::email::reply_payload(&original.message, &text)
-                .map_err(conflict)?,
-            "chat" => needle_connect::chat::reply_payload(&original.message, &text)
-                .map_err(conflict)?,
-            kind => {
-                return Err(conflict(format!(
-                    "a {kind} connection cannot send replies (yet): the reply was not queued"
-                )));
-            }
+        let (queued, created) =
+            queue_reply(&state, ws.id, &channel, &id, &text, &key, &principal.actor)?;
+        let status = if created {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::OK
         };
-        if let Some(existing) = store.delivery_by_key(connection.id, &key)? {
-            return Ok((StatusCode::OK, Json(json!({"delivery": delivery_view(&existing, &account)}))));
-        }
-        store.enqueue(
-            ws.id,
-            connection.id,
-            &[needle_store::outbox::NewDelivery { key: key.clone(), payload }],
-            None,
-        )?;
-        let queued = store.delivery_by_key(connection.id, &key)?.ok_or_else(|| {
-            ApiError::new(ErrorCode::Internal, "the queued reply cannot be found")
-        })?;
-        let entry = needle_store::accounts::AuditEntry {
-            id: 0,
-            at: OffsetDateTime::now_utc(),
-            workspace_id: ws.id,
-            actor: principal.actor.clone(),
-            action: "reply.queued".into(),
-            subject: format!("{channel}/{id}"),
-            detail: json!({"delivery": queued.id, "connection": account}),
-        };
-        if let Err(e) = store.record_audit(&entry) {
-            tracing::error!(error = %e, "could not record the reply in the audit log");
-        }
-        Ok((StatusCode::ACCEPTED, Json(json!({"delivery": delivery_view(&queued, &account)}))))
+        Ok((status, Json(json!({"delivery": queued}))))
     })
     .await
+}
+
+/// Queues `text` as the answer to message `channel`/`id` on the connection it came through,
+/// once per idempotency `key`; records it in the audit log and in the message's case. The
+/// delivery as the API shows it, and whether it was queued now (not before).
+pub(crate) fn queue_reply(
+    state: &AppState,
+    workspace_id: i64,
+    channel: &str,
+    id: &str,
+    text: &str,
+    key: &str,
+    actor: &str,
+) -> AppResult<(Value, bool)> {
+    let store = state.listening.store();
+    let original = store.get(workspace_id, channel, id)?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("no message {id:?} on {channel:?}"),
+        )
+    })?;
+    let conflict = |why: String| ApiError::new(ErrorCode::Conflict, why);
+    let account = original.message.account.clone().ok_or_else(|| {
+        conflict(
+            "the message came through no connection of ours, so there is nothing to answer through"
+                .into(),
+        )
+    })?;
+    let connection = store.connection(workspace_id, &account)?.ok_or_else(|| {
+        conflict(format!(
+            "the connection {account:?} it came through is gone"
+        ))
+    })?;
+    let payload = match connection.spec.kind.as_str() {
+        "mastodon" => {
+            needle_connect::mastodon::reply_payload(&original.message, text).map_err(conflict)?
+        }
+        "email" => {
+            needle_connect::email::reply_payload(&original.message, text).map_err(conflict)?
+        }
+        "chat" => needle_connect::chat::reply_payload(&original.message, text).map_err(conflict)?,
+        kind => {
+            return Err(conflict(format!(
+                "a {kind} connection cannot send replies (yet): the reply was not queued"
+            )));
+        }
+    };
+    if let Some(existing) = store.delivery_by_key(connection.id, key)? {
+        return Ok((delivery_view(&existing, &account), false));
+    }
+    store.enqueue(
+        workspace_id,
+        connection.id,
+        &[needle_store::outbox::NewDelivery {
+            key: key.to_string(),
+            payload,
+        }],
+        None,
+    )?;
+    let queued = store
+        .delivery_by_key(connection.id, key)?
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the queued reply cannot be found"))?;
+    let now = OffsetDateTime::now_utc();
+    let entry = needle_store::accounts::AuditEntry {
+        id: 0,
+        at: now,
+        workspace_id,
+        actor: actor.to_string(),
+        action: "reply.queued".into(),
+        subject: format!("{channel}/{id}"),
+        detail: json!({"delivery": queued.id, "connection": account}),
+    };
+    if let Err(e) = store.record_audit(&entry) {
+        tracing::error!(error = %e, "could not record the reply in the audit log");
+    }
+    let thread = original
+        .message
+        .thread_id
+        .as_deref()
+        .unwrap_or(&original.message.id);
+    if let Some(case) = store.case_of_thread(workspace_id, channel, thread)? {
+        let body = json!({"text": text, "delivery": queued.id, "in_reply_to": id});
+        store.add_case_event(workspace_id, case.id, actor, "reply", &body, now)?;
+    }
+    Ok((delivery_view(&queued, &account), true))
 }

@@ -8,11 +8,13 @@
 mod admin;
 mod api;
 pub mod auth;
+mod cases;
 mod chat;
 mod connections;
 mod error;
 mod events;
 mod health;
+mod inbox;
 mod openapi;
 mod page;
 mod profiles;
@@ -186,6 +188,9 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(connections::hook).layer(DefaultBodyLimit::max(MAX_INGEST_BODY)),
         )
         .route("/audit", get(admin::audit_log))
+        .route("/cases", get(cases::list))
+        .route("/cases/{id}", get(cases::get_one).post(cases::change))
+        .route("/cases/{id}/notes", post(cases::note))
         .fallback(api::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -202,6 +207,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             "/admin/people",
             get(admin::people).post(admin::people_submit),
+        )
+        .route("/inbox", get(inbox::queue))
+        .route(
+            "/inbox/{id}",
+            get(inbox::case_page).post(inbox::case_action),
         )
         .route("/assets/needle.css", get(page::stylesheet))
         .route("/chat.js", get(chat::script))

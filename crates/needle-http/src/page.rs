@@ -51,7 +51,7 @@ fn safe_link(url: &str) -> Option<&str> {
 
 /// The workspace shown when none is asked for: `default`, unless it is empty and another
 /// one (the demo) has messages; only workspaces the principal may see.
-fn default_workspace(store: &dyn Store, principal: &Principal) -> Option<String> {
+pub(crate) fn default_workspace(store: &dyn Store, principal: &Principal) -> Option<String> {
     let workspaces = principal.visible(store.workspaces().ok()?);
     let has_messages = |id| store.count(Some(id)).map(|n| n > 0).unwrap_or(false);
     workspaces
@@ -244,6 +244,8 @@ pub(crate) fn page(
                     span { "every conversation, one place" }
                     @if let Some(keys) = viewer.and_then(|v| v.session.as_ref()) {
                         nav.account aria-label="account" {
+                            a href="/inbox" { "Inbox" }
+                            a href="/" { "Messages" }
                             @if viewer.is_some_and(|v| v.grants.iter().any(|g| g.role == needle_store::accounts::Role::Admin)) {
                                 a href="/admin/people" { "People" }
                             }

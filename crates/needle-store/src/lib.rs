@@ -11,6 +11,7 @@
 //! [`open`] picks the backend from what it is given: a PostgreSQL URL or a SQLite file.
 
 pub mod accounts;
+pub mod cases;
 pub mod conformance;
 pub mod connections;
 pub mod labels;
@@ -19,6 +20,8 @@ pub mod outbox;
 pub mod postgres;
 #[cfg(feature = "postgres")]
 mod postgres_accounts;
+#[cfg(feature = "postgres")]
+mod postgres_cases;
 #[cfg(feature = "postgres")]
 mod postgres_connections;
 #[cfg(feature = "postgres")]
@@ -33,6 +36,7 @@ pub mod profiles;
 mod row;
 pub mod sqlite;
 mod sqlite_accounts;
+mod sqlite_cases;
 mod sqlite_connections;
 mod sqlite_labels;
 mod sqlite_outbox;
@@ -267,7 +271,7 @@ pub trait Store: Send + Sync {
 }
 
 /// A store that holds everything Needle keeps: messages, topics, profiles and relevance
-/// labels, connections, the outbox, accounts. Backends implement the parts; this names the whole.
+/// labels, connections, the outbox, accounts, cases. Backends implement the parts; this names the whole.
 pub trait Backend:
     Store
     + topics::TopicStore
@@ -276,6 +280,7 @@ pub trait Backend:
     + connections::ConnectionStore
     + outbox::OutboxStore
     + accounts::AccountStore
+    + cases::CaseStore
 {
 }
 
@@ -287,6 +292,7 @@ impl<
         + connections::ConnectionStore
         + outbox::OutboxStore
         + accounts::AccountStore
+        + cases::CaseStore
         + ?Sized,
 > Backend for T
 {

@@ -111,6 +111,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0011_accounts",
         include_str!("../migrations/postgres/0011_accounts.sql"),
     ),
+    (
+        "0012_cases",
+        include_str!("../migrations/postgres/0012_cases.sql"),
+    ),
 ];
 
 /// Advisory lock keys (database-wide, shared with anything else using advisory locks there,
@@ -628,7 +632,7 @@ impl Pool {
 }
 
 /// A row of [`message_columns!`] as a message.
-fn row_to_message(row: &Row) -> Result<StoredMessage, Failure> {
+pub(crate) fn row_to_message(row: &Row) -> Result<StoredMessage, Failure> {
     let seq: i64 = row.try_get(0)?;
     let workspace_id: i64 = row.try_get(1)?;
     let ingested_at: i64 = row.try_get(2)?;
@@ -1155,7 +1159,8 @@ mod tests {
                 "0008_profile_segments",
                 "0009_connections",
                 "0010_outbox",
-                "0011_accounts"
+                "0011_accounts",
+                "0012_cases"
             ]
         );
         let store = PostgresStore::connect(&url).unwrap();
@@ -1515,6 +1520,7 @@ mod tests {
         ("authors", "verified"),
         ("relevance_labels", "relevant"),
         ("connections", "enabled"),
+        ("users", "must_change_password"),
     ];
 
     fn sqlite_shape() -> Shape {

@@ -68,6 +68,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0011_accounts",
         include_str!("../migrations/sqlite/0011_accounts.sql"),
     ),
+    (
+        "0012_cases",
+        include_str!("../migrations/sqlite/0012_cases.sql"),
+    ),
 ];
 
 /// The SQLite store.

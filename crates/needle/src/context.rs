@@ -185,6 +185,10 @@ impl DataDir {
                 Err(e) => tracing::error!(error = %e.message, "profiles are off: bad settings"),
             }
         }
+        after_store.push(Box::new(needle_cases::CasesStage::new(
+            self.store.clone(),
+            needle_cases::Policy::default(),
+        )));
         after_store.extend(feed.map(|feed| Box::new(AnnounceStage::new(feed)) as Box<dyn Stage>));
         Pipeline::standard(
             self.store.clone() as Arc<dyn Store>,

@@ -13,9 +13,9 @@ pub enum Need {
     Open,
     /// Reading messages, topics, profiles: every role.
     Read,
-    /// Labelling relevance, linking profiles: every role (agents do it while they work).
+    /// Labelling relevance, linking profiles, notes on cases: every role.
     Curate,
-    /// Answering customers: agents and admins.
+    /// Answering customers and working cases (assign, status): agents and admins.
     Reply,
     /// Configuring listening (topics, segments): analysts and admins.
     Listen,
@@ -70,6 +70,9 @@ pub fn need(method: &Method, path: &str) -> Need {
         ["topics", ..] | ["segments", ..] if read => Need::Read,
         ["topics", ..] | ["segments", ..] => Need::Listen,
         ["events"] => Need::Read,
+        ["cases", ..] if read => Need::Read,
+        ["cases", _, "notes"] => Need::Curate,
+        ["cases", _] => Need::Reply,
         ["profiles", "import"] | ["profiles", _, "erase"] | ["profiles", _, "export"] => {
             Need::Admin
         }
@@ -102,6 +105,9 @@ mod tests {
         assert_eq!(need(&post, "/workspaces"), Need::Operator);
         assert_eq!(need(&post, "/profiles/p1/erase"), Need::Admin);
         assert_eq!(need(&post, "/profiles/links"), Need::Curate);
+        assert_eq!(need(&get, "/cases"), Need::Read);
+        assert_eq!(need(&post, "/cases/4"), Need::Reply);
+        assert_eq!(need(&post, "/cases/4/notes"), Need::Curate);
         assert_eq!(
             need(&get, "/something-new"),
             Need::Admin,

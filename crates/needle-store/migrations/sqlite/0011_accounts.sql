@@ -9,7 +9,7 @@ CREATE TABLE users (
     id             INTEGER PRIMARY KEY,
     email          TEXT NOT NULL UNIQUE,
     password_hash  TEXT NOT NULL,
-    must_change_password  BOOLEAN NOT NULL DEFAULT FALSE,
+    must_change_password  INTEGER NOT NULL DEFAULT 0,
     created_at     INTEGER NOT NULL
 );
 

@@ -125,6 +125,28 @@ fn a_visitor_chats_live_in_a_real_browser_and_loses_nothing() {
     assert_eq!(answer["thread_id"], inbound[0]["thread_id"]);
     assert!(shots.join("chat-answered.png").exists());
 
+    // The conversation is a case, answered by the agent's reply, which its history shows.
+    let (_, cases) = get(&server.url("/api/v1/cases?queue=open"));
+    let case = cases["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["thread_id"] == inbound[0]["thread_id"])
+        .unwrap_or_else(|| panic!("a case for the chat: {cases}"));
+    assert!(case["first_response_at"].is_string(), "{case}");
+    let (_, got) = get(&server.url(&format!("/api/v1/cases/{}", case["id"])));
+    let replies: Vec<&Value> = got["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "reply")
+        .collect();
+    assert_eq!(replies.len(), 1, "{got}");
+    assert_eq!(
+        replies[0]["body"]["text"],
+        "Yes! It left our warehouse today."
+    );
+
     // Another origin may not open the chat; an unknown chat is refused.
     let refused = crate::serve::agent()
         .get(&server.url("/api/v1/chat/site/socket?visitor=0123456789abcdef"))

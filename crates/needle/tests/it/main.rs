@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod bad_input;
+mod cases;
 mod chat;
 mod classify;
 #[cfg(feature = "cluster")]

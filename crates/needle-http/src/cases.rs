@@ -1,0 +1,433 @@
+//! Cases through the API: queues, one case with its conversation and history, changes
+//! (status, assignee, priority, labels) and internal notes with @mentions.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::{Extension, Json};
+use needle_core::ErrorCode;
+use needle_core::message::format_time;
+use needle_store::cases::{Case, CaseChange, CaseStatus, Priority, Queue};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::api::{WorkspaceParam, blocking, query_error, stored_json, workspace_or_default};
+use crate::auth::Principal;
+use crate::error::AppResult;
+use crate::topics::json_body;
+use crate::{ApiError, AppState};
+
+/// Messages shown in one conversation.
+pub const THREAD_LIMIT: usize = 500;
+/// Longest note.
+const MAX_NOTE: usize = 10_000;
+
+/// The queues every inbox shows, for a principal with this email.
+pub fn standard_queues(email: Option<&str>) -> Vec<(&'static str, Queue)> {
+    let mut queues = vec![("open", Queue::Open), ("unassigned", Queue::Unassigned)];
+    if let Some(email) = email {
+        queues.insert(0, ("mine", Queue::Mine(email.to_string())));
+    }
+    queues.extend([
+        ("breached", Queue::Breached),
+        ("pending", Queue::Pending),
+        ("snoozed", Queue::Snoozed),
+        ("resolved", Queue::Resolved),
+    ]);
+    queues
+}
+
+/// A queue by name: `open`, `mine`, `unassigned`, `pending`, `snoozed`, `breached`,
+/// `resolved` or `label:NAME`.
+pub fn parse_queue(name: &str, me: Option<&str>) -> AppResult<Queue> {
+    if let Some(label) = name.strip_prefix("label:") {
+        return Ok(Queue::Label(label.to_string()));
+    }
+    if name == "mine" {
+        return me.map(|m| Queue::Mine(m.to_string())).ok_or_else(|| {
+            ApiError::bad_request("`mine` is the queue of a signed-in person, not of a token")
+        });
+    }
+    standard_queues(None)
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, q)| q)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "unknown queue {name:?}: open, mine, unassigned, pending, snoozed, breached, resolved or label:NAME"
+            ))
+        })
+}
+
+/// The email of a signed-in principal (tokens have none).
+pub fn email_of(principal: &Principal) -> Option<&str> {
+    principal.actor.strip_prefix("user:")
+}
+
+pub fn case_json(case: &Case, now: OffsetDateTime) -> Value {
+    json!({
+        "id": case.id,
+        "channel": case.channel,
+        "thread_id": case.thread_id,
+        "subject": case.subject,
+        "customer": case.customer,
+        "status": case.status.as_str(),
+        "snoozed_until": case.snoozed_until.map(format_time),
+        "priority": case.priority.as_str(),
+        "assignee": case.assignee,
+        "labels": case.labels,
+        "opened_at": format_time(case.opened_at),
+        "last_inbound_at": format_time(case.last_inbound_at),
+        "first_response_due": format_time(case.first_response_due),
+        "first_response_at": case.first_response_at.map(format_time),
+        "resolution_due": format_time(case.resolution_due),
+        "resolved_at": case.resolved_at.map(format_time),
+        "breached": case.breached(now),
+        "messages": case.messages,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CasesParams {
+    pub workspace: Option<String>,
+    /// Default `open`.
+    pub queue: Option<String>,
+    /// 1 to 500 (default 50).
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/v1/cases`: one queue's cases, by priority then longest waiting, with the size
+/// of every standard queue.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    params: Result<Query<CasesParams>, QueryRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(params) = params.map_err(query_error)?;
+    let me = email_of(&principal).map(str::to_string);
+    let queue = parse_queue(params.queue.as_deref().unwrap_or("open"), me.as_deref())?;
+    let limit = params.limit.unwrap_or(50).clamp(1, 500);
+    blocking(move || {
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
+        let now = OffsetDateTime::now_utc();
+        let store = state.listening.store();
+        let cases = store.cases(ws.id, &queue, now, limit)?;
+        let standard = standard_queues(me.as_deref());
+        let queues: Vec<Queue> = standard.iter().map(|(_, q)| q.clone()).collect();
+        let counts = store.count_cases(ws.id, &queues, now)?;
+        let counts: serde_json::Map<String, Value> = standard
+            .iter()
+            .zip(counts)
+            .map(|((name, _), n)| (name.to_string(), json!(n)))
+            .collect();
+        Ok(Json(json!({
+            "cases": cases.iter().map(|c| case_json(c, now)).collect::<Vec<_>>(),
+            "counts": counts,
+        })))
+    })
+    .await
+}
+
+/// A case, its conversation and its history, for the API and the conversation page.
+pub struct CaseView {
+    pub case: Case,
+    pub messages: Vec<needle_store::StoredMessage>,
+    pub events: Vec<needle_store::cases::CaseEvent>,
+}
+
+pub fn load_case(state: &AppState, workspace_id: i64, id: i64) -> AppResult<CaseView> {
+    let store = state.listening.store();
+    let case = store.case(workspace_id, id)?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("no case {id} in this workspace"),
+        )
+    })?;
+    let messages =
+        store.thread_messages(workspace_id, &case.channel, &case.thread_id, THREAD_LIMIT)?;
+    let events = store.case_events(case.id)?;
+    Ok(CaseView {
+        case,
+        messages,
+        events,
+    })
+}
+
+/// `GET /api/v1/cases/{id}`.
+pub async fn get_one(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(params) = params.map_err(query_error)?;
+    blocking(move || {
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
+        let view = load_case(&state, ws.id, id)?;
+        let now = OffsetDateTime::now_utc();
+        Ok(Json(json!({
+            "case": case_json(&view.case, now),
+            "messages": view.messages.iter().map(stored_json).collect::<Vec<_>>(),
+            "events": view.events.iter().map(|e| json!({
+                "at": format_time(e.at), "actor": e.actor, "kind": e.kind, "body": e.body,
+            })).collect::<Vec<_>>(),
+        })))
+    })
+    .await
+}
+
+/// A change as the API takes it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeBody {
+    pub status: Option<String>,
+    /// RFC 3339, with `status: snoozed`.
+    pub snoozed_until: Option<String>,
+    /// An email, `me`, or null to unassign.
+    #[serde(default, with = "double_option")]
+    pub assignee: Option<Option<String>>,
+    pub priority: Option<String>,
+    pub labels: Option<Vec<String>>,
+}
+
+mod double_option {
+    //! `"assignee": null` (unassign) apart from no `assignee` at all (leave it).
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+/// Checks a change and turns it into the store's terms.
+pub fn change_of(body: ChangeBody, me: Option<&str>) -> AppResult<CaseChange> {
+    let status = body
+        .status
+        .as_deref()
+        .map(|s| {
+            CaseStatus::parse(s).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "unknown status {s:?}: open, pending, snoozed or resolved"
+                ))
+            })
+        })
+        .transpose()?;
+    let snoozed_until = body
+        .snoozed_until
+        .as_deref()
+        .map(|t| {
+            needle_core::message::parse_time(t).ok_or_else(|| {
+                ApiError::bad_request(format!("snoozed_until: {t:?} is not an RFC 3339 time"))
+            })
+        })
+        .transpose()?;
+    if status == Some(CaseStatus::Snoozed) && snoozed_until.is_none() {
+        return Err(ApiError::bad_request("snoozing needs `snoozed_until`"));
+    }
+    let assignee = match body.assignee {
+        Some(Some(who)) if who == "me" => Some(Some(
+            me.ok_or_else(|| {
+                ApiError::bad_request("a token is nobody: assign an email instead of `me`")
+            })?
+            .to_string(),
+        )),
+        Some(Some(who)) => {
+            let who = who.trim().to_lowercase();
+            if !crate::valid_email(&who) {
+                return Err(ApiError::bad_request(format!(
+                    "assignee {who:?} is not an email"
+                )));
+            }
+            Some(Some(who))
+        }
+        other => other,
+    };
+    let priority = body
+        .priority
+        .as_deref()
+        .map(|p| {
+            Priority::parse(p).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "unknown priority {p:?}: urgent, high, normal or low"
+                ))
+            })
+        })
+        .transpose()?;
+    let labels = body
+        .labels
+        .map(|labels| {
+            let mut clean: Vec<String> = labels.iter().map(|l| l.trim().to_lowercase()).collect();
+            clean.retain(|l| !l.is_empty());
+            clean.sort();
+            clean.dedup();
+            if clean
+                .iter()
+                .any(|l| l.len() > 64 || l.chars().any(char::is_control))
+            {
+                return Err(ApiError::bad_request(
+                    "a label has at most 64 visible characters",
+                ));
+            }
+            Ok(clean)
+        })
+        .transpose()?;
+    Ok(CaseChange {
+        status,
+        snoozed_until,
+        assignee,
+        priority,
+        labels,
+    })
+}
+
+/// Applies a change as `principal`: the changed case, audited when it assigns.
+pub fn apply_change(
+    state: &AppState,
+    workspace_id: i64,
+    id: i64,
+    change: &CaseChange,
+    principal: &Principal,
+) -> AppResult<Case> {
+    let store = state.listening.store();
+    let now = OffsetDateTime::now_utc();
+    let case = store
+        .update_case(workspace_id, id, change, &principal.actor, now)?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("no case {id} in this workspace"),
+            )
+        })?;
+    if let Some(assignee) = &change.assignee {
+        let entry = needle_store::accounts::AuditEntry {
+            id: 0,
+            at: now,
+            workspace_id,
+            actor: principal.actor.clone(),
+            action: "case.assigned".into(),
+            subject: format!("case/{id}"),
+            detail: json!({"to": assignee}),
+        };
+        if let Err(e) = store.record_audit(&entry) {
+            tracing::error!(error = %e, "could not record the assignment in the audit log");
+        }
+    }
+    Ok(case)
+}
+
+/// `POST /api/v1/cases/{id}`: changes status, assignee, priority or labels.
+pub async fn change(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(params) = params.map_err(query_error)?;
+    let body: ChangeBody = json_body(&headers, body)?;
+    let change = change_of(body, email_of(&principal))?;
+    blocking(move || {
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
+        let case = apply_change(&state, ws.id, id, &change, &principal)?;
+        Ok(Json(
+            json!({"case": case_json(&case, OffsetDateTime::now_utc())}),
+        ))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    pub text: String,
+}
+
+/// The people a note mentions: `@kim@example.com`, or `@kim` for the one user whose address
+/// starts `kim@`.
+pub fn mentions(text: &str, users: &[needle_store::accounts::User]) -> Vec<String> {
+    let mut found: Vec<String> = text
+        .split_whitespace()
+        .filter_map(|word| word.strip_prefix('@'))
+        .map(|m| {
+            m.trim_end_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter_map(|m| {
+            let exact = users.iter().find(|u| u.email == m);
+            let by_name: Vec<_> = users
+                .iter()
+                .filter(|u| u.email.split('@').next() == Some(m.as_str()))
+                .collect();
+            exact
+                .or(match by_name.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                })
+                .map(|u| u.email.clone())
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Adds an internal note; the customer never sees it.
+pub fn add_note(
+    state: &AppState,
+    workspace_id: i64,
+    id: i64,
+    text: &str,
+    principal: &Principal,
+) -> AppResult<Vec<String>> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_NOTE {
+        return Err(ApiError::bad_request(format!(
+            "a note holds 1 to {MAX_NOTE} characters"
+        )));
+    }
+    let store = state.listening.store();
+    let mentioned = mentions(text, &store.users()?);
+    let body = json!({"text": text, "mentions": mentioned});
+    if !store.add_case_event(
+        workspace_id,
+        id,
+        &principal.actor,
+        "note",
+        &body,
+        OffsetDateTime::now_utc(),
+    )? {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("no case {id} in this workspace"),
+        ));
+    }
+    Ok(mentioned)
+}
+
+/// `POST /api/v1/cases/{id}/notes`.
+pub async fn note(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<(axum::http::StatusCode, Json<Value>)> {
+    let Query(params) = params.map_err(query_error)?;
+    let body: NoteBody = json_body(&headers, body)?;
+    blocking(move || {
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
+        let mentioned = add_note(&state, ws.id, id, &body.text, &principal)?;
+        Ok((
+            axum::http::StatusCode::CREATED,
+            Json(json!({"mentions": mentioned})),
+        ))
+    })
+    .await
+}

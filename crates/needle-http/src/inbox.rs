@@ -1,0 +1,492 @@
+//! The inbox: queues of cases and the conversation view, where an agent assigns, changes
+//! the status, writes internal notes and answers the customer on their own channel.
+//!
+//! Server-rendered, no script: every action is a form with the session's CSRF token, answered
+//! with a redirect back to the conversation (post/redirect/get), so reloading never sends
+//! anything twice. Text from customers goes through maud's escaping like everywhere else.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use needle_core::message::format_time;
+use needle_store::Workspace;
+use needle_store::cases::{Case, CaseStatus, Priority};
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
+
+use crate::api::{blocking, query_error, workspace_or_default};
+use crate::auth::access::Need;
+use crate::auth::{Principal, secrets};
+use crate::cases::{
+    CaseView, ChangeBody, add_note, apply_change, change_of, email_of, load_case, parse_queue,
+    standard_queues,
+};
+use crate::error::AppResult;
+use crate::page::{default_workspace, page, signed_in};
+use crate::{ApiError, AppState};
+
+/// Cases shown in one queue.
+const QUEUE_PAGE: usize = 100;
+
+#[derive(Debug, Deserialize)]
+pub struct InboxParams {
+    pub workspace: Option<String>,
+    pub queue: Option<String>,
+}
+
+/// The workspace a page shows: the one asked for, if the viewer may see it, else their
+/// default one.
+fn workspace_for(
+    state: &AppState,
+    principal: &Principal,
+    asked: Option<&str>,
+) -> AppResult<Workspace> {
+    let name = match asked {
+        Some(name) => name.to_string(),
+        None => default_workspace(state.store.as_ref(), principal).ok_or_else(|| {
+            ApiError::new(
+                needle_core::ErrorCode::Forbidden,
+                "you have no role in any workspace yet",
+            )
+        })?,
+    };
+    let ws = workspace_or_default(state, Some(&name))?;
+    if principal.role_in(ws.id).is_none() {
+        return Err(ApiError::new(
+            needle_core::ErrorCode::Forbidden,
+            format!("you have no role in workspace {name:?}"),
+        ));
+    }
+    Ok(ws)
+}
+
+fn error_page(principal: &Principal, e: ApiError) -> Response {
+    let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    (
+        status,
+        page(
+            "Inbox · Needle",
+            Some(principal),
+            html! { p.error role="alert" { (e.message) } },
+        ),
+    )
+        .into_response()
+}
+
+fn priority_badge(p: Priority) -> Markup {
+    html! { span class={ "priority " (p.as_str()) } { (p.as_str()) } }
+}
+
+fn waiting(case: &Case, now: OffsetDateTime) -> String {
+    let minutes = (now - case.last_inbound_at).whole_minutes().max(0);
+    match minutes {
+        0..60 => format!("{minutes} min"),
+        60..2880 => format!("{} h", minutes / 60),
+        _ => format!("{} d", minutes / 1440),
+    }
+}
+
+pub async fn queue(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    params: Result<Query<InboxParams>, QueryRejection>,
+) -> Response {
+    let principal = match signed_in(&state, &headers).await {
+        Ok(p) => p,
+        Err(elsewhere) => return elsewhere,
+    };
+    let params = match params.map_err(query_error) {
+        Ok(Query(p)) => p,
+        Err(e) => return error_page(&principal, e),
+    };
+    let viewer = principal.clone();
+    let loaded = blocking(move || {
+        let ws = workspace_for(&state, &viewer, params.workspace.as_deref())?;
+        let me = email_of(&viewer).map(str::to_string);
+        let name = params.queue.unwrap_or_else(|| "mine".into());
+        let queue = parse_queue(&name, me.as_deref())?;
+        let now = OffsetDateTime::now_utc();
+        let store = state.listening.store();
+        let cases = store.cases(ws.id, &queue, now, QUEUE_PAGE)?;
+        let standard = standard_queues(me.as_deref());
+        let queues: Vec<_> = standard.iter().map(|(_, q)| q.clone()).collect();
+        let counts = store.count_cases(ws.id, &queues, now)?;
+        let names: Vec<&'static str> = standard.iter().map(|(n, _)| *n).collect();
+        Ok((
+            ws,
+            name,
+            cases,
+            names.into_iter().zip(counts).collect::<Vec<_>>(),
+            now,
+        ))
+    })
+    .await;
+    let (ws, current, cases, counts, now) = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => return error_page(&principal, e),
+    };
+    let body = html! {
+        div.inbox {
+            nav.queues aria-label="queues" {
+                h2 { "Inbox" }
+                ul {
+                    @for (name, count) in &counts {
+                        li {
+                            a href={ "/inbox?workspace=" (ws.name) "&queue=" (name) }
+                              aria-current=[(current == *name).then_some("page")] {
+                                (name) " " span.count { (count) }
+                            }
+                        }
+                    }
+                }
+            }
+            section.cases aria-labelledby="queue-title" {
+                h2 #queue-title { (current) " · " (ws.name) }
+                @if cases.is_empty() {
+                    p.summary { "Nothing here." }
+                } @else {
+                    table.cases {
+                        thead { tr {
+                            th scope="col" { "Priority" } th scope="col" { "Conversation" }
+                            th scope="col" { "Customer" } th scope="col" { "Channel" }
+                            th scope="col" { "Assignee" } th scope="col" { "Waiting" }
+                        } }
+                        tbody {
+                            @for c in &cases {
+                                tr.breached[c.breached(now)] {
+                                    td { (priority_badge(c.priority)) }
+                                    td { a href={ "/inbox/" (c.id) "?workspace=" (ws.name) } { (c.subject) }
+                                         @if c.breached(now) { " " span.badge { "SLA breached" } }
+                                         @for l in &c.labels { " " span.label { (l) } } }
+                                    td { (c.customer) }
+                                    td { (c.channel) }
+                                    td { (c.assignee.as_deref().unwrap_or("—")) }
+                                    td { (waiting(c, now)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page("Inbox · Needle", Some(&principal), body).into_response()
+}
+
+fn event_line(e: &needle_store::cases::CaseEvent) -> Markup {
+    let text = |k: &str| {
+        e.body
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    html! {
+        li class={ "event " (e.kind) } {
+            span.meta { (e.actor) " · " time datetime=(format_time(e.at)) { (format_time(e.at)) } }
+            @match e.kind.as_str() {
+                "note" => { p.note { strong { "Note: " } (text("text")) } }
+                "reply" => { p { strong { "Replied: " } (text("text")) } }
+                "assigned" => { p { "Assigned to " (e.body.get("to").and_then(|v| v.as_str()).unwrap_or("nobody")) } }
+                "status" => { p { "Status " (text("from")) " → " (text("to")) } }
+                "priority" => { p { "Priority " (text("from")) " → " (text("to")) } }
+                _ => { p { (e.kind) } }
+            }
+        }
+    }
+}
+
+fn conversation(
+    principal: &Principal,
+    ws: &Workspace,
+    view: &CaseView,
+    notice: Option<&str>,
+) -> Markup {
+    let c = &view.case;
+    let now = OffsetDateTime::now_utc();
+    let csrf = principal
+        .session
+        .as_ref()
+        .map(|k| k.csrf.as_str())
+        .unwrap_or("");
+    let role = principal.role_in(ws.id);
+    let may = |need: Need| role.is_some_and(|r| need.met_by(r));
+    let action = format!("/inbox/{}?workspace={}", c.id, ws.name);
+    // Answers go back through the connection the customer's latest message came by.
+    let answerable = view
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.message.direction == needle_core::Direction::Inbound)
+        .is_some_and(|m| m.message.account.is_some());
+    html! {
+        p { a href={ "/inbox?workspace=" (ws.name) } { "← Inbox" } }
+        @if let Some(notice) = notice { p.error role="alert" { (notice) } }
+        section.case aria-labelledby="case-title" {
+            h2 #case-title { (c.subject) }
+            p.meta {
+                (priority_badge(c.priority)) " · " (c.status.as_str()) " · " (c.channel) " · "
+                (c.customer) " · assigned to " (c.assignee.as_deref().unwrap_or("nobody"))
+                @if c.breached(now) { " · " span.badge { "SLA breached" } }
+            }
+            p.meta {
+                "First response due " (format_time(c.first_response_due))
+                @if let Some(at) = c.first_response_at { " (answered " (format_time(at)) ")" }
+                " · resolution due " (format_time(c.resolution_due))
+            }
+            ol.messages {
+                @for m in &view.messages {
+                    li class={ "message " (m.message.direction.as_str()) } {
+                        div.meta {
+                            span.channel { (m.message.direction.as_str()) }
+                            span { (m.message.author.name.as_deref().or(m.message.author.handle.as_deref()).or(m.message.author.email.as_deref()).unwrap_or("unknown")) }
+                            time datetime=(format_time(m.message.created_at)) { (format_time(m.message.created_at)) }
+                            @if let Some(c) = &m.classification {
+                                span.why { (c.sentiment.label.as_str()) " " (format!("{:.2}", c.sentiment.score))
+                                    @for i in &c.intents { " · " (i) } }
+                            }
+                        }
+                        p.text lang=[m.message.lang.as_deref()] { (m.message.text) }
+                    }
+                }
+            }
+            h3 { "History" }
+            ol.events { @for e in &view.events { (event_line(e)) } }
+        }
+        section.actions aria-label="actions" {
+            @if may(Need::Reply) {
+                @if answerable {
+                    form.reply method="post" action=(action) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        input type="hidden" name="action" value="reply";
+                        label { "Reply to the customer on " (c.channel)
+                            textarea name="text" rows="4" required {} }
+                        button type="submit" { "Send reply" }
+                    }
+                } @else {
+                    p.summary { "This conversation came through no connection of ours: replies cannot be sent from Needle." }
+                }
+                form.inline method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="action" value="assign";
+                    @if c.assignee.as_deref() == email_of(principal) {
+                        input type="hidden" name="assignee" value="";
+                        button type="submit" { "Unassign me" }
+                    } @else {
+                        input type="hidden" name="assignee" value="me";
+                        button type="submit" { "Assign to me" }
+                    }
+                }
+                form.inline method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="action" value="status";
+                    label { "Status"
+                        select name="status" {
+                            @for s in [CaseStatus::Open, CaseStatus::Pending, CaseStatus::Resolved] {
+                                option value=(s.as_str()) selected[s == c.status] { (s.as_str()) }
+                            }
+                            option value="snooze-1h" { "snoozed for an hour" }
+                            option value="snooze-1d" { "snoozed for a day" }
+                        }
+                    }
+                    button type="submit" { "Set" }
+                }
+            }
+            form.note method="post" action=(action) {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="action" value="note";
+                label { "Internal note (the customer never sees it; @name notifies a colleague)"
+                    textarea name="text" rows="3" required {} }
+                button type="submit" { "Add note" }
+            }
+        }
+    }
+}
+
+async fn show(
+    state: &Arc<AppState>,
+    principal: &Principal,
+    id: i64,
+    workspace: Option<String>,
+    status: StatusCode,
+    notice: Option<String>,
+) -> Response {
+    let (state, viewer) = (state.clone(), principal.clone());
+    let loaded = blocking(move || {
+        let ws = workspace_for(&state, &viewer, workspace.as_deref())?;
+        let view = load_case(&state, ws.id, id)?;
+        Ok((ws, view))
+    })
+    .await;
+    match loaded {
+        Ok((ws, view)) => {
+            let body = conversation(principal, &ws, &view, notice.as_deref());
+            (
+                status,
+                page(
+                    &format!("{} · Needle", view.case.subject),
+                    Some(principal),
+                    body,
+                ),
+            )
+                .into_response()
+        }
+        Err(e) => error_page(principal, e),
+    }
+}
+
+pub async fn case_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    params: Result<Query<InboxParams>, QueryRejection>,
+) -> Response {
+    let principal = match signed_in(&state, &headers).await {
+        Ok(p) => p,
+        Err(elsewhere) => return elsewhere,
+    };
+    let workspace = params.ok().and_then(|Query(p)| p.workspace);
+    show(&state, &principal, id, workspace, StatusCode::OK, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    status: String,
+}
+
+pub async fn case_action(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    params: Result<Query<InboxParams>, QueryRejection>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    let principal = match signed_in(&state, &headers).await {
+        Ok(p) => p,
+        Err(elsewhere) => return elsewhere,
+    };
+    let workspace = params.ok().and_then(|Query(p)| p.workspace);
+    let csrf_ok = principal
+        .session
+        .as_ref()
+        .is_some_and(|k| secrets::same_secret(&k.csrf, &form.csrf));
+    if !csrf_ok {
+        return show(
+            &state,
+            &principal,
+            id,
+            workspace,
+            StatusCode::FORBIDDEN,
+            Some("The form expired; try again.".into()),
+        )
+        .await;
+    }
+    let done = {
+        let (state, viewer, asked) = (state.clone(), principal.clone(), workspace.clone());
+        blocking(move || {
+            let ws = workspace_for(&state, &viewer, asked.as_deref())?;
+            act(&state, &viewer, &ws, id, form)?;
+            Ok(ws)
+        })
+        .await
+    };
+    match done {
+        Ok(ws) => Redirect::to(&format!("/inbox/{id}?workspace={}", ws.name)).into_response(),
+        Err(e) => {
+            let status =
+                StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            show(&state, &principal, id, workspace, status, Some(e.message)).await
+        }
+    }
+}
+
+/// Does what the form asks, if the viewer's role allows it.
+fn act(
+    state: &AppState,
+    principal: &Principal,
+    ws: &Workspace,
+    id: i64,
+    form: ActionForm,
+) -> AppResult<()> {
+    let need = match form.action.as_str() {
+        "note" => Need::Curate,
+        "reply" | "assign" | "status" => Need::Reply,
+        other => return Err(ApiError::bad_request(format!("unknown action {other:?}"))),
+    };
+    if !principal.role_in(ws.id).is_some_and(|r| need.met_by(r)) {
+        return Err(ApiError::new(
+            needle_core::ErrorCode::Forbidden,
+            format!("this needs {}", need.who()),
+        ));
+    }
+    let me = email_of(principal);
+    match form.action.as_str() {
+        "note" => add_note(state, ws.id, id, &form.text, principal).map(|_| ()),
+        "assign" => {
+            let assignee = Some(Some(form.assignee).filter(|a| !a.is_empty()));
+            let change = change_of(
+                ChangeBody {
+                    assignee,
+                    ..ChangeBody::default()
+                },
+                me,
+            )?;
+            apply_change(state, ws.id, id, &change, principal).map(|_| ())
+        }
+        "status" => {
+            let now = OffsetDateTime::now_utc();
+            let (status, until) = match form.status.as_str() {
+                "snooze-1h" => ("snoozed", Some(now + Duration::hours(1))),
+                "snooze-1d" => ("snoozed", Some(now + Duration::days(1))),
+                other => (other, None),
+            };
+            let body = ChangeBody {
+                status: Some(status.to_string()),
+                snoozed_until: until.map(format_time),
+                ..ChangeBody::default()
+            };
+            apply_change(state, ws.id, id, &change_of(body, me)?, principal).map(|_| ())
+        }
+        _ => {
+            let text = form.text.trim();
+            if text.is_empty() {
+                return Err(ApiError::bad_request("the reply is empty"));
+            }
+            let view = load_case(state, ws.id, id)?;
+            let last = view
+                .messages
+                .iter()
+                .rev()
+                .find(|m| m.message.direction == needle_core::Direction::Inbound)
+                .ok_or_else(|| {
+                    ApiError::bad_request("the conversation has no message from the customer")
+                })?;
+            // One reply per form: reloading the redirect target sends nothing again.
+            let key = format!("reply:case{id}:{}", secrets::random_hex(8));
+            crate::connections::queue_reply(
+                state,
+                ws.id,
+                &last.message.channel,
+                &last.message.id,
+                text,
+                &key,
+                &principal.actor,
+            )
+            .map(|_| ())
+        }
+    }
+}

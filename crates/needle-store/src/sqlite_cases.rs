@@ -1,0 +1,352 @@
+//! [`CaseStore`] for the embedded SQLite store.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::cases::{
+    Case, CaseChange, CaseEvent, CaseStatus, CaseStore, CaseTouch, Priority, Queue, QueueArg,
+    queue_sql,
+};
+use crate::sqlite::{MESSAGE_COLUMNS, SqliteStore, row_to_message};
+use crate::{Result, StoredMessage, from_micros, micros};
+
+const COLUMNS: &str = "id, workspace_id, channel, thread_id, subject, customer, status,
+    snoozed_until, priority, assignee, labels, opened_at, last_inbound_at, first_response_due,
+    first_response_at, resolution_due, resolved_at, messages, updated_at";
+
+fn bad(i: usize, why: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, why.into())
+}
+
+fn case_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Case> {
+    let status: String = row.get(6)?;
+    let labels: String = row.get(10)?;
+    let time = |i: usize| -> rusqlite::Result<Option<OffsetDateTime>> {
+        Ok(row.get::<_, Option<i64>>(i)?.map(from_micros))
+    };
+    Ok(Case {
+        id: row.get(0)?,
+        workspace_id: row.get(1)?,
+        channel: row.get(2)?,
+        thread_id: row.get(3)?,
+        subject: row.get(4)?,
+        customer: row.get(5)?,
+        status: CaseStatus::parse(&status)
+            .ok_or_else(|| bad(6, format!("unknown case status {status:?}")))?,
+        snoozed_until: time(7)?,
+        priority: Priority::from_rank(row.get(8)?),
+        assignee: row.get(9)?,
+        labels: serde_json::from_str(&labels).map_err(|e| bad(10, e.to_string()))?,
+        opened_at: from_micros(row.get(11)?),
+        last_inbound_at: from_micros(row.get(12)?),
+        first_response_due: from_micros(row.get(13)?),
+        first_response_at: time(14)?,
+        resolution_due: from_micros(row.get(15)?),
+        resolved_at: time(16)?,
+        messages: row.get(17)?,
+        updated_at: from_micros(row.get(18)?),
+    })
+}
+
+fn case_in(conn: &Connection, workspace_id: i64, id: i64) -> rusqlite::Result<Option<Case>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM cases WHERE workspace_id = ?1 AND id = ?2"),
+        params![workspace_id, id],
+        case_row,
+    )
+    .optional()
+}
+
+fn record_event(
+    conn: &Connection,
+    case_id: i64,
+    at: i64,
+    actor: &str,
+    kind: &str,
+    body: &Value,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO case_events (case_id, at, actor, kind, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![case_id, at, actor, kind, body.to_string()],
+    )?;
+    Ok(())
+}
+
+fn queue_value(arg: Option<QueueArg>, now: OffsetDateTime) -> SqlValue {
+    match arg {
+        Some(QueueArg::Now) => SqlValue::Integer(micros(now)),
+        Some(QueueArg::Text(text)) => SqlValue::Text(text),
+        None => SqlValue::Null,
+    }
+}
+
+impl CaseStore for SqliteStore {
+    fn record_case_message(&self, workspace_id: i64, touch: &CaseTouch<'_>) -> Result<Option<i64>> {
+        let now = micros(OffsetDateTime::now_utc());
+        let at = micros(touch.at);
+        let conn = self.writer.lock().expect("writer");
+        let id = if touch.inbound {
+            // Every value in SET is the row's before this statement: `status` below is the old
+            // status, so a resolved case gets new due times as it reopens.
+            conn.query_row(
+                "INSERT INTO cases (workspace_id, channel, thread_id, subject, customer, status,
+                     priority, opened_at, last_inbound_at, first_response_due, resolution_due,
+                     messages, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?7, ?8, ?9, 1, ?10)
+                 ON CONFLICT (workspace_id, channel, thread_id) DO UPDATE SET
+                     messages = messages + 1,
+                     updated_at = excluded.updated_at,
+                     last_inbound_at = MAX(last_inbound_at, excluded.last_inbound_at),
+                     priority = MIN(priority, excluded.priority),
+                     first_response_due = CASE WHEN status = 'resolved'
+                         THEN excluded.first_response_due ELSE first_response_due END,
+                     resolution_due = CASE WHEN status = 'resolved'
+                         THEN excluded.resolution_due ELSE resolution_due END,
+                     first_response_at = CASE WHEN status = 'resolved'
+                         THEN NULL ELSE first_response_at END,
+                     resolved_at = NULL,
+                     snoozed_until = NULL,
+                     status = 'open'
+                 RETURNING id",
+                params![
+                    workspace_id,
+                    touch.channel,
+                    touch.thread_id,
+                    touch.subject,
+                    touch.customer,
+                    touch.priority.rank(),
+                    at,
+                    micros(touch.first_response_due),
+                    micros(touch.resolution_due),
+                    now
+                ],
+                |r| r.get(0),
+            )
+            .map(Some)
+        } else {
+            conn.query_row(
+                "UPDATE cases SET messages = messages + 1, updated_at = ?1,
+                     first_response_at = COALESCE(first_response_at, ?2)
+                 WHERE workspace_id = ?3 AND channel = ?4 AND thread_id = ?5
+                 RETURNING id",
+                params![now, at, workspace_id, touch.channel, touch.thread_id],
+                |r| r.get(0),
+            )
+            .optional()
+        };
+        id.map_err(|e| self.err(e))
+    }
+
+    fn case(&self, workspace_id: i64, id: i64) -> Result<Option<Case>> {
+        self.read(|conn| case_in(conn, workspace_id, id))
+    }
+
+    fn case_of_thread(
+        &self,
+        workspace_id: i64,
+        channel: &str,
+        thread_id: &str,
+    ) -> Result<Option<Case>> {
+        self.read(|conn| {
+            conn.query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM cases
+                     WHERE workspace_id = ?1 AND channel = ?2 AND thread_id = ?3"
+                ),
+                params![workspace_id, channel, thread_id],
+                case_row,
+            )
+            .optional()
+        })
+    }
+
+    fn cases(
+        &self,
+        workspace_id: i64,
+        queue: &Queue,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Case>> {
+        // `?2 IS NULL OR TRUE` mentions the queue's value in every statement, so the same
+        // three parameters bind whether the queue's condition uses it or not.
+        let (condition, order, arg) = queue_sql(queue, "?2", false);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM cases WHERE workspace_id = ?1 AND (?2 IS NULL OR TRUE)
+             AND {condition} ORDER BY {order} LIMIT ?3"
+        );
+        let value = queue_value(arg, now);
+        self.read(|conn| {
+            conn.prepare_cached(&sql)?
+                .query_map(params![workspace_id, value, limit as i64], case_row)?
+                .collect()
+        })
+    }
+
+    fn count_cases(
+        &self,
+        workspace_id: i64,
+        queues: &[Queue],
+        now: OffsetDateTime,
+    ) -> Result<Vec<u64>> {
+        self.read(|conn| {
+            queues
+                .iter()
+                .map(|queue| {
+                    let (condition, _, arg) = queue_sql(queue, "?2", false);
+                    let sql = format!(
+                        "SELECT COUNT(*) FROM cases WHERE workspace_id = ?1
+                         AND (?2 IS NULL OR TRUE) AND {condition}"
+                    );
+                    conn.prepare_cached(&sql)?
+                        .query_row(params![workspace_id, queue_value(arg, now)], |r| {
+                            r.get::<_, i64>(0)
+                        })
+                        .map(|n| n as u64)
+                })
+                .collect()
+        })
+    }
+
+    fn update_case(
+        &self,
+        workspace_id: i64,
+        id: i64,
+        change: &CaseChange,
+        actor: &str,
+        at: OffsetDateTime,
+    ) -> Result<Option<Case>> {
+        let at_us = micros(at);
+        let mut conn = self.writer.lock().expect("writer");
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let result = (|| -> rusqlite::Result<Option<Case>> {
+            let Some(before) = case_in(&tx, workspace_id, id)? else {
+                return Ok(None);
+            };
+            if let Some(status) = change.status {
+                let snoozed_until = (status == CaseStatus::Snoozed)
+                    .then_some(change.snoozed_until)
+                    .flatten()
+                    .map(micros);
+                tx.execute(
+                    "UPDATE cases SET status = ?1, snoozed_until = ?2,
+                         resolved_at = CASE WHEN ?1 = 'resolved' THEN ?3 END
+                     WHERE id = ?4",
+                    params![status.as_str(), snoozed_until, at_us, id],
+                )?;
+                let mut body = json!({"from": before.status.as_str(), "to": status.as_str()});
+                if let Some(until) = snoozed_until {
+                    body["until"] = json!(from_micros(until).unix_timestamp());
+                }
+                record_event(&tx, id, at_us, actor, "status", &body)?;
+            }
+            if let Some(assignee) = &change.assignee {
+                tx.execute(
+                    "UPDATE cases SET assignee = ?1 WHERE id = ?2",
+                    params![assignee, id],
+                )?;
+                let body = json!({"from": before.assignee, "to": assignee});
+                record_event(&tx, id, at_us, actor, "assigned", &body)?;
+            }
+            if let Some(priority) = change.priority {
+                tx.execute(
+                    "UPDATE cases SET priority = ?1 WHERE id = ?2",
+                    params![priority.rank(), id],
+                )?;
+                let body = json!({"from": before.priority.as_str(), "to": priority.as_str()});
+                record_event(&tx, id, at_us, actor, "priority", &body)?;
+            }
+            if let Some(labels) = &change.labels {
+                tx.execute(
+                    "UPDATE cases SET labels = ?1 WHERE id = ?2",
+                    params![json!(labels).to_string(), id],
+                )?;
+                let body = json!({"from": before.labels, "to": labels});
+                record_event(&tx, id, at_us, actor, "labels", &body)?;
+            }
+            tx.execute(
+                "UPDATE cases SET updated_at = ?1 WHERE id = ?2",
+                params![at_us, id],
+            )?;
+            case_in(&tx, workspace_id, id)
+        })();
+        let case = result.map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(case)
+    }
+
+    fn add_case_event(
+        &self,
+        workspace_id: i64,
+        id: i64,
+        actor: &str,
+        kind: &str,
+        body: &Value,
+        at: OffsetDateTime,
+    ) -> Result<bool> {
+        let conn = self.writer.lock().expect("writer");
+        let added = conn
+            .execute(
+                "INSERT INTO case_events (case_id, at, actor, kind, body)
+                 SELECT id, ?1, ?2, ?3, ?4 FROM cases WHERE workspace_id = ?5 AND id = ?6",
+                params![micros(at), actor, kind, body.to_string(), workspace_id, id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(added > 0)
+    }
+
+    fn case_events(&self, case_id: i64) -> Result<Vec<CaseEvent>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT id, case_id, at, actor, kind, body FROM case_events
+                 WHERE case_id = ?1 ORDER BY id",
+            )?
+            .query_map([case_id], |r| {
+                let body: String = r.get(5)?;
+                Ok(CaseEvent {
+                    id: r.get(0)?,
+                    case_id: r.get(1)?,
+                    at: from_micros(r.get(2)?),
+                    actor: r.get(3)?,
+                    kind: r.get(4)?,
+                    body: serde_json::from_str(&body).map_err(|e| bad(5, e.to_string()))?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    fn thread_messages(
+        &self,
+        workspace_id: i64,
+        channel: &str,
+        thread_id: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>> {
+        self.read(|conn| {
+            conn.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE workspace_id = ?1 AND channel = ?2
+                   AND (thread_id = ?3 OR (thread_id IS NULL AND source_id = ?3))
+                 ORDER BY created_at, seq LIMIT ?4"
+            ))?
+            .query_map(
+                params![workspace_id, channel, thread_id, limit as i64],
+                row_to_message,
+            )?
+            .collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sqlite::SqliteStore;
+
+    crate::case_store_conformance_tests!(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("needle.db")).unwrap();
+        (Box::new(store), dir)
+    });
+}

@@ -1,0 +1,257 @@
+//! Cases and the inbox over real HTTP: messages that need the team open one case per
+//! conversation; agents assign, resolve and note in the inbox (forms with CSRF); the
+//! customer writing again reopens the case; roles hold.
+
+use serde_json::{Value, json};
+
+use crate::serve::*;
+
+fn email(id: &str, thread: &str, text: &str, minute: u32) -> Value {
+    json!({"id": id, "channel": "email", "thread_id": thread,
+           "created_at": format!("2026-03-02T14:{minute:02}:00Z"),
+           "title": "Order &lt;script&gt;alert(1)&lt;/script&gt; A-1", "text": text,
+           "author": {"email": "kim@example.com", "name": "Kim Lee"}})
+}
+
+/// Posts a form to an inbox page as a signed-in browser: the status.
+fn form(server: &Server, session: &str, path: &str, fields: &[(&str, &str)]) -> u16 {
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect();
+    browser()
+        .post(&server.url(path))
+        .header("cookie", &format!("needle_session={session}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send(body.join("&"))
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn conversations_become_cases_that_agents_assign_resolve_and_note_and_customers_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let batch = json!([
+        email("e1", "t-1", "My order never arrived.", 0),
+        email("e2", "t-1", "Hello? Still waiting for my order.", 5),
+        {"id": "n1", "channel": "rss", "created_at": "2026-03-02T14:01:00Z",
+         "text": "Acme opens a new store", "author": {"handle": "news"}},
+    ]);
+    let (status, body) = post(
+        &server.url("/api/v1/messages"),
+        "application/json",
+        &batch.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let (status, listed) = get(&server.url("/api/v1/cases?queue=open"));
+    assert_eq!(status, 200, "{listed}");
+    let cases = listed["cases"].as_array().unwrap();
+    assert_eq!(
+        cases.len(),
+        1,
+        "one conversation needs the team; news does not: {listed}"
+    );
+    let case = &cases[0];
+    assert_eq!(case["messages"], 2);
+    assert_eq!(case["status"], "open");
+    assert_eq!(case["customer"], "Kim Lee");
+    assert_eq!(listed["counts"]["open"], 1);
+    let id = case["id"].as_i64().unwrap();
+
+    // An agent works it in the inbox.
+    add_user(
+        &data,
+        "kim.agent@example.com",
+        "agent",
+        None,
+        "a long passphrase",
+    );
+    add_user(
+        &data,
+        "ann@example.com",
+        "analyst",
+        None,
+        "a long passphrase",
+    );
+    let (_, session) = sign_in(&server, "kim.agent@example.com", "a long passphrase");
+    let session = session.unwrap();
+    let (status, html) = page_as(&server, &session, "/inbox?queue=unassigned");
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!("/inbox/{id}?workspace=default")),
+        "the case is listed"
+    );
+    assert!(!html.contains("<script>alert(1)"), "subjects are escaped");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    let path = format!("/inbox/{id}?workspace=default");
+    let (status, html) = page_as(&server, &session, &path);
+    assert_eq!(status, 200);
+    assert!(html.contains("Still waiting for my order."));
+    assert!(
+        html.contains("no connection of ours"),
+        "no reply form for a message we cannot answer"
+    );
+    let csrf = csrf_field(&html);
+
+    assert_eq!(
+        form(
+            &server,
+            &session,
+            &path,
+            &[("csrf", "forged"), ("action", "assign"), ("assignee", "me")]
+        ),
+        403
+    );
+    assert_eq!(
+        form(
+            &server,
+            &session,
+            &path,
+            &[("csrf", &csrf), ("action", "assign"), ("assignee", "me")]
+        ),
+        303
+    );
+    assert_eq!(
+        form(
+            &server,
+            &session,
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action", "note"),
+                ("text", "@ann is this the A-1 order?")
+            ]
+        ),
+        303
+    );
+    assert_eq!(
+        form(
+            &server,
+            &session,
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("action", "status"),
+                ("status", "resolved")
+            ]
+        ),
+        303
+    );
+    let (status, html) = page_as(&server, &session, "/inbox?queue=mine");
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Nothing here."),
+        "resolved cases leave my queue"
+    );
+
+    let (_, got) = get(&server.url(&format!("/api/v1/cases/{id}")));
+    assert_eq!(got["case"]["status"], "resolved");
+    assert_eq!(got["case"]["assignee"], "kim.agent@example.com");
+    assert_eq!(
+        got["messages"].as_array().unwrap().len(),
+        2,
+        "the conversation, oldest first"
+    );
+    assert_eq!(got["messages"][0]["id"], "e1");
+    let events = got["events"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["assigned", "note", "status"]);
+    assert_eq!(
+        events[1]["body"]["mentions"],
+        json!(["ann@example.com"]),
+        "@ann is a colleague"
+    );
+    assert_eq!(events[0]["actor"], "user:kim.agent@example.com");
+    let (_, log) = get(&server.url("/api/v1/audit"));
+    assert!(
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "case.assigned"),
+        "assignments are audited"
+    );
+
+    // The customer writes again: the case opens again, still Kim's.
+    let (status, _) = post(
+        &server.url("/api/v1/messages"),
+        "application/json",
+        &json!([email("e3", "t-1", "It arrived broken!", 30)]).to_string(),
+    );
+    assert_eq!(status, 200);
+    let (_, got) = get(&server.url(&format!("/api/v1/cases/{id}")));
+    assert_eq!(got["case"]["status"], "open");
+    assert_eq!(got["case"]["messages"], 3);
+
+    // Roles: an analyst may note but not assign; the API says why; bad changes are refused.
+    let (_, session_ann) = sign_in(&server, "ann@example.com", "a long passphrase");
+    let session_ann = session_ann.unwrap();
+    let (_, html) = page_as(&server, &session_ann, &path);
+    assert!(
+        !html.contains("Assign to me"),
+        "analysts see no assignment buttons"
+    );
+    let ann_csrf = csrf_field(&html);
+    assert_eq!(
+        form(
+            &server,
+            &session_ann,
+            &path,
+            &[
+                ("csrf", &ann_csrf),
+                ("action", "assign"),
+                ("assignee", "me")
+            ]
+        ),
+        403
+    );
+    assert_eq!(
+        form(
+            &server,
+            &session_ann,
+            &path,
+            &[
+                ("csrf", &ann_csrf),
+                ("action", "note"),
+                ("text", "looks like shipping")
+            ]
+        ),
+        303
+    );
+    let (status, body) = send(
+        "POST",
+        &server.url(&format!("/api/v1/cases/{id}")),
+        Some(json!({"status": "closed"})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("open, pending, snoozed or resolved")
+    );
+    let (status, _) = send(
+        "POST",
+        &server.url(&format!("/api/v1/cases/{id}")),
+        Some(json!({"status": "snoozed"})),
+    );
+    assert_eq!(status, 400, "snoozing needs a time");
+    let (status, body) = send(
+        "POST",
+        &server.url(&format!("/api/v1/cases/{id}")),
+        Some(json!({"priority": "urgent", "labels": ["VIP", "vip", " refund "], "assignee": null})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["case"]["labels"], json!(["refund", "vip"]));
+    assert_eq!(body["case"]["assignee"], Value::Null);
+    let (_, vip) = get(&server.url("/api/v1/cases?queue=label:vip"));
+    assert_eq!(vip["cases"].as_array().unwrap().len(), 1);
+    let (status, _) = get(&server.url("/api/v1/cases?queue=mine"));
+    assert_eq!(status, 400, "a token has no queue of its own");
+    assert_eq!(get(&server.url("/api/v1/cases/999999")).0, 404);
+    assert!(server.stop().success());
+}
