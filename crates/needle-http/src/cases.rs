@@ -285,6 +285,18 @@ pub fn change_of(body: ChangeBody, me: Option<&str>) -> AppResult<CaseChange> {
     })
 }
 
+/// Tells live pages (`case.changed`) that case `id` has something new.
+pub fn announce_case(state: &AppState, workspace_id: i64, id: i64, what: &str) {
+    state.feed.announce(needle_bus::Event::new(
+        workspace_id,
+        CASE_CHANGED,
+        json!({"id": id, "what": what}),
+    ));
+}
+
+/// The live event of a case that changed.
+pub const CASE_CHANGED: &str = "case.changed";
+
 /// Applies a change as `principal`: the changed case, audited when it assigns.
 pub fn apply_change(
     state: &AppState,
@@ -303,6 +315,7 @@ pub fn apply_change(
                 format!("no case {id} in this workspace"),
             )
         })?;
+    announce_case(state, workspace_id, id, "changed");
     if let Some(assignee) = &change.assignee {
         let entry = needle_store::accounts::AuditEntry {
             id: 0,

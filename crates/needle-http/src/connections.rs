@@ -737,6 +737,7 @@ pub(crate) fn queue_reply(
     if let Some(case) = store.case_of_thread(workspace_id, channel, thread)? {
         let body = json!({"text": text, "delivery": queued.id, "in_reply_to": id});
         store.add_case_event(workspace_id, case.id, actor, "reply", &body, now)?;
+        crate::cases::announce_case(state, workspace_id, case.id, "reply");
     }
     Ok((delivery_view(&queued, &account), true))
 }

@@ -27,7 +27,7 @@ use crate::cases::{
     standard_queues,
 };
 use crate::error::AppResult;
-use crate::page::{default_workspace, page, signed_in};
+use crate::page::{default_workspace, live_page, page, signed_in};
 use crate::{ApiError, AppState};
 
 /// Cases shown in one queue.
@@ -132,7 +132,7 @@ pub async fn queue(
     };
     let body = html! {
         div.inbox {
-            nav.queues aria-label="queues" {
+            nav.queues aria-label="queues" data-live="queues" {
                 h2 { "Inbox" }
                 ul {
                     @for (name, count) in &counts {
@@ -145,7 +145,7 @@ pub async fn queue(
                     }
                 }
             }
-            section.cases aria-labelledby="queue-title" {
+            section.cases aria-labelledby="queue-title" data-live="cases" {
                 h2 #queue-title { (current) " · " (ws.name) }
                 @if cases.is_empty() {
                     p.summary { "Nothing here." }
@@ -175,7 +175,7 @@ pub async fn queue(
             }
         }
     };
-    page("Inbox · Needle", Some(&principal), body).into_response()
+    live_page("Inbox · Needle", Some(&principal), &ws.name, body).into_response()
 }
 
 fn event_line(e: &needle_store::cases::CaseEvent) -> Markup {
@@ -229,7 +229,7 @@ fn conversation(
         @if let Some(notice) = notice { p.error role="alert" { (notice) } }
         section.case aria-labelledby="case-title" {
             h2 #case-title { (c.subject) }
-            p.meta {
+            p.meta data-live="case" {
                 (priority_badge(c.priority)) " · " (c.status.as_str()) " · " (c.channel) " · "
                 (c.customer) " · assigned to " (c.assignee.as_deref().unwrap_or("nobody"))
                 @if c.breached(now) { " · " span.badge { "SLA breached" } }
@@ -239,7 +239,7 @@ fn conversation(
                 @if let Some(at) = c.first_response_at { " (answered " (format_time(at)) ")" }
                 " · resolution due " (format_time(c.resolution_due))
             }
-            ol.messages {
+            ol.messages data-live="messages" {
                 @for m in &view.messages {
                     li class={ "message " (m.message.direction.as_str()) } {
                         div.meta {
@@ -256,7 +256,7 @@ fn conversation(
                 }
             }
             h3 { "History" }
-            ol.events { @for e in &view.events { (event_line(e)) } }
+            ol.events data-live="events" { @for e in &view.events { (event_line(e)) } }
         }
         section.actions aria-label="actions" {
             @if may(Need::Reply) {
@@ -300,7 +300,7 @@ fn conversation(
             form.note method="post" action=(action) {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="action" value="note";
-                label { "Internal note (the customer never sees it; @name notifies a colleague)"
+                label { "Internal note (the customer never sees it; @name mentions a colleague)"
                     textarea name="text" rows="3" required {} }
                 button type="submit" { "Add note" }
             }

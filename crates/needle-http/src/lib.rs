@@ -214,6 +214,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(inbox::case_page).post(inbox::case_action),
         )
         .route("/assets/needle.css", get(page::stylesheet))
+        .route("/assets/inbox.js", get(page::inbox_script))
         .route("/chat.js", get(chat::script))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))

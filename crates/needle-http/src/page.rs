@@ -17,13 +17,25 @@ use crate::auth::{self, Principal};
 use crate::{AppState, DEFAULT_WORKSPACE};
 
 const CSS: &str = include_str!("../assets/needle.css");
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                   base-uri 'none'; frame-ancestors 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+                   img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+const INBOX_JS: &str = include_str!("../assets/inbox.js");
 /// Longest text shown per message in the list.
 const PREVIEW_CHARS: usize = 600;
 const CHANNELS: &[&str] = &[
     "email", "chat", "mastodon", "reddit", "review", "rss", "twitter", "forum", "webhook",
 ];
+
+pub async fn inbox_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        INBOX_JS,
+    )
+        .into_response()
+}
 
 pub async fn stylesheet() -> Response {
     (
@@ -229,6 +241,25 @@ pub(crate) fn page(
     viewer: Option<&Principal>,
     body: Markup,
 ) -> impl IntoResponse + use<> {
+    layout(title, viewer, None, body)
+}
+
+/// A page of `workspace` whose `data-live` parts follow its live events (`inbox.js`).
+pub(crate) fn live_page(
+    title: &str,
+    viewer: Option<&Principal>,
+    workspace: &str,
+    body: Markup,
+) -> impl IntoResponse + use<> {
+    layout(title, viewer, Some(workspace), body)
+}
+
+fn layout(
+    title: &str,
+    viewer: Option<&Principal>,
+    live: Option<&str>,
+    body: Markup,
+) -> impl IntoResponse + use<> {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -237,8 +268,9 @@ pub(crate) fn page(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
                 link rel="stylesheet" href="/assets/needle.css";
+                @if live.is_some() { script src="/assets/inbox.js" defer {} }
             }
-            body {
+            body data-workspace=[live] {
                 header {
                     h1 { a href="/" { "Needle" } }
                     span { "every conversation, one place" }

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::serve::*;
+use crate::support::{TEST_TOKEN, tools_cache};
 
 fn email(id: &str, thread: &str, text: &str, minute: u32) -> Value {
     json!({"id": id, "channel": "email", "thread_id": thread,
@@ -253,5 +254,73 @@ fn conversations_become_cases_that_agents_assign_resolve_and_note_and_customers_
     let (status, _) = get(&server.url("/api/v1/cases?queue=mine"));
     assert_eq!(status, 400, "a token has no queue of its own");
     assert_eq!(get(&server.url("/api/v1/cases/999999")).0, 404);
+    assert!(server.stop().success());
+}
+
+#[test]
+fn an_agent_works_a_live_case_in_a_real_browser() {
+    let playwright = tools_cache().join("playwright/node_modules/playwright-core/index.mjs");
+    let chromium = std::path::PathBuf::from(
+        std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+    );
+    if !playwright.exists() || !chromium.exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Chromium or playwright-core is missing: scripts/setup.sh installs them"
+        );
+        eprintln!(
+            "skipped: Chromium or playwright-core is missing (scripts/setup.sh installs them)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    add_user(&data, "kim@example.com", "agent", None, "a long passphrase");
+    add_user(
+        &data,
+        "ann@example.com",
+        "analyst",
+        None,
+        "a long passphrase",
+    );
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let script =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/inbox.mjs");
+    let out = std::process::Command::new("node")
+        .arg(&script)
+        .args([
+            server.url("").as_str(),
+            "kim@example.com",
+            "a long passphrase",
+        ])
+        .arg(&shots)
+        .arg(&playwright)
+        .env("CHROMIUM", &chromium)
+        .env("NEEDLE_TOKEN", TEST_TOKEN)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+
+    // What the browser did is in Needle.
+    let (_, listed) = get(&server.url("/api/v1/cases?queue=resolved"));
+    let case = &listed["cases"][0];
+    assert_eq!(case["subject"], "Broken blender");
+    assert_eq!(case["assignee"], "kim@example.com");
+    let (_, got) = get(&server.url(&format!("/api/v1/cases/{}", case["id"])));
+    let note = got["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "note")
+        .unwrap();
+    assert_eq!(note["body"]["mentions"], json!(["ann@example.com"]));
+    assert!(shots.join("conversation.png").exists());
     assert!(server.stop().success());
 }
