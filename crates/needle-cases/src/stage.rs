@@ -24,31 +24,42 @@ impl Stage for CasesStage {
     }
 
     fn process(&mut self, batch: &mut Batch) -> Result<(), StageError> {
-        let workspace_id = batch.workspace_id;
-        for item in &batch.items {
-            // Only newly stored messages: a duplicate was filed the first time.
-            if !matches!(item.outcome, Outcome::Stored(_)) {
-                continue;
-            }
-            let (subject, customer) = (
-                rules::subject_of(&item.message),
-                rules::customer_of(&item.message),
-            );
-            let Some(touch) = rules::touch(
-                &self.policy,
-                &item.message,
-                item.classification.as_ref(),
-                &subject,
-                &customer,
-            ) else {
-                continue;
-            };
-            // The message is stored whatever happens here; a case that could not be filed is
-            // logged, not a failed message.
-            if let Err(e) = self.store.record_case_message(workspace_id, &touch) {
-                tracing::error!(error = %e, channel = %item.message.channel,
-                    id = %item.message.id, "could not file the message into its case");
-            }
+        // Only newly stored messages: a duplicate was filed the first time.
+        let stored: Vec<_> = batch
+            .items
+            .iter()
+            .filter(|item| matches!(item.outcome, Outcome::Stored(_)))
+            .map(|item| {
+                let names = (
+                    rules::subject_of(&item.message),
+                    rules::customer_of(&item.message),
+                );
+                (item, names)
+            })
+            .collect();
+        let touches: Vec<_> = stored
+            .iter()
+            .filter_map(|(item, (subject, customer))| {
+                rules::touch(
+                    &self.policy,
+                    &item.message,
+                    item.classification.as_ref(),
+                    subject,
+                    customer,
+                )
+            })
+            .collect();
+        if touches.is_empty() {
+            return Ok(());
+        }
+        // The messages are stored whatever happens here; cases that could not be filed are
+        // logged, not failed messages.
+        if let Err(e) = self
+            .store
+            .record_case_messages(batch.workspace_id, &touches)
+        {
+            tracing::error!(error = %e, messages = touches.len(),
+                "could not file the batch's messages into their cases");
         }
         Ok(())
     }

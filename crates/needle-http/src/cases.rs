@@ -137,6 +137,43 @@ pub struct CaseView {
     pub case: Case,
     pub messages: Vec<needle_store::StoredMessage>,
     pub events: Vec<needle_store::cases::CaseEvent>,
+    /// The customer across channels (as `needle profile show --json` prints it), when
+    /// profiles run in this process and know the author.
+    pub profile: Option<Value>,
+}
+
+/// Entries of the customer's timeline shown beside a conversation.
+const PROFILE_TIMELINE: usize = 10;
+
+/// The profile of a message's author: tried by email, phone, then the channel's handle and
+/// id, as identity resolution records them.
+fn profile_of(
+    state: &AppState,
+    workspace_id: i64,
+    message: &needle_core::Message,
+) -> Option<Value> {
+    let svc = state.profiles.get()?;
+    let a = &message.author;
+    let written = [
+        a.email.as_ref().map(|e| format!("email:{e}")),
+        a.phone.as_ref().map(|p| format!("phone:{p}")),
+        a.handle
+            .as_ref()
+            .map(|h| format!("{}:{h}", message.channel)),
+        a.id.as_ref().map(|i| format!("{}:{i}", message.channel)),
+    ];
+    written.into_iter().flatten().find_map(|w| {
+        let identity = svc.parse_identity(&w).ok()?;
+        let view = svc.profile_of(workspace_id, &identity).ok()?;
+        let timeline = svc
+            .timeline(workspace_id, &view, None, PROFILE_TIMELINE)
+            .unwrap_or_default();
+        Some(needle_profile::service::profile_json(
+            &view,
+            &timeline,
+            crate::profiles::now(),
+        ))
+    })
 }
 
 pub fn load_case(state: &AppState, workspace_id: i64, id: i64) -> AppResult<CaseView> {
@@ -150,10 +187,16 @@ pub fn load_case(state: &AppState, workspace_id: i64, id: i64) -> AppResult<Case
     let messages =
         store.thread_messages(workspace_id, &case.channel, &case.thread_id, THREAD_LIMIT)?;
     let events = store.case_events(case.id)?;
+    let customer = messages
+        .iter()
+        .rev()
+        .find(|m| m.message.direction == needle_core::Direction::Inbound);
+    let profile = customer.and_then(|m| profile_of(state, workspace_id, &m.message));
     Ok(CaseView {
         case,
         messages,
         events,
+        profile,
     })
 }
 
@@ -174,6 +217,7 @@ pub async fn get_one(
             "events": view.events.iter().map(|e| json!({
                 "at": format_time(e.at), "actor": e.actor, "kind": e.kind, "body": e.body,
             })).collect::<Vec<_>>(),
+            "profile": view.profile,
         })))
     })
     .await

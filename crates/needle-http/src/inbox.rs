@@ -201,6 +201,41 @@ fn event_line(e: &needle_store::cases::CaseEvent) -> Markup {
     }
 }
 
+/// A JSON value as a person reads it.
+fn plain(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "—".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Who the customer is across channels, or plainly why that is not known.
+fn profile_panel(profile: Option<&serde_json::Value>) -> Markup {
+    html! {
+        aside.profile aria-labelledby="profile-title" data-live="profile" {
+            h3 #profile-title { "Customer" }
+            @match profile {
+                None => p.summary { "No profile for this author yet: profiles are resolved as messages are stored, in the process that runs the pipeline." },
+                Some(p) => {
+                    p { strong { (plain(&p["profile"])) } }
+                    ul.identities { @for i in p["identities"].as_array().into_iter().flatten() { li { (plain(i)) } } }
+                    @if let Some(traits) = p["traits"].as_object() {
+                        dl.traits { @for (k, v) in traits { dt { (k) } dd { (plain(v)) } } }
+                    }
+                    h4 { "Recent" }
+                    ol.timeline {
+                        @for t in p["timeline"].as_array().into_iter().flatten() {
+                            li { (plain(&t["at"])) " · " (plain(&t["kind"]))
+                                @if let Some(c) = t["channel"].as_str() { " on " (c) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn conversation(
     principal: &Principal,
     ws: &Workspace,
@@ -258,6 +293,7 @@ fn conversation(
             h3 { "History" }
             ol.events data-live="events" { @for e in &view.events { (event_line(e)) } }
         }
+        (profile_panel(view.profile.as_ref()))
         section.actions aria-label="actions" {
             @if may(Need::Reply) {
                 @if answerable {

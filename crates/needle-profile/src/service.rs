@@ -378,6 +378,17 @@ impl ProfileService {
                     Err(e) if is_conflict(&e) && conflicts < ATTEMPTS => {
                         conflicts += 1;
                         behind = true;
+                        // Two resolvers that collided would collide again at once; a short
+                        // wait of a random length lets one of them through.
+                        let random = {
+                            use std::hash::{BuildHasher, Hasher};
+                            std::collections::hash_map::RandomState::new()
+                                .build_hasher()
+                                .finish()
+                        };
+                        let jitter = std::time::Duration::from_micros(random % 2000 + 200)
+                            * conflicts as u32;
+                        std::thread::sleep(jitter);
                         break;
                     }
                     Err(e) => return Err(e),

@@ -245,11 +245,24 @@ pub(crate) fn queue_sql(
 
 /// Everything Needle asks of a store about cases.
 pub trait CaseStore: Send + Sync {
-    /// Adds a stored message to its conversation's case: an inbound one opens the case (or
-    /// reopens a resolved, pending or snoozed one, raising its priority if this one is more
-    /// urgent); an outbound one counts as the first response. `None` for an outbound message
-    /// of a conversation that has no case.
-    fn record_case_message(&self, workspace_id: i64, touch: &CaseTouch<'_>) -> Result<Option<i64>>;
+    /// Adds stored messages to their conversations' cases, in one transaction (a batch of
+    /// the pipeline costs one commit): an inbound one opens the case (or reopens a resolved,
+    /// pending or snoozed one, raising its priority if this one is more urgent); an outbound
+    /// one counts as the first response. Per message, the case, or `None` for an outbound
+    /// message of a conversation that has no case.
+    fn record_case_messages(
+        &self,
+        workspace_id: i64,
+        touches: &[CaseTouch<'_>],
+    ) -> Result<Vec<Option<i64>>>;
+
+    /// [`CaseStore::record_case_messages`] for one message.
+    fn record_case_message(&self, workspace_id: i64, touch: &CaseTouch<'_>) -> Result<Option<i64>> {
+        Ok(self
+            .record_case_messages(workspace_id, std::slice::from_ref(touch))?
+            .pop()
+            .flatten())
+    }
     fn case(&self, workspace_id: i64, id: i64) -> Result<Option<Case>>;
     fn case_of_thread(
         &self,
@@ -397,6 +410,23 @@ pub mod conformance {
             Some(id)
         );
         assert!(store.case_of_thread(ws, "chat", "t1").unwrap().is_none());
+
+        // A batch files all its messages at once, two of one conversation included.
+        let batch = [
+            touch("t2", 30, true, Priority::Normal),
+            touch("t3", 31, false, Priority::Normal),
+            touch("t2", 32, true, Priority::Normal),
+        ];
+        let ids = store.record_case_messages(ws, &batch).unwrap();
+        assert_eq!(ids.len(), 3);
+        assert!(
+            ids[0].is_some() && ids[0] == ids[2] && ids[1].is_none(),
+            "{ids:?}"
+        );
+        assert_eq!(
+            store.case(ws, ids[0].unwrap()).unwrap().unwrap().messages,
+            2
+        );
     }
 
     pub fn queues_sort_by_priority_and_follow_status_assignee_and_labels(store: &dyn All) {

@@ -131,36 +131,47 @@ impl QueueValue {
 }
 
 impl CaseStore for PostgresStore {
-    fn record_case_message(&self, workspace_id: i64, touch: &CaseTouch<'_>) -> Result<Option<i64>> {
+    fn record_case_messages(
+        &self,
+        workspace_id: i64,
+        touches: &[CaseTouch<'_>],
+    ) -> Result<Vec<Option<i64>>> {
         let now = micros(OffsetDateTime::now_utc());
-        let at = micros(touch.at);
         self.with_conn(|conn| {
-            if touch.inbound {
-                let open = conn.prepare(OPEN)?;
-                let row = conn.client.query_one(
-                    &open,
-                    &[
-                        &workspace_id,
-                        &touch.channel,
-                        &touch.thread_id,
-                        &touch.subject,
-                        &touch.customer,
-                        &touch.priority.rank(),
-                        &at,
-                        &micros(touch.first_response_due),
-                        &micros(touch.resolution_due),
-                        &now,
-                    ],
-                )?;
-                Ok(Some(row.try_get(0)?))
-            } else {
-                let answered = conn.prepare(ANSWERED)?;
-                let row = conn.client.query_opt(
-                    &answered,
-                    &[&now, &at, &workspace_id, &touch.channel, &touch.thread_id],
-                )?;
-                Ok(row.map(|r| r.get(0)))
+            let open = conn.prepare(OPEN)?;
+            let answered = conn.prepare(ANSWERED)?;
+            let mut tx = conn.client.transaction()?;
+            let mut ids = Vec::with_capacity(touches.len());
+            for touch in touches {
+                let at = micros(touch.at);
+                let id = if touch.inbound {
+                    let row = tx.query_one(
+                        &open,
+                        &[
+                            &workspace_id,
+                            &touch.channel,
+                            &touch.thread_id,
+                            &touch.subject,
+                            &touch.customer,
+                            &touch.priority.rank(),
+                            &at,
+                            &micros(touch.first_response_due),
+                            &micros(touch.resolution_due),
+                            &now,
+                        ],
+                    )?;
+                    Some(row.try_get(0)?)
+                } else {
+                    tx.query_opt(
+                        &answered,
+                        &[&now, &at, &workspace_id, &touch.channel, &touch.thread_id],
+                    )?
+                    .map(|r| r.get(0))
+                };
+                ids.push(id);
             }
+            tx.commit()?;
+            Ok(ids)
         })
     }
 

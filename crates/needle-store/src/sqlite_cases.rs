@@ -82,61 +82,85 @@ fn queue_value(arg: Option<QueueArg>, now: OffsetDateTime) -> SqlValue {
     }
 }
 
-impl CaseStore for SqliteStore {
-    fn record_case_message(&self, workspace_id: i64, touch: &CaseTouch<'_>) -> Result<Option<i64>> {
-        let now = micros(OffsetDateTime::now_utc());
-        let at = micros(touch.at);
-        let conn = self.writer.lock().expect("writer");
-        let id = if touch.inbound {
-            // Every value in SET is the row's before this statement: `status` below is the old
-            // status, so a resolved case gets new due times as it reopens.
-            conn.query_row(
-                "INSERT INTO cases (workspace_id, channel, thread_id, subject, customer, status,
-                     priority, opened_at, last_inbound_at, first_response_due, resolution_due,
-                     messages, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?7, ?8, ?9, 1, ?10)
-                 ON CONFLICT (workspace_id, channel, thread_id) DO UPDATE SET
-                     messages = messages + 1,
-                     updated_at = excluded.updated_at,
-                     last_inbound_at = MAX(last_inbound_at, excluded.last_inbound_at),
-                     priority = MIN(priority, excluded.priority),
-                     first_response_due = CASE WHEN status = 'resolved'
-                         THEN excluded.first_response_due ELSE first_response_due END,
-                     resolution_due = CASE WHEN status = 'resolved'
-                         THEN excluded.resolution_due ELSE resolution_due END,
-                     first_response_at = CASE WHEN status = 'resolved'
-                         THEN NULL ELSE first_response_at END,
-                     resolved_at = NULL,
-                     snoozed_until = NULL,
-                     status = 'open'
-                 RETURNING id",
-                params![
-                    workspace_id,
-                    touch.channel,
-                    touch.thread_id,
-                    touch.subject,
-                    touch.customer,
-                    touch.priority.rank(),
-                    at,
-                    micros(touch.first_response_due),
-                    micros(touch.resolution_due),
-                    now
-                ],
-                |r| r.get(0),
-            )
-            .map(Some)
-        } else {
-            conn.query_row(
+/// Files one message (see [`CaseStore::record_case_messages`]).
+fn record_one(
+    conn: &Connection,
+    workspace_id: i64,
+    touch: &CaseTouch<'_>,
+    now: i64,
+) -> rusqlite::Result<Option<i64>> {
+    let at = micros(touch.at);
+    if !touch.inbound {
+        return conn
+            .prepare_cached(
                 "UPDATE cases SET messages = messages + 1, updated_at = ?1,
                      first_response_at = COALESCE(first_response_at, ?2)
                  WHERE workspace_id = ?3 AND channel = ?4 AND thread_id = ?5
                  RETURNING id",
+            )?
+            .query_row(
                 params![now, at, workspace_id, touch.channel, touch.thread_id],
                 |r| r.get(0),
             )
-            .optional()
-        };
-        id.map_err(|e| self.err(e))
+            .optional();
+    }
+    // Every value in SET is the row's before this statement: `status` below is the old
+    // status, so a resolved case gets new due times as it reopens.
+    conn.prepare_cached(
+        "INSERT INTO cases (workspace_id, channel, thread_id, subject, customer, status,
+             priority, opened_at, last_inbound_at, first_response_due, resolution_due,
+             messages, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?7, ?8, ?9, 1, ?10)
+         ON CONFLICT (workspace_id, channel, thread_id) DO UPDATE SET
+             messages = messages + 1,
+             updated_at = excluded.updated_at,
+             last_inbound_at = MAX(last_inbound_at, excluded.last_inbound_at),
+             priority = MIN(priority, excluded.priority),
+             first_response_due = CASE WHEN status = 'resolved'
+                 THEN excluded.first_response_due ELSE first_response_due END,
+             resolution_due = CASE WHEN status = 'resolved'
+                 THEN excluded.resolution_due ELSE resolution_due END,
+             first_response_at = CASE WHEN status = 'resolved'
+                 THEN NULL ELSE first_response_at END,
+             resolved_at = NULL,
+             snoozed_until = NULL,
+             status = 'open'
+         RETURNING id",
+    )?
+    .query_row(
+        params![
+            workspace_id,
+            touch.channel,
+            touch.thread_id,
+            touch.subject,
+            touch.customer,
+            touch.priority.rank(),
+            at,
+            micros(touch.first_response_due),
+            micros(touch.resolution_due),
+            now
+        ],
+        |r| r.get(0),
+    )
+    .map(Some)
+}
+
+impl CaseStore for SqliteStore {
+    fn record_case_messages(
+        &self,
+        workspace_id: i64,
+        touches: &[CaseTouch<'_>],
+    ) -> Result<Vec<Option<i64>>> {
+        let now = micros(OffsetDateTime::now_utc());
+        let mut conn = self.writer.lock().expect("writer");
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let ids = touches
+            .iter()
+            .map(|touch| record_one(&tx, workspace_id, touch, now))
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(ids)
     }
 
     fn case(&self, workspace_id: i64, id: i64) -> Result<Option<Case>> {

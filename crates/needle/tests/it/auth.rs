@@ -385,20 +385,9 @@ fn sign_in_is_rate_limited_per_account() {
 
 #[test]
 fn an_agent_signs_in_in_a_real_browser_sees_hostile_text_as_text_and_is_refused_admin_pages() {
-    let playwright = tools_cache().join("playwright/node_modules/playwright-core/index.mjs");
-    let chromium = std::path::PathBuf::from(
-        std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-    );
-    if !playwright.exists() || !chromium.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Chromium or playwright-core is missing: scripts/setup.sh installs them"
-        );
-        eprintln!(
-            "skipped: Chromium or playwright-core is missing (scripts/setup.sh installs them)"
-        );
+    let Some(browser) = Browser::find() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = Server::start(&data, &[]);
@@ -416,28 +405,11 @@ fn an_agent_signs_in_in_a_real_browser_sees_hostile_text_as_text_and_is_refused_
     assert_eq!(status, 200, "{body}");
     add_user(&data, "kim@example.com", "agent", None, "a long passphrase");
 
-    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let script =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/signin.mjs");
-    let out = std::process::Command::new("node")
-        .arg(&script)
-        .args([
-            server.url("").as_str(),
-            "kim@example.com",
-            "a long passphrase",
-        ])
-        .arg(&shots)
-        .arg(&playwright)
-        .env("CHROMIUM", &chromium)
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    browser.run(
+        "signin.mjs",
+        &[&server.url(""), "kim@example.com", "a long passphrase"],
     );
-    assert!(out.status.success(), "{said}");
+    let shots = &browser.shots;
     assert!(shots.join("inbox-signed-in.png").exists());
     assert!(server.stop().success());
 }

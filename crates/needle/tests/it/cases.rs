@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::serve::*;
-use crate::support::{TEST_TOKEN, tools_cache};
+use crate::support::Browser;
 
 fn email(id: &str, thread: &str, text: &str, minute: u32) -> Value {
     json!({"id": id, "channel": "email", "thread_id": thread,
@@ -167,6 +167,17 @@ fn conversations_become_cases_that_agents_assign_resolve_and_note_and_customers_
         "@ann is a colleague"
     );
     assert_eq!(events[0]["actor"], "user:kim.agent@example.com");
+    let identities = got["profile"]["identities"].as_array().unwrap();
+    assert!(
+        identities.iter().any(|i| i == "email:kim@example.com"),
+        "the customer's profile comes with the case: {}",
+        got["profile"]
+    );
+    let (_, html) = page_as(&server, &session, &path);
+    assert!(
+        html.contains("email:kim@example.com"),
+        "and shows beside the conversation"
+    );
     let (_, log) = get(&server.url("/api/v1/audit"));
     assert!(
         log["entries"]
@@ -259,20 +270,9 @@ fn conversations_become_cases_that_agents_assign_resolve_and_note_and_customers_
 
 #[test]
 fn an_agent_works_a_live_case_in_a_real_browser() {
-    let playwright = tools_cache().join("playwright/node_modules/playwright-core/index.mjs");
-    let chromium = std::path::PathBuf::from(
-        std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-    );
-    if !playwright.exists() || !chromium.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Chromium or playwright-core is missing: scripts/setup.sh installs them"
-        );
-        eprintln!(
-            "skipped: Chromium or playwright-core is missing (scripts/setup.sh installs them)"
-        );
+    let Some(browser) = Browser::find() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = Server::start(&data, &[]);
@@ -284,29 +284,11 @@ fn an_agent_works_a_live_case_in_a_real_browser() {
         None,
         "a long passphrase",
     );
-    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let script =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/inbox.mjs");
-    let out = std::process::Command::new("node")
-        .arg(&script)
-        .args([
-            server.url("").as_str(),
-            "kim@example.com",
-            "a long passphrase",
-        ])
-        .arg(&shots)
-        .arg(&playwright)
-        .env("CHROMIUM", &chromium)
-        .env("NEEDLE_TOKEN", TEST_TOKEN)
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    browser.run(
+        "inbox.mjs",
+        &[&server.url(""), "kim@example.com", "a long passphrase"],
     );
-    assert!(out.status.success(), "{said}");
+    let shots = &browser.shots;
 
     // What the browser did is in Needle.
     let (_, listed) = get(&server.url("/api/v1/cases?queue=resolved"));

@@ -3,12 +3,10 @@
 //! another origin embeds `chat.js`; a visitor writes, an agent answers through the API, the
 //! answer appears live, hostile text stays text, a dropped connection loses nothing, a
 //! signed-in visitor is identified, and the conversation survives a reload. Screenshots go
-//! to `target/screenshots/`.
+//! to `target/tmp/screenshots/`.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use needle_connect::webhook::sign;
@@ -49,20 +47,9 @@ fn page_server(needle: String) -> String {
 
 #[test]
 fn a_visitor_chats_live_in_a_real_browser_and_loses_nothing() {
-    let playwright =
-        crate::support::tools_cache().join("playwright/node_modules/playwright-core/index.mjs");
-    let chromium =
-        PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    if !playwright.exists() || !chromium.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Chromium or playwright-core is missing: scripts/setup.sh installs them"
-        );
-        eprintln!(
-            "skipped: Chromium or playwright-core is missing (scripts/setup.sh installs them)"
-        );
+    let Some(browser) = crate::support::Browser::find() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), &[]);
     let needle = server.url("");
@@ -81,25 +68,9 @@ fn a_visitor_chats_live_in_a_real_browser_and_loses_nothing() {
     assert_eq!(status, 200);
     assert!(script.as_str().unwrap().contains("NeedleChat"));
 
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
     let signature = sign(SECRET.as_bytes(), b"kim-42");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/chat.mjs");
-    let out = Command::new("node")
-        .arg(&script)
-        .args([&page, &needle, &signature])
-        .arg(&shots)
-        .arg(&playwright)
-        .env("CHROMIUM", &chromium)
-        .env("NEEDLE_TOKEN", crate::support::TEST_TOKEN)
-        .output()
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{said}");
+    browser.run("chat.mjs", &[&page, &needle, &signature]);
+    let shots = &browser.shots;
 
     // What the browser did is in Needle: four visitor messages (none twice), the answer,
     // and the last one from the identified user.

@@ -177,3 +177,61 @@ pub fn grant_test_token(data: &Path, store: Option<&str>) {
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "token add: {}", stderr(&output));
 }
+
+/// Where browser tests find Chromium and playwright-core (both installed by
+/// `scripts/setup.sh`). `None` means skip: allowed on a developer's machine, a failure in CI.
+pub struct Browser {
+    playwright: PathBuf,
+    chromium: PathBuf,
+    /// Screenshots land here (`target/tmp/screenshots`).
+    pub shots: PathBuf,
+}
+
+impl Browser {
+    pub fn find() -> Option<Browser> {
+        let playwright = tools_cache().join("playwright/node_modules/playwright-core/index.mjs");
+        let chromium =
+            PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+        if !playwright.exists() || !chromium.exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "Chromium or playwright-core is missing: scripts/setup.sh installs them"
+            );
+            eprintln!(
+                "skipped: Chromium or playwright-core is missing (scripts/setup.sh installs them)"
+            );
+            return None;
+        }
+        let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+        std::fs::create_dir_all(&shots).unwrap();
+        Some(Browser {
+            playwright,
+            chromium,
+            shots,
+        })
+    }
+
+    /// Runs `tests/browser/SCRIPT` with `args`, then the screenshot dir and playwright-core,
+    /// with the test token in `NEEDLE_TOKEN`; fails the test with what the script said.
+    pub fn run(&self, script: &str, args: &[&str]) {
+        let out = Command::new("node")
+            .arg(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/browser")
+                    .join(script),
+            )
+            .args(args)
+            .arg(&self.shots)
+            .arg(&self.playwright)
+            .env("CHROMIUM", &self.chromium)
+            .env("NEEDLE_TOKEN", TEST_TOKEN)
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{script}: {said}");
+    }
+}
