@@ -4,6 +4,7 @@
 //! acknowledged. The case itself (status, assignee, labels, history) lives in the store
 //! (`needle_store::cases`).
 
+pub mod canned;
 pub mod rules;
 mod stage;
 

@@ -488,3 +488,138 @@ pub async fn note(
     })
     .await
 }
+
+/// The case's context for canned responses, as `agent` fills them.
+pub fn canned_context(view: &CaseView, agent: &str) -> Value {
+    needle_cases::canned::context(
+        view.profile.as_ref(),
+        &view.case.subject,
+        &view.case.customer,
+        &view.case.channel,
+        agent,
+    )
+}
+
+/// A canned response filled for a case.
+pub fn fill_canned(
+    state: &AppState,
+    view: &CaseView,
+    name: &str,
+    agent: &str,
+) -> AppResult<String> {
+    let store = state.listening.store();
+    let canned = store
+        .canned(view.case.workspace_id)?
+        .into_iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::NotFound, format!("no canned response {name:?}"))
+        })?;
+    needle_cases::canned::render(&canned.body, &canned_context(view, agent))
+        .map_err(|e| ApiError::new(ErrorCode::Conflict, e))
+}
+
+/// `GET /api/v1/canned`: the workspace's canned responses.
+pub async fn canned_list(
+    State(state): State<Arc<AppState>>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(params) = params.map_err(query_error)?;
+    blocking(move || {
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
+        let canned = state.listening.store().canned(ws.id)?;
+        Ok(Json(json!({"canned": canned.iter().map(|c| json!({
+            "name": c.name, "body": c.body, "updated_at": format_time(c.updated_at),
+        })).collect::<Vec<_>>()})))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CannedBody {
+    pub body: String,
+}
+
+fn check_canned_name(name: &str) -> AppResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "canned response names use letters, digits, - and _ (at most 64), got {name:?}"
+        )))
+    }
+}
+
+/// `PUT /api/v1/canned/{name}`: creates or replaces one; the template is checked first.
+pub async fn canned_put(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<(axum::http::StatusCode, Json<Value>)> {
+    let Query(params) = params.map_err(query_error)?;
+    check_canned_name(&name)?;
+    let body: CannedBody = json_body(&headers, body)?;
+    needle_cases::canned::check(&body.body).map_err(ApiError::bad_request)?;
+    blocking(move || {
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
+        let created = state
+            .listening
+            .store()
+            .put_canned(ws.id, &name, &body.body)?;
+        let status = if created {
+            axum::http::StatusCode::CREATED
+        } else {
+            axum::http::StatusCode::OK
+        };
+        Ok((status, Json(json!({"name": name, "body": body.body}))))
+    })
+    .await
+}
+
+/// `DELETE /api/v1/canned/{name}`.
+pub async fn canned_delete(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+) -> AppResult<axum::http::StatusCode> {
+    let Query(params) = params.map_err(query_error)?;
+    blocking(move || {
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
+        if state.listening.store().remove_canned(ws.id, &name)? {
+            Ok(axum::http::StatusCode::NO_CONTENT)
+        } else {
+            Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("no canned response {name:?}"),
+            ))
+        }
+    })
+    .await
+}
+
+/// `GET /api/v1/cases/{id}/canned/{name}`: the canned response filled for this case.
+pub async fn canned_fill(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Path((id, name)): Path<(i64, String)>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(params) = params.map_err(query_error)?;
+    blocking(move || {
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
+        let view = load_case(&state, ws.id, id)?;
+        let agent = email_of(&principal).unwrap_or(&principal.actor).to_string();
+        Ok(Json(
+            json!({"text": fill_canned(&state, &view, &name, &agent)?}),
+        ))
+    })
+    .await
+}

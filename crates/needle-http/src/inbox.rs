@@ -37,6 +37,16 @@ const QUEUE_PAGE: usize = 100;
 pub struct InboxParams {
     pub workspace: Option<String>,
     pub queue: Option<String>,
+    /// On a conversation: the canned response to fill the reply with.
+    pub canned: Option<String>,
+}
+
+/// What the reply composer starts with: the canned responses to choose from, and the text
+/// of the one chosen, filled for this case.
+#[derive(Default)]
+struct Composer {
+    canned: Vec<String>,
+    text: String,
 }
 
 /// The workspace a page shows: the one asked for, if the viewer may see it, else their
@@ -240,6 +250,7 @@ fn conversation(
     principal: &Principal,
     ws: &Workspace,
     view: &CaseView,
+    composer: &Composer,
     notice: Option<&str>,
 ) -> Markup {
     let c = &view.case;
@@ -296,16 +307,27 @@ fn conversation(
         (profile_panel(view.profile.as_ref()))
         section.actions aria-label="actions" {
             @if may(Need::Reply) {
-                @if answerable {
-                    form.reply method="post" action=(action) {
-                        input type="hidden" name="csrf" value=(csrf);
-                        input type="hidden" name="action" value="reply";
-                        label { "Reply to the customer on " (c.channel)
-                            textarea name="text" rows="4" required {} }
-                        button type="submit" { "Send reply" }
+                @if !composer.canned.is_empty() {
+                    form.inline method="get" action={ "/inbox/" (c.id) } {
+                        input type="hidden" name="workspace" value=(ws.name);
+                        label { "Canned response"
+                            select name="canned" {
+                                @for name in &composer.canned { option value=(name) { (name) } }
+                            }
+                        }
+                        button type="submit" { "Fill the reply" }
                     }
-                } @else {
-                    p.summary { "This conversation came through no connection of ours: replies cannot be sent from Needle." }
+                }
+                form.reply method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="action" value="reply";
+                    label { "Reply to the customer on " (c.channel)
+                        textarea name="text" rows="4" required { (composer.text) } }
+                    @if answerable {
+                        button type="submit" { "Send reply" }
+                    } @else {
+                        p.summary { "This conversation came through no connection of ours: replies cannot be sent from Needle." }
+                    }
                 }
                 form.inline method="post" action=(action) {
                     input type="hidden" name="csrf" value=(csrf);
@@ -349,6 +371,7 @@ async fn show(
     principal: &Principal,
     id: i64,
     workspace: Option<String>,
+    canned: Option<String>,
     status: StatusCode,
     notice: Option<String>,
 ) -> Response {
@@ -356,21 +379,34 @@ async fn show(
     let loaded = blocking(move || {
         let ws = workspace_for(&state, &viewer, workspace.as_deref())?;
         let view = load_case(&state, ws.id, id)?;
-        Ok((ws, view))
+        let mut composer = Composer {
+            canned: state
+                .listening
+                .store()
+                .canned(ws.id)?
+                .into_iter()
+                .map(|c| c.name)
+                .collect(),
+            text: String::new(),
+        };
+        // A canned response that cannot be filled (an unknown variable) says why instead.
+        let mut problem = None;
+        if let Some(name) = canned.as_deref() {
+            let agent = email_of(&viewer).unwrap_or(&viewer.actor).to_string();
+            match crate::cases::fill_canned(&state, &view, name, &agent) {
+                Ok(text) => composer.text = text,
+                Err(e) => problem = Some(e.message),
+            }
+        }
+        Ok((ws, view, composer, problem))
     })
     .await;
     match loaded {
-        Ok((ws, view)) => {
-            let body = conversation(principal, &ws, &view, notice.as_deref());
-            (
-                status,
-                page(
-                    &format!("{} · Needle", view.case.subject),
-                    Some(principal),
-                    body,
-                ),
-            )
-                .into_response()
+        Ok((ws, view, composer, problem)) => {
+            let notice = notice.or(problem);
+            let body = conversation(principal, &ws, &view, &composer, notice.as_deref());
+            let title = format!("{} · Needle", view.case.subject);
+            (status, live_page(&title, Some(principal), &ws.name, body)).into_response()
         }
         Err(e) => error_page(principal, e),
     }
@@ -386,8 +422,20 @@ pub async fn case_page(
         Ok(p) => p,
         Err(elsewhere) => return elsewhere,
     };
-    let workspace = params.ok().and_then(|Query(p)| p.workspace);
-    show(&state, &principal, id, workspace, StatusCode::OK, None).await
+    let (workspace, canned) = match params {
+        Ok(Query(p)) => (p.workspace, p.canned),
+        Err(_) => (None, None),
+    };
+    show(
+        &state,
+        &principal,
+        id,
+        workspace,
+        canned,
+        StatusCode::OK,
+        None,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -426,6 +474,7 @@ pub async fn case_action(
             &principal,
             id,
             workspace,
+            None,
             StatusCode::FORBIDDEN,
             Some("The form expired; try again.".into()),
         )
@@ -445,7 +494,16 @@ pub async fn case_action(
         Err(e) => {
             let status =
                 StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-            show(&state, &principal, id, workspace, status, Some(e.message)).await
+            show(
+                &state,
+                &principal,
+                id,
+                workspace,
+                None,
+                status,
+                Some(e.message),
+            )
+            .await
         }
     }
 }

@@ -191,6 +191,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/cases", get(cases::list))
         .route("/cases/{id}", get(cases::get_one).post(cases::change))
         .route("/cases/{id}/notes", post(cases::note))
+        .route("/cases/{id}/canned/{name}", get(cases::canned_fill))
+        .route("/canned", get(cases::canned_list))
+        .route(
+            "/canned/{name}",
+            axum::routing::put(cases::canned_put).delete(cases::canned_delete),
+        )
         .fallback(api::not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -123,6 +123,14 @@ impl Case {
     }
 }
 
+/// A ready answer of a workspace, with `{{ … }}` variables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CannedResponse {
+    pub name: String,
+    pub body: String,
+    pub updated_at: OffsetDateTime,
+}
+
 /// A stored message of a conversation, for [`CaseStore::record_case_message`].
 #[derive(Debug, Clone)]
 pub struct CaseTouch<'a> {
@@ -308,6 +316,12 @@ pub trait CaseStore: Send + Sync {
     ) -> Result<bool>;
     /// Oldest first.
     fn case_events(&self, case_id: i64) -> Result<Vec<CaseEvent>>;
+    /// Creates or replaces a canned response (true when created).
+    fn put_canned(&self, workspace_id: i64, name: &str, body: &str) -> Result<bool>;
+    /// A workspace's canned responses, by name.
+    fn canned(&self, workspace_id: i64) -> Result<Vec<CannedResponse>>;
+    /// False when there was none of that name.
+    fn remove_canned(&self, workspace_id: i64, name: &str) -> Result<bool>;
     /// The conversation's messages, oldest first.
     fn thread_messages(
         &self,
@@ -333,7 +347,8 @@ pub mod conformance {
             $crate::case_store_conformance_tests!(@each $open;
                 inbound_messages_open_one_case_per_thread_and_answers_count,
                 queues_sort_by_priority_and_follow_status_assignee_and_labels,
-                changes_are_recorded_as_events_and_resolved_cases_reopen);
+                changes_are_recorded_as_events_and_resolved_cases_reopen,
+                canned_responses_are_kept_per_workspace_by_name);
         };
         (@each $open:expr; $($check:ident),*) => {
             $(
@@ -603,5 +618,30 @@ pub mod conformance {
             "priority is never lowered by a message"
         );
         assert_eq!(c.assignee.as_deref(), Some("kim@example.com"));
+    }
+
+    pub fn canned_responses_are_kept_per_workspace_by_name(store: &dyn All) {
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        let other = store.ensure_workspace("other", false).unwrap().id;
+        assert!(
+            store
+                .put_canned(ws, "thanks", "Thanks {{ profile.first_name }}!")
+                .unwrap()
+        );
+        assert!(store.put_canned(ws, "apology", "Sorry!").unwrap());
+        assert!(
+            !store
+                .put_canned(ws, "thanks", "Thank you, {{ profile.first_name }}.")
+                .unwrap()
+        );
+        store.put_canned(other, "thanks", "elsewhere").unwrap();
+        let kept = store.canned(ws).unwrap();
+        let names: Vec<&str> = kept.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["apology", "thanks"]);
+        assert_eq!(kept[1].body, "Thank you, {{ profile.first_name }}.");
+        assert!(store.remove_canned(ws, "apology").unwrap());
+        assert!(!store.remove_canned(ws, "apology").unwrap());
+        assert_eq!(store.canned(ws).unwrap().len(), 1);
+        assert_eq!(store.canned(other).unwrap()[0].body, "elsewhere");
     }
 }

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::cases::{
-    Case, CaseChange, CaseEvent, CaseStatus, CaseStore, CaseTouch, Priority, Queue, QueueArg,
-    queue_sql,
+    CannedResponse, Case, CaseChange, CaseEvent, CaseStatus, CaseStore, CaseTouch, Priority, Queue,
+    QueueArg, queue_sql,
 };
 use crate::postgres::{Failure, PostgresStore, message_columns, row_to_message};
 use crate::{Result, StoreError, StoredMessage, from_micros, micros};
@@ -76,6 +76,15 @@ const THREAD: &str = concat!(
       AND (m.thread_id = $3 OR (m.thread_id IS NULL AND m.source_id = $3))
       ORDER BY m.created_at, m.seq LIMIT $4"
 );
+
+const PUT_CANNED: &str = "INSERT INTO canned_responses (workspace_id, name, body, updated_at)
+    VALUES ($1, $2, $3, $4)
+    ON CONFLICT (workspace_id, name) DO UPDATE SET body = excluded.body,
+        updated_at = excluded.updated_at
+    RETURNING (xmax = 0)";
+const CANNED: &str = "SELECT name, body, updated_at FROM canned_responses
+    WHERE workspace_id = $1 ORDER BY name COLLATE \"C\"";
+const REMOVE_CANNED: &str = "DELETE FROM canned_responses WHERE workspace_id = $1 AND name = $2";
 
 fn case_row(row: &Row) -> Result<Case, Failure> {
     let status: String = row.try_get(6)?;
@@ -365,6 +374,42 @@ impl CaseStore for PostgresStore {
                     })
                 })
                 .collect()
+        })
+    }
+
+    fn put_canned(&self, workspace_id: i64, name: &str, body: &str) -> Result<bool> {
+        let now = micros(OffsetDateTime::now_utc());
+        self.with_conn(|conn| {
+            // `xmax = 0` only for a row this statement inserted.
+            let row = conn
+                .client
+                .query_one(PUT_CANNED, &[&workspace_id, &name, &body, &now])?;
+            Ok(row.try_get(0)?)
+        })
+    }
+
+    fn canned(&self, workspace_id: i64) -> Result<Vec<CannedResponse>> {
+        self.with_conn(|conn| {
+            conn.client
+                .query(CANNED, &[&workspace_id])?
+                .iter()
+                .map(|r| {
+                    Ok(CannedResponse {
+                        name: r.try_get(0)?,
+                        body: r.try_get(1)?,
+                        updated_at: from_micros(r.try_get(2)?),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn remove_canned(&self, workspace_id: i64, name: &str) -> Result<bool> {
+        self.with_conn(|conn| {
+            Ok(conn
+                .client
+                .execute(REMOVE_CANNED, &[&workspace_id, &name])?
+                > 0)
         })
     }
 

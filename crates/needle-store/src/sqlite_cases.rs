@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::cases::{
-    Case, CaseChange, CaseEvent, CaseStatus, CaseStore, CaseTouch, Priority, Queue, QueueArg,
-    queue_sql,
+    CannedResponse, Case, CaseChange, CaseEvent, CaseStatus, CaseStore, CaseTouch, Priority, Queue,
+    QueueArg, queue_sql,
 };
 use crate::sqlite::{MESSAGE_COLUMNS, SqliteStore, row_to_message};
 use crate::{Result, StoredMessage, from_micros, micros};
@@ -339,6 +339,55 @@ impl CaseStore for SqliteStore {
             })?
             .collect()
         })
+    }
+
+    fn put_canned(&self, workspace_id: i64, name: &str, body: &str) -> Result<bool> {
+        let now = micros(OffsetDateTime::now_utc());
+        let conn = self.writer.lock().expect("writer");
+        let existed: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM canned_responses WHERE workspace_id = ?1 AND name = ?2)",
+                params![workspace_id, name],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        conn.execute(
+            "INSERT INTO canned_responses (workspace_id, name, body, updated_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (workspace_id, name) DO UPDATE SET body = excluded.body,
+                 updated_at = excluded.updated_at",
+            params![workspace_id, name, body, now],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(!existed)
+    }
+
+    fn canned(&self, workspace_id: i64) -> Result<Vec<CannedResponse>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT name, body, updated_at FROM canned_responses
+                 WHERE workspace_id = ?1 ORDER BY name",
+            )?
+            .query_map([workspace_id], |r| {
+                Ok(CannedResponse {
+                    name: r.get(0)?,
+                    body: r.get(1)?,
+                    updated_at: from_micros(r.get(2)?),
+                })
+            })?
+            .collect()
+        })
+    }
+
+    fn remove_canned(&self, workspace_id: i64, name: &str) -> Result<bool> {
+        let conn = self.writer.lock().expect("writer");
+        let removed = conn
+            .execute(
+                "DELETE FROM canned_responses WHERE workspace_id = ?1 AND name = ?2",
+                params![workspace_id, name],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(removed > 0)
     }
 
     fn thread_messages(

@@ -71,6 +71,7 @@ pub fn need(method: &Method, path: &str) -> Need {
         ["topics", ..] | ["segments", ..] => Need::Listen,
         ["events"] => Need::Read,
         ["cases", ..] if read => Need::Read,
+        ["canned", ..] if read => Need::Read,
         ["cases", _, "notes"] => Need::Curate,
         ["cases", _] => Need::Reply,
         ["profiles", "import"] | ["profiles", _, "erase"] | ["profiles", _, "export"] => {
@@ -108,6 +109,8 @@ mod tests {
         assert_eq!(need(&get, "/cases"), Need::Read);
         assert_eq!(need(&post, "/cases/4"), Need::Reply);
         assert_eq!(need(&post, "/cases/4/notes"), Need::Curate);
+        assert_eq!(need(&get, "/canned"), Need::Read);
+        assert_eq!(need(&Method::PUT, "/canned/thanks"), Need::Admin);
         assert_eq!(
             need(&get, "/something-new"),
             Need::Admin,

@@ -35,3 +35,12 @@ CREATE TABLE case_events (
     body     TEXT NOT NULL
 );
 CREATE INDEX case_events_by_case ON case_events (case_id, id);
+
+CREATE TABLE canned_responses (
+    id            BIGSERIAL PRIMARY KEY,
+    workspace_id  BIGINT NOT NULL REFERENCES workspaces(id),
+    name          TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    updated_at    BIGINT NOT NULL,
+    UNIQUE (workspace_id, name)
+);

@@ -38,3 +38,14 @@ CREATE TABLE case_events (
     body     TEXT NOT NULL
 );
 CREATE INDEX case_events_by_case ON case_events (case_id, id);
+
+-- Canned responses: a workspace's ready answers, with {{ … }} variables the inbox fills from
+-- the customer's profile and the case.
+CREATE TABLE canned_responses (
+    id            INTEGER PRIMARY KEY,
+    workspace_id  INTEGER NOT NULL REFERENCES workspaces(id),
+    name          TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    UNIQUE (workspace_id, name)
+);

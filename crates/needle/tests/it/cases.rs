@@ -188,6 +188,43 @@ fn conversations_become_cases_that_agents_assign_resolve_and_note_and_customers_
         "assignments are audited"
     );
 
+    // Canned responses: checked when saved, filled from the profile, the case and the agent.
+    let (status, body) = send(
+        "PUT",
+        &server.url("/api/v1/canned/thanks"),
+        Some(
+            json!({"body": "Hi {{ profile.first_name }}, about {{ case.subject }}: on it. {{ agent.email }}"}),
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = send(
+        "PUT",
+        &server.url("/api/v1/canned/broken"),
+        Some(json!({"body": "Hi {{ profile.first_name "})),
+    );
+    assert_eq!(status, 400, "{body}");
+    send(
+        "PUT",
+        &server.url("/api/v1/canned/nick"),
+        Some(json!({"body": "Yo {{ profile.nickname }}"})),
+    );
+    let (status, filled) = get(&server.url(&format!("/api/v1/cases/{id}/canned/thanks")));
+    assert_eq!(status, 200, "{filled}");
+    assert_eq!(
+        filled["text"],
+        "Hi Kim, about Order <script>alert(1)</script> A-1: on it. token:tests"
+    );
+    let (_, html) = page_as(&server, &session, &format!("{path}&canned=thanks"));
+    assert!(
+        html.contains("Hi Kim, about Order &lt;script&gt;alert(1)&lt;/script&gt; A-1: on it. kim.agent@example.com"),
+        "the reply box starts with the filled, escaped answer"
+    );
+    let (_, html) = page_as(&server, &session, &format!("{path}&canned=nick"));
+    assert!(
+        html.contains("cannot fill the canned response"),
+        "an unknown variable is said, not sent"
+    );
+
     // The customer writes again: the case opens again, still Kim's.
     let (status, _) = post(
         &server.url("/api/v1/messages"),
