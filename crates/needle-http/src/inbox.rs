@@ -157,6 +157,7 @@ pub async fn queue(
             }
             section.cases aria-labelledby="queue-title" data-live="cases" {
                 h2 #queue-title { (current) " · " (ws.name) }
+                p.keys { "Keys: j and k move between cases, Enter opens one." }
                 @if cases.is_empty() {
                     p.summary { "Nothing here." }
                 } @else {
@@ -306,6 +307,7 @@ fn conversation(
         }
         (profile_panel(view.profile.as_ref()))
         section.actions aria-label="actions" {
+            p.keys { "Keys: a assigns or unassigns you, r goes to the reply, n to a note, e resolves." }
             @if may(Need::Reply) {
                 @if !composer.canned.is_empty() {
                     form.inline method="get" action={ "/inbox/" (c.id) } {
