@@ -80,6 +80,38 @@ fn needle_bin() -> PathBuf {
     bin
 }
 
+/// The API token the bench's servers accept (the API refuses anonymous callers).
+const BENCH_TOKEN: &str = "ndl_bench_0123456789abcdef0123456789abcdef";
+
+/// Lets [`BENCH_TOKEN`] in to the data dir's store (or the one `store_args` name).
+fn grant_token(data: &Path, store_args: &[&str]) {
+    use std::io::Write;
+    let mut child = Command::new(needle_bin())
+        .args([
+            "token",
+            "add",
+            "bench",
+            "--role",
+            "admin",
+            "--token-stdin",
+            "--data",
+        ])
+        .arg(data)
+        .args(store_args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run needle token add");
+    writeln!(child.stdin.take().expect("stdin"), "{BENCH_TOKEN}").expect("write the token");
+    let done = child.wait_with_output().expect("needle token add");
+    assert!(
+        done.status.success(),
+        "needle token add failed: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
+
 struct Server {
     child: Child,
     base: String,
@@ -87,6 +119,7 @@ struct Server {
 
 impl Server {
     fn start(data: &Path) -> Server {
+        grant_token(data, &[]);
         let mut child = Command::new(needle_bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
@@ -125,6 +158,7 @@ fn agent() -> ureq::Agent {
 fn put(base: &str, path: &str, body: Value) {
     let mut r = agent()
         .put(&format!("{base}{path}"))
+        .header("authorization", format!("Bearer {BENCH_TOKEN}"))
         .header("content-type", "application/json")
         .send(body.to_string())
         .expect("PUT");
@@ -184,7 +218,10 @@ fn ingest_requests(base: &str, o: &Options) -> Vec<Request> {
                 .collect();
             Request {
                 url: format!("{base}/api/v1/messages"),
-                headers: vec![("content-type", "application/x-ndjson".into())],
+                headers: vec![
+                    ("content-type", "application/x-ndjson".into()),
+                    ("authorization", format!("Bearer {BENCH_TOKEN}")),
+                ],
                 body: lines.join("\n"),
             }
         })

@@ -72,6 +72,38 @@ fn needle_bin() -> PathBuf {
     bin
 }
 
+/// The API token the bench's servers accept (the API refuses anonymous callers).
+const BENCH_TOKEN: &str = "ndl_bench_0123456789abcdef0123456789abcdef";
+
+/// Lets [`BENCH_TOKEN`] in to the data dir's store (or the one `store_args` name).
+fn grant_token(data: &Path, store_args: &[&str]) {
+    use std::io::Write;
+    let mut child = Command::new(needle_bin())
+        .args([
+            "token",
+            "add",
+            "bench",
+            "--role",
+            "admin",
+            "--token-stdin",
+            "--data",
+        ])
+        .arg(data)
+        .args(store_args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run needle token add");
+    writeln!(child.stdin.take().expect("stdin"), "{BENCH_TOKEN}").expect("write the token");
+    let done = child.wait_with_output().expect("needle token add");
+    assert!(
+        done.status.success(),
+        "needle token add failed: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
+
 struct Process {
     child: Child,
     base: Option<String>,
@@ -79,6 +111,11 @@ struct Process {
 
 impl Process {
     fn start(data: &Path, args: &[&str]) -> Process {
+        let store: Vec<&str> = args
+            .windows(2)
+            .find(|pair| pair[0] == "--store")
+            .map_or_else(Vec::new, |pair| pair.to_vec());
+        grant_token(data, &store);
         let mut child = Command::new(needle_bin())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
@@ -194,7 +231,11 @@ fn agent() -> ureq::Agent {
 }
 
 fn stored(base: &str) -> u64 {
-    let Ok(mut response) = agent().get(&format!("{base}/api/v1/workspaces")).call() else {
+    let Ok(mut response) = agent()
+        .get(&format!("{base}/api/v1/workspaces"))
+        .header("authorization", format!("Bearer {BENCH_TOKEN}"))
+        .call()
+    else {
         return 0;
     };
     let text = response.body_mut().read_to_string().unwrap_or_default();
@@ -208,6 +249,7 @@ fn ingest(base: &str, batches: &[String], total: usize) -> f64 {
         loop {
             let response = agent()
                 .post(&format!("{base}/api/v1/messages"))
+                .header("authorization", format!("Bearer {BENCH_TOKEN}"))
                 .header("content-type", "application/x-ndjson")
                 .send(batch.as_str())
                 .expect("post a batch");
