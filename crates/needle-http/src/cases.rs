@@ -248,19 +248,29 @@ mod double_option {
     }
 }
 
+/// An optional named choice (`"resolved"`), or a bad request listing the choices.
+fn parse_choice<T>(
+    value: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+    what: &str,
+    choices: &str,
+) -> AppResult<Option<T>> {
+    value
+        .map(|v| {
+            parse(v)
+                .ok_or_else(|| ApiError::bad_request(format!("unknown {what} {v:?}: {choices}")))
+        })
+        .transpose()
+}
+
 /// Checks a change and turns it into the store's terms.
 pub fn change_of(body: ChangeBody, me: Option<&str>) -> AppResult<CaseChange> {
-    let status = body
-        .status
-        .as_deref()
-        .map(|s| {
-            CaseStatus::parse(s).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "unknown status {s:?}: open, pending, snoozed or resolved"
-                ))
-            })
-        })
-        .transpose()?;
+    let status = parse_choice(
+        body.status.as_deref(),
+        CaseStatus::parse,
+        "status",
+        "open, pending, snoozed or resolved",
+    )?;
     let snoozed_until = body
         .snoozed_until
         .as_deref()
@@ -291,17 +301,12 @@ pub fn change_of(body: ChangeBody, me: Option<&str>) -> AppResult<CaseChange> {
         }
         other => other,
     };
-    let priority = body
-        .priority
-        .as_deref()
-        .map(|p| {
-            Priority::parse(p).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "unknown priority {p:?}: urgent, high, normal or low"
-                ))
-            })
-        })
-        .transpose()?;
+    let priority = parse_choice(
+        body.priority.as_deref(),
+        Priority::parse,
+        "priority",
+        "urgent, high, normal or low",
+    )?;
     let labels = body
         .labels
         .map(|labels| {
