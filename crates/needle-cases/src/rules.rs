@@ -127,9 +127,39 @@ pub fn touch<'a>(
         Direction::Inbound => return None,
         _ => false,
     };
+    Some(opening(
+        policy,
+        message,
+        classification,
+        subject,
+        customer,
+        inbound,
+    ))
+}
+
+/// A case for a message someone chose by hand (a listening find that needs an answer),
+/// whatever the rules say.
+pub fn chosen<'a>(
+    policy: &Policy,
+    message: &'a Message,
+    classification: Option<&Classification>,
+    subject: &'a str,
+    customer: &'a str,
+) -> CaseTouch<'a> {
+    opening(policy, message, classification, subject, customer, true)
+}
+
+fn opening<'a>(
+    policy: &Policy,
+    message: &'a Message,
+    classification: Option<&Classification>,
+    subject: &'a str,
+    customer: &'a str,
+    inbound: bool,
+) -> CaseTouch<'a> {
     let priority = priority(message, classification);
     let rank = priority.rank() as usize;
-    Some(CaseTouch {
+    CaseTouch {
         channel: &message.channel,
         thread_id: thread_of(message),
         subject,
@@ -139,7 +169,7 @@ pub fn touch<'a>(
         priority,
         first_response_due: message.created_at + policy.first_response[rank],
         resolution_due: message.created_at + policy.resolution[rank],
-    })
+    }
 }
 
 #[cfg(test)]

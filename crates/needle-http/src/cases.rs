@@ -628,3 +628,87 @@ pub async fn canned_fill(
     })
     .await
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCaseBody {
+    pub channel: String,
+    pub id: String,
+}
+
+/// Opens a case for a stored message by hand (a listening find that needs an answer); the
+/// case of its conversation when there is one already. `(case, created)`.
+pub fn open_case(
+    state: &AppState,
+    workspace_id: i64,
+    channel: &str,
+    id: &str,
+    principal: &Principal,
+) -> AppResult<(Case, bool)> {
+    let store = state.listening.store();
+    let stored = store.get(workspace_id, channel, id)?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("no message {id:?} on {channel:?}"),
+        )
+    })?;
+    let message = &stored.message;
+    let thread = needle_cases::rules::thread_of(message);
+    if let Some(case) = store.case_of_thread(workspace_id, channel, thread)? {
+        return Ok((case, false));
+    }
+    let (subject, customer) = (
+        needle_cases::rules::subject_of(message),
+        needle_cases::rules::customer_of(message),
+    );
+    let touch = needle_cases::rules::chosen(
+        &needle_cases::Policy::default(),
+        message,
+        stored.classification.as_ref(),
+        &subject,
+        &customer,
+    );
+    let case_id = store
+        .record_case_message(workspace_id, &touch)?
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the case was not opened"))?;
+    let now = OffsetDateTime::now_utc();
+    store.add_case_event(
+        workspace_id,
+        case_id,
+        &principal.actor,
+        "opened",
+        &json!({"from": format!("{channel}/{id}")}),
+        now,
+    )?;
+    announce_case(state, workspace_id, case_id, "opened");
+    let case = store
+        .case(workspace_id, case_id)?
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the opened case cannot be found"))?;
+    Ok((case, true))
+}
+
+/// `POST /api/v1/cases` `{"channel","id"}`: makes a case of a message.
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<(axum::http::StatusCode, Json<Value>)> {
+    let Query(params) = params.map_err(query_error)?;
+    let body: NewCaseBody = json_body(&headers, body)?;
+    blocking(move || {
+        let ws = workspace_or_default(&state, params.workspace.as_deref())?;
+        let (case, created) = open_case(&state, ws.id, &body.channel, &body.id, &principal)?;
+        let status = if created {
+            axum::http::StatusCode::CREATED
+        } else {
+            axum::http::StatusCode::OK
+        };
+        Ok((
+            status,
+            Json(json!({"case": case_json(&case, OffsetDateTime::now_utc())})),
+        ))
+    })
+    .await
+}

@@ -188,7 +188,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(connections::hook).layer(DefaultBodyLimit::max(MAX_INGEST_BODY)),
         )
         .route("/audit", get(admin::audit_log))
-        .route("/cases", get(cases::list))
+        .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/{id}", get(cases::get_one).post(cases::change))
         .route("/cases/{id}/notes", post(cases::note))
         .route("/cases/{id}/canned/{name}", get(cases::canned_fill))

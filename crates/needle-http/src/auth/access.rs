@@ -73,6 +73,7 @@ pub fn need(method: &Method, path: &str) -> Need {
         ["cases", ..] if read => Need::Read,
         ["canned", ..] if read => Need::Read,
         ["cases", _, "notes"] => Need::Curate,
+        ["cases"] => Need::Reply,
         ["cases", _] => Need::Reply,
         ["profiles", "import"] | ["profiles", _, "erase"] | ["profiles", _, "export"] => {
             Need::Admin

@@ -188,6 +188,32 @@ fn conversations_become_cases_that_agents_assign_resolve_and_note_and_customers_
         "assignments are audited"
     );
 
+    // A listening find becomes a case by hand, once.
+    let (status, body) = send(
+        "POST",
+        &server.url("/api/v1/cases"),
+        Some(json!({"channel": "rss", "id": "n1"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["case"]["subject"], "Acme opens a new store");
+    assert_eq!(body["case"]["status"], "open");
+    let (status, again) = send(
+        "POST",
+        &server.url("/api/v1/cases"),
+        Some(json!({"channel": "rss", "id": "n1"})),
+    );
+    assert_eq!(
+        status, 200,
+        "the conversation's case already exists: {again}"
+    );
+    assert_eq!(again["case"]["id"], body["case"]["id"]);
+    let (status, _) = send(
+        "POST",
+        &server.url("/api/v1/cases"),
+        Some(json!({"channel": "rss", "id": "nope"})),
+    );
+    assert_eq!(status, 404);
+
     // Canned responses: checked when saved, filled from the profile, the case and the agent.
     let (status, body) = send(
         "PUT",
