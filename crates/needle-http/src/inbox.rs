@@ -586,3 +586,57 @@ fn act(
         }
     }
 }
+
+#[derive(Debug, Deserialize)]
+pub struct MakeCaseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    workspace: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    id: String,
+}
+
+/// `POST /inbox/new`: the messages page's "Make a case" button; opens the case.
+pub async fn make_case(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<MakeCaseForm>,
+) -> Response {
+    let principal = match signed_in(&state, &headers).await {
+        Ok(p) => p,
+        Err(elsewhere) => return elsewhere,
+    };
+    if !principal
+        .session
+        .as_ref()
+        .is_some_and(|k| secrets::same_secret(&k.csrf, &form.csrf))
+    {
+        return error_page(
+            &principal,
+            ApiError::new(
+                needle_core::ErrorCode::Forbidden,
+                "The form expired; reload the page.",
+            ),
+        );
+    }
+    let viewer = principal.clone();
+    let opened = blocking(move || {
+        let ws = workspace_for(&state, &viewer, Some(&form.workspace))?;
+        if !viewer.role_in(ws.id).is_some_and(|r| Need::Reply.met_by(r)) {
+            return Err(ApiError::new(
+                needle_core::ErrorCode::Forbidden,
+                format!("this needs {}", Need::Reply.who()),
+            ));
+        }
+        let (case, _) = crate::cases::open_case(&state, ws.id, &form.channel, &form.id, &viewer)?;
+        Ok((ws.name, case.id))
+    })
+    .await;
+    match opened {
+        Ok((ws, id)) => Redirect::to(&format!("/inbox/{id}?workspace={ws}")).into_response(),
+        Err(e) => error_page(&principal, e),
+    }
+}

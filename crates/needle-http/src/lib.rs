@@ -215,6 +215,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(admin::people).post(admin::people_submit),
         )
         .route("/inbox", get(inbox::queue))
+        .route("/inbox/new", post(inbox::make_case))
         .route(
             "/inbox/{id}",
             get(inbox::case_page).post(inbox::case_action),

@@ -170,6 +170,10 @@ pub async fn home(
                 @match listing {
                     Err(e) => p.error role="alert" { (e.message) },
                     Ok(listing) => {
+                        @let may_open_cases = principal
+                            .role_in(listing.workspace.id)
+                            .is_some_and(|r| crate::auth::access::Need::Reply.met_by(r));
+                        @let csrf = principal.session.as_ref().map(|k| k.csrf.as_str()).unwrap_or("");
                         @if listing.workspace.demo {
                             p.demo role="note" {
                                 strong { "Demo data. " }
@@ -190,6 +194,15 @@ pub async fn home(
                                     }
                                     @if let Some(title) = &m.message.title { p.title { (title) } }
                                     p.text lang=[m.message.lang.as_deref()] { (preview(&m.message.text)) }
+                                    @if may_open_cases {
+                                        form.make-case method="post" action="/inbox/new" {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            input type="hidden" name="workspace" value=(listing.workspace.name);
+                                            input type="hidden" name="channel" value=(m.message.channel);
+                                            input type="hidden" name="id" value=(m.message.id);
+                                            button type="submit" { "Make a case" }
+                                        }
+                                    }
                                 }
                             }
                         }
