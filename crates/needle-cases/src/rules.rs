@@ -67,6 +67,12 @@ pub fn needs_case(message: &Message, classification: Option<&Classification>) ->
         || NEEDS_ANSWER.iter().any(|i| has(classification, i))
 }
 
+/// Whether a stored message does anything to a case: an inbound one that needs the team, or
+/// one of ours (which may answer a case).
+pub fn files(message: &Message, classification: Option<&Classification>) -> bool {
+    message.direction != Direction::Inbound || needs_case(message, classification)
+}
+
 /// Crises are urgent; churn risk, an influential author or a very unhappy message is high.
 pub fn priority(message: &Message, classification: Option<&Classification>) -> Priority {
     if has(classification, "crisis") {

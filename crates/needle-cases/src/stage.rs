@@ -24,11 +24,13 @@ impl Stage for CasesStage {
     }
 
     fn process(&mut self, batch: &mut Batch) -> Result<(), StageError> {
-        // Only newly stored messages: a duplicate was filed the first time.
+        // Only newly stored messages (a duplicate was filed the first time), and only those
+        // that touch a case: most listening traffic opens none, and pays for nothing here.
         let stored: Vec<_> = batch
             .items
             .iter()
             .filter(|item| matches!(item.outcome, Outcome::Stored(_)))
+            .filter(|item| rules::files(&item.message, item.classification.as_ref()))
             .map(|item| {
                 let names = (
                     rules::subject_of(&item.message),

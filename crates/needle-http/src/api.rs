@@ -53,6 +53,24 @@ pub(crate) fn workspace_id_or_default(state: &AppState, name: Option<&str>) -> A
     Ok(workspace_or_default(state, name)?.id)
 }
 
+/// A stored message of the workspace, or 404 naming it. Channels are stored lower-case.
+pub(crate) fn stored_message(
+    state: &AppState,
+    workspace_id: i64,
+    channel: &str,
+    id: &str,
+) -> AppResult<StoredMessage> {
+    state
+        .store
+        .get(workspace_id, &channel.to_ascii_lowercase(), id)?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("no message {channel}/{id} in this workspace"),
+            )
+        })
+}
+
 /// 503 once shutdown has begun: work in flight drains, new work is refused.
 pub(crate) fn refuse_while_stopping(state: &AppState) -> AppResult<()> {
     if state.is_stopping() {
@@ -577,21 +595,15 @@ pub async fn get_one(
     params: Result<Query<WorkspaceParam>, QueryRejection>,
 ) -> AppResult<Json<Value>> {
     let Query(params) = params.map_err(query_error)?;
-    let found = blocking(move || {
+    let stored = blocking(move || {
         let ws = workspace_named(
             &state,
             params.workspace.as_deref().unwrap_or(DEFAULT_WORKSPACE),
         )?;
-        Ok(state.store.get(ws.id, &channel.to_ascii_lowercase(), &id)?)
+        stored_message(&state, ws.id, &channel, &id)
     })
     .await?;
-    match found {
-        Some(stored) => Ok(Json(stored_json(&stored))),
-        None => Err(ApiError::new(
-            ErrorCode::NotFound,
-            "no message with that channel and id",
-        )),
-    }
+    Ok(Json(stored_json(&stored)))
 }
 
 /// A workspace and how many messages it holds.

@@ -366,18 +366,14 @@ pub fn apply_change(
         })?;
     announce_case(state, workspace_id, id, "changed");
     if let Some(assignee) = &change.assignee {
-        let entry = needle_store::accounts::AuditEntry {
-            id: 0,
-            at: now,
+        let entry = needle_store::accounts::AuditEntry::now(
             workspace_id,
-            actor: principal.actor.clone(),
-            action: "case.assigned".into(),
-            subject: format!("case/{id}"),
-            detail: json!({"to": assignee}),
-        };
-        if let Err(e) = store.record_audit(&entry) {
-            tracing::error!(error = %e, "could not record the assignment in the audit log");
-        }
+            &principal.actor,
+            "case.assigned",
+            &format!("case/{id}"),
+            json!({"to": assignee}),
+        );
+        crate::auth::record(store.as_ref(), &entry);
     }
     Ok(case)
 }
@@ -646,15 +642,10 @@ pub fn open_case(
     principal: &Principal,
 ) -> AppResult<(Case, bool)> {
     let store = state.listening.store();
-    let stored = store.get(workspace_id, channel, id)?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::NotFound,
-            format!("no message {id:?} on {channel:?}"),
-        )
-    })?;
+    let stored = crate::api::stored_message(state, workspace_id, channel, id)?;
     let message = &stored.message;
     let thread = needle_cases::rules::thread_of(message);
-    if let Some(case) = store.case_of_thread(workspace_id, channel, thread)? {
+    if let Some(case) = store.case_of_thread(workspace_id, &message.channel, thread)? {
         return Ok((case, false));
     }
     let (subject, customer) = (

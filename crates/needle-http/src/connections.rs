@@ -669,12 +669,7 @@ pub(crate) fn queue_reply(
     actor: &str,
 ) -> AppResult<(Value, bool)> {
     let store = state.listening.store();
-    let original = store.get(workspace_id, channel, id)?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::NotFound,
-            format!("no message {id:?} on {channel:?}"),
-        )
-    })?;
+    let original = crate::api::stored_message(state, workspace_id, channel, id)?;
     let conflict = |why: String| ApiError::new(ErrorCode::Conflict, why);
     let account = original.message.account.clone().ok_or_else(|| {
         conflict(
@@ -717,24 +712,20 @@ pub(crate) fn queue_reply(
         .delivery_by_key(connection.id, key)?
         .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the queued reply cannot be found"))?;
     let now = OffsetDateTime::now_utc();
-    let entry = needle_store::accounts::AuditEntry {
-        id: 0,
-        at: now,
+    let entry = needle_store::accounts::AuditEntry::now(
         workspace_id,
-        actor: actor.to_string(),
-        action: "reply.queued".into(),
-        subject: format!("{channel}/{id}"),
-        detail: json!({"delivery": queued.id, "connection": account}),
-    };
-    if let Err(e) = store.record_audit(&entry) {
-        tracing::error!(error = %e, "could not record the reply in the audit log");
-    }
+        actor,
+        "reply.queued",
+        &format!("{channel}/{id}"),
+        json!({"delivery": queued.id, "connection": account}),
+    );
+    crate::auth::record(store.as_ref(), &entry);
     let thread = original
         .message
         .thread_id
         .as_deref()
         .unwrap_or(&original.message.id);
-    if let Some(case) = store.case_of_thread(workspace_id, channel, thread)? {
+    if let Some(case) = store.case_of_thread(workspace_id, &original.message.channel, thread)? {
         let body = json!({"text": text, "delivery": queued.id, "in_reply_to": id});
         store.add_case_event(workspace_id, case.id, actor, "reply", &body, now)?;
         crate::cases::announce_case(state, workspace_id, case.id, "reply");

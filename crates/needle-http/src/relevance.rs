@@ -184,18 +184,7 @@ pub async fn put_label(
         let ws = workspace_id_or_default(&state, params.workspace.as_deref())?;
         let topic = topic_named(&state, ws, &key)?;
         let channel = body.message.channel.to_ascii_lowercase();
-        let stored = state
-            .store
-            .get(ws, &channel, &body.message.id)?
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::NotFound,
-                    format!(
-                        "no message {}/{} in this workspace",
-                        body.message.channel, body.message.id
-                    ),
-                )
-            })?;
+        let stored = crate::api::stored_message(&state, ws, &channel, &body.message.id)?;
         let label = state.listening.store().put_label(
             ws,
             topic.id,
@@ -294,15 +283,7 @@ fn score_one(state: &AppState, key: &str, what: ScoreBody) -> AppResult<Value> {
     let text = match (what.text, what.channel, what.id) {
         (Some(text), None, None) => text,
         (None, Some(channel), Some(id)) => {
-            state
-                .store
-                .get(ws, &channel.to_ascii_lowercase(), &id)?
-                .ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::NotFound,
-                        format!("no message {channel}/{id} in this workspace"),
-                    )
-                })?
+            crate::api::stored_message(state, ws, &channel, &id)?
                 .message
                 .text
         }

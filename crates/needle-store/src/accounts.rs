@@ -104,6 +104,27 @@ pub struct AuditEntry {
     pub detail: Value,
 }
 
+impl AuditEntry {
+    /// An entry for something that happened just now (the store gives it its id).
+    pub fn now(
+        workspace_id: i64,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: Value,
+    ) -> AuditEntry {
+        AuditEntry {
+            id: 0,
+            at: OffsetDateTime::now_utc(),
+            workspace_id,
+            actor: actor.to_string(),
+            action: action.to_string(),
+            subject: subject.to_string(),
+            detail,
+        }
+    }
+}
+
 /// Everything Needle asks of a store about accounts.
 pub trait AccountStore: Send + Sync {
     /// Creates a user with one grant; `None` when the email is taken.

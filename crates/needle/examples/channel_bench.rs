@@ -12,6 +12,9 @@
 //! comes after the store committed the delivery, so a request's time is its latency to
 //! stored. Each mode runs against a fresh data dir.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -64,52 +67,7 @@ fn usage(arg: &str) -> ! {
 }
 
 fn needle_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("own path");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join("needle"))
-        .expect("examples live in target/PROFILE/examples");
-    if !bin.exists() {
-        eprintln!(
-            "channel_bench: {} is missing: run `cargo build --release -p needle` first",
-            bin.display()
-        );
-        std::process::exit(3);
-    }
-    bin
-}
-
-/// The API token the bench's servers accept (the API refuses anonymous callers).
-const BENCH_TOKEN: &str = "ndl_bench_0123456789abcdef0123456789abcdef";
-
-/// Lets [`BENCH_TOKEN`] in to the data dir's store (or the one `store_args` name).
-fn grant_token(data: &Path, store_args: &[&str]) {
-    use std::io::Write;
-    let mut child = Command::new(needle_bin())
-        .args([
-            "token",
-            "add",
-            "bench",
-            "--role",
-            "admin",
-            "--token-stdin",
-            "--data",
-        ])
-        .arg(data)
-        .args(store_args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run needle token add");
-    writeln!(child.stdin.take().expect("stdin"), "{BENCH_TOKEN}").expect("write the token");
-    let done = child.wait_with_output().expect("needle token add");
-    assert!(
-        done.status.success(),
-        "needle token add failed: {}",
-        String::from_utf8_lossy(&done.stderr)
-    );
+    support::needle_bin("channel_bench", "cargo build --release -p needle")
 }
 
 struct Server {
@@ -119,7 +77,7 @@ struct Server {
 
 impl Server {
     fn start(data: &Path) -> Server {
-        grant_token(data, &[]);
+        support::grant_token(&needle_bin(), data, &[]);
         let mut child = Command::new(needle_bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
@@ -158,7 +116,7 @@ fn agent() -> ureq::Agent {
 fn put(base: &str, path: &str, body: Value) {
     let mut r = agent()
         .put(&format!("{base}{path}"))
-        .header("authorization", format!("Bearer {BENCH_TOKEN}"))
+        .header("authorization", format!("Bearer {}", support::BENCH_TOKEN))
         .header("content-type", "application/json")
         .send(body.to_string())
         .expect("PUT");
@@ -220,7 +178,7 @@ fn ingest_requests(base: &str, o: &Options) -> Vec<Request> {
                 url: format!("{base}/api/v1/messages"),
                 headers: vec![
                     ("content-type", "application/x-ndjson".into()),
-                    ("authorization", format!("Bearer {BENCH_TOKEN}")),
+                    ("authorization", format!("Bearer {}", support::BENCH_TOKEN)),
                 ],
                 body: lines.join("\n"),
             }

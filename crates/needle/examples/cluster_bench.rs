@@ -13,6 +13,9 @@
 //! what PostgreSQL (the postmaster, its live backends and the ones that exited) and
 //! nats-server used during the run.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -56,52 +59,10 @@ fn usage(arg: &str) -> ! {
 
 /// The `needle` binary built beside this example (`target/PROFILE/needle`).
 fn needle_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("own path");
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|dir| dir.join("needle"))
-        .expect("examples live in target/PROFILE/examples");
-    if !bin.exists() {
-        eprintln!(
-            "cluster_bench: {} is missing: run `cargo build --release -p needle --features cluster` first",
-            bin.display()
-        );
-        std::process::exit(3);
-    }
-    bin
-}
-
-/// The API token the bench's servers accept (the API refuses anonymous callers).
-const BENCH_TOKEN: &str = "ndl_bench_0123456789abcdef0123456789abcdef";
-
-/// Lets [`BENCH_TOKEN`] in to the data dir's store (or the one `store_args` name).
-fn grant_token(data: &Path, store_args: &[&str]) {
-    use std::io::Write;
-    let mut child = Command::new(needle_bin())
-        .args([
-            "token",
-            "add",
-            "bench",
-            "--role",
-            "admin",
-            "--token-stdin",
-            "--data",
-        ])
-        .arg(data)
-        .args(store_args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run needle token add");
-    writeln!(child.stdin.take().expect("stdin"), "{BENCH_TOKEN}").expect("write the token");
-    let done = child.wait_with_output().expect("needle token add");
-    assert!(
-        done.status.success(),
-        "needle token add failed: {}",
-        String::from_utf8_lossy(&done.stderr)
-    );
+    support::needle_bin(
+        "cluster_bench",
+        "cargo build --release -p needle --features cluster",
+    )
 }
 
 struct Process {
@@ -115,7 +76,7 @@ impl Process {
             .windows(2)
             .find(|pair| pair[0] == "--store")
             .map_or_else(Vec::new, |pair| pair.to_vec());
-        grant_token(data, &store);
+        support::grant_token(&needle_bin(), data, &store);
         let mut child = Command::new(needle_bin())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
@@ -233,7 +194,7 @@ fn agent() -> ureq::Agent {
 fn stored(base: &str) -> u64 {
     let Ok(mut response) = agent()
         .get(&format!("{base}/api/v1/workspaces"))
-        .header("authorization", format!("Bearer {BENCH_TOKEN}"))
+        .header("authorization", format!("Bearer {}", support::BENCH_TOKEN))
         .call()
     else {
         return 0;
@@ -249,7 +210,7 @@ fn ingest(base: &str, batches: &[String], total: usize) -> f64 {
         loop {
             let response = agent()
                 .post(&format!("{base}/api/v1/messages"))
-                .header("authorization", format!("Bearer {BENCH_TOKEN}"))
+                .header("authorization", format!("Bearer {}", support::BENCH_TOKEN))
                 .header("content-type", "application/x-ndjson")
                 .send(batch.as_str())
                 .expect("post a batch");

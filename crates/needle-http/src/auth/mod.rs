@@ -19,7 +19,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use needle_core::ErrorCode;
 use needle_store::Workspace;
-use needle_store::accounts::{AuditEntry, EVERY_WORKSPACE, Grant, Role};
+use needle_store::accounts::{AccountStore, AuditEntry, EVERY_WORKSPACE, Grant, Role};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -325,8 +325,15 @@ fn default_workspace_to(request: &mut Request, name: &str) {
     }
 }
 
-/// Records one line of the audit log. A failure to record is logged, not returned: the
-/// action it describes has happened.
+/// Records one line of the audit log, from blocking code. A failure to record is logged, not
+/// returned: the action it describes has happened.
+pub fn record(store: &dyn AccountStore, entry: &AuditEntry) {
+    if let Err(e) = store.record_audit(entry) {
+        tracing::error!(action = %entry.action, error = %e, "could not record the audit entry");
+    }
+}
+
+/// [`record`] from async code.
 pub async fn audit(
     state: &Arc<AppState>,
     workspace_id: i64,
@@ -335,17 +342,75 @@ pub async fn audit(
     subject: &str,
     detail: Value,
 ) {
-    let entry = AuditEntry {
-        id: 0,
-        at: OffsetDateTime::now_utc(),
-        workspace_id,
-        actor: actor.to_string(),
-        action: action.to_string(),
-        subject: subject.to_string(),
-        detail,
-    };
+    let entry = AuditEntry::now(workspace_id, actor, action, subject, detail);
     let state = state.clone();
-    if let Err(e) = blocking(move || Ok(state.listening.store().record_audit(&entry)?)).await {
-        tracing::error!(action = %action, error = %e.message, "could not record the audit entry");
+    let _ = blocking(move || {
+        record(state.listening.store().as_ref(), &entry);
+        Ok(())
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn cookies_are_secure_everywhere_but_on_loopback() {
+        for local in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "[::1]:8080",
+            "localhost",
+        ] {
+            let cookie = set_cookie(&host(local), SESSION_COOKIE, "ab", 60);
+            assert_eq!(
+                cookie.to_str().unwrap(),
+                "needle_session=ab; Path=/; HttpOnly; SameSite=Lax; Max-Age=60",
+                "{local}"
+            );
+        }
+        for public in ["needle.example.com", "10.0.0.5:8080", "[2001:db8::1]:443"] {
+            let cookie = set_cookie(&host(public), SESSION_COOKIE, "ab", 60);
+            assert!(cookie.to_str().unwrap().ends_with("; Secure"), "{public}");
+        }
+        assert!(
+            set_cookie(&HeaderMap::new(), SESSION_COOKIE, "ab", 60)
+                .to_str()
+                .unwrap()
+                .ends_with("; Secure"),
+            "no Host: secure"
+        );
+    }
+
+    #[test]
+    fn cookies_and_bearer_tokens_are_read_from_their_headers() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; needle_session=cafe; b=2"),
+        );
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer ndl_x"),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("cafe"));
+        assert_eq!(cookie(&headers, "missing"), None);
+        assert_eq!(
+            bearer(&headers),
+            Some("ndl_x"),
+            "the scheme is case-insensitive"
+        );
+        assert_eq!(
+            named_workspace(Some("q=x&workspace=acme")).as_deref(),
+            Some("acme")
+        );
+        assert_eq!(named_workspace(Some("q=x")), None);
     }
 }

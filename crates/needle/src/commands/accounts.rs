@@ -100,15 +100,13 @@ fn audit(
     subject: &str,
     detail: serde_json::Value,
 ) -> CliResult<()> {
-    store.record_audit(&needle_store::accounts::AuditEntry {
-        id: 0,
-        at: OffsetDateTime::now_utc(),
+    store.record_audit(&needle_store::accounts::AuditEntry::now(
         workspace_id,
-        actor: "cli".into(),
-        action: action.into(),
-        subject: subject.into(),
+        "cli",
+        action,
+        subject,
         detail,
-    })?;
+    ))?;
     Ok(())
 }
 
