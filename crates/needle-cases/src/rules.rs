@@ -25,8 +25,8 @@ pub const INFLUENTIAL_FOLLOWERS: u64 = 10_000;
 /// Longest subject kept, in characters.
 const SUBJECT_CHARS: usize = 120;
 
-/// Due times per priority: first response and resolution. Round-the-clock; business hours
-/// per team are not modelled yet.
+/// Due times per priority: first response and resolution, in working time (round the clock
+/// unless the case's team keeps business hours: `routing::route`).
 #[derive(Debug, Clone)]
 pub struct Policy {
     /// Indexed by `Priority::rank()`: urgent, high, normal, low.
@@ -175,6 +175,7 @@ fn opening<'a>(
         priority,
         first_response_due: message.created_at + policy.first_response[rank],
         resolution_due: message.created_at + policy.resolution[rank],
+        team: None,
     }
 }
 

@@ -42,10 +42,13 @@ pub fn standard_queues(email: Option<&str>) -> Vec<(&'static str, Queue)> {
 }
 
 /// A queue by name: `open`, `mine`, `unassigned`, `pending`, `snoozed`, `breached`,
-/// `resolved` or `label:NAME`.
+/// `resolved`, `label:NAME` or `team:NAME`.
 pub fn parse_queue(name: &str, me: Option<&str>) -> AppResult<Queue> {
     if let Some(label) = name.strip_prefix("label:") {
         return Ok(Queue::Label(label.to_string()));
+    }
+    if let Some(team) = name.strip_prefix("team:") {
+        return Ok(Queue::Team(team.to_string()));
     }
     if name == "mine" {
         return me.map(|m| Queue::Mine(m.to_string())).ok_or_else(|| {
@@ -58,7 +61,7 @@ pub fn parse_queue(name: &str, me: Option<&str>) -> AppResult<Queue> {
         .map(|(_, q)| q)
         .ok_or_else(|| {
             ApiError::bad_request(format!(
-                "unknown queue {name:?}: open, mine, unassigned, pending, snoozed, breached, resolved or label:NAME"
+                "unknown queue {name:?}: open, mine, unassigned, pending, snoozed, breached, resolved, label:NAME or team:NAME"
             ))
         })
 }
@@ -80,6 +83,7 @@ pub fn case_json(case: &Case, now: OffsetDateTime) -> Value {
         "priority": case.priority.as_str(),
         "assignee": case.assignee,
         "labels": case.labels,
+        "team": case.team,
         "opened_at": format_time(case.opened_at),
         "last_inbound_at": format_time(case.last_inbound_at),
         "first_response_due": format_time(case.first_response_due),
@@ -230,12 +234,19 @@ pub struct ChangeBody {
     pub status: Option<String>,
     /// RFC 3339, with `status: snoozed`.
     pub snoozed_until: Option<String>,
-    /// An email, `me`, or null to unassign.
+    /// An email, `me`, `auto` (the case's team picks, by its way of assigning), or null
+    /// to unassign.
     #[serde(default, with = "double_option")]
     pub assignee: Option<Option<String>>,
     pub priority: Option<String>,
     pub labels: Option<Vec<String>>,
+    /// A team of the workspace, or null to take the case from its team.
+    #[serde(default, with = "double_option")]
+    pub team: Option<Option<String>>,
 }
+
+/// The assignee that asks the case's team to pick one.
+pub const AUTO_ASSIGNEE: &str = "auto";
 
 mod double_option {
     //! `"assignee": null` (unassign) apart from no `assignee` at all (leave it).
@@ -284,6 +295,7 @@ pub fn change_of(body: ChangeBody, me: Option<&str>) -> AppResult<CaseChange> {
         return Err(ApiError::bad_request("snoozing needs `snoozed_until`"));
     }
     let assignee = match body.assignee {
+        Some(Some(who)) if who == AUTO_ASSIGNEE => Some(Some(who)),
         Some(Some(who)) if who == "me" => Some(Some(
             me.ok_or_else(|| {
                 ApiError::bad_request("a token is nobody: assign an email instead of `me`")
@@ -325,13 +337,70 @@ pub fn change_of(body: ChangeBody, me: Option<&str>) -> AppResult<CaseChange> {
             Ok(clean)
         })
         .transpose()?;
+    let team = body
+        .team
+        .map(|t| t.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()));
     Ok(CaseChange {
         status,
         snoozed_until,
         assignee,
         priority,
         labels,
+        team,
     })
+}
+
+/// Checks the team a change names, and turns an `auto` assignee into the member the case's
+/// team picks.
+fn resolve_team_parts(
+    state: &AppState,
+    workspace_id: i64,
+    id: i64,
+    change: &CaseChange,
+) -> AppResult<CaseChange> {
+    let store = state.listening.store();
+    let wants_auto = change.assignee == Some(Some(AUTO_ASSIGNEE.to_string()));
+    if change.team.as_ref().is_none_or(Option::is_none) && !wants_auto {
+        return Ok(change.clone());
+    }
+    let teams = store.teams(workspace_id)?;
+    let named = |name: &str| {
+        teams.iter().find(|t| t.name == name).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidMessage,
+                format!("no team {name:?} in this workspace"),
+            )
+        })
+    };
+    if let Some(Some(team)) = &change.team {
+        named(team)?;
+    }
+    let mut resolved = change.clone();
+    if wants_auto {
+        let team_name = match &change.team {
+            Some(team) => team.clone(),
+            None => store.case(workspace_id, id)?.and_then(|c| c.team),
+        };
+        let team = team_name
+            .as_deref()
+            .map(named)
+            .transpose()?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidMessage,
+                    "`auto` needs the case to be a team's; give it a team first",
+                )
+            })?;
+        let who = needle_cases::routing::pick_assignee(store.as_ref(), workspace_id, team)?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidMessage,
+                    format!("team {:?} assigns by hand (or has no members)", team.name),
+                )
+            })?;
+        resolved.assignee = Some(Some(who));
+    }
+    Ok(resolved)
 }
 
 /// Tells live pages (`case.changed`) that case `id` has something new.
@@ -356,6 +425,7 @@ pub fn apply_change(
 ) -> AppResult<Case> {
     let store = state.listening.store();
     let now = OffsetDateTime::now_utc();
+    let change = &resolve_team_parts(state, workspace_id, id, change)?;
     let case = store
         .update_case(workspace_id, id, change, &principal.actor, now)?
         .ok_or_else(|| {

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use needle_core::message::format_time;
 use needle_store::Workspace;
-use needle_store::cases::{Case, CaseStatus, Priority};
+use needle_store::cases::{Case, CaseStatus, Priority, Queue};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
@@ -51,7 +51,7 @@ struct Composer {
 
 /// The workspace a page shows: the one asked for, if the viewer may see it, else their
 /// default one.
-fn workspace_for(
+pub(crate) fn workspace_for(
     state: &AppState,
     principal: &Principal,
     asked: Option<&str>,
@@ -127,16 +127,20 @@ pub async fn queue(
         let queues: Vec<_> = standard.iter().map(|(_, q)| q.clone()).collect();
         let counts = store.count_cases(ws.id, &queues, now)?;
         let names: Vec<&'static str> = standard.iter().map(|(n, _)| *n).collect();
+        let teams: Vec<String> = store.teams(ws.id)?.into_iter().map(|t| t.name).collect();
+        let team_queues: Vec<Queue> = teams.iter().map(|t| Queue::Team(t.clone())).collect();
+        let team_counts = store.count_cases(ws.id, &team_queues, now)?;
         Ok((
             ws,
             name,
             cases,
             names.into_iter().zip(counts).collect::<Vec<_>>(),
+            teams.into_iter().zip(team_counts).collect::<Vec<_>>(),
             now,
         ))
     })
     .await;
-    let (ws, current, cases, counts, now) = match loaded {
+    let (ws, current, cases, counts, team_counts, now) = match loaded {
         Ok(loaded) => loaded,
         Err(e) => return error_page(&principal, e),
     };
@@ -150,6 +154,20 @@ pub async fn queue(
                             a href={ "/inbox?workspace=" (ws.name) "&queue=" (name) }
                               aria-current=[(current == *name).then_some("page")] {
                                 (name) " " span.count { (count) }
+                            }
+                        }
+                    }
+                }
+                @if !team_counts.is_empty() {
+                    h3 { "Teams" }
+                    ul {
+                        @for (team, count) in &team_counts {
+                            @let queue = format!("team:{team}");
+                            li {
+                                a href={ "/inbox?workspace=" (ws.name) "&queue=" (crate::page::urlencode(&queue)) }
+                                  aria-current=[(current == queue).then_some("page")] {
+                                    (team) " " span.count { (count) }
+                                }
                             }
                         }
                     }
@@ -206,6 +224,7 @@ fn event_line(e: &needle_store::cases::CaseEvent) -> Markup {
                 "assigned" => { p { "Assigned to " (e.body.get("to").and_then(|v| v.as_str()).unwrap_or("nobody")) } }
                 "status" => { p { "Status " (text("from")) " → " (text("to")) } }
                 "priority" => { p { "Priority " (text("from")) " → " (text("to")) } }
+                "team" => { p { "Team " (e.body.get("to").and_then(|v| v.as_str()).unwrap_or("none")) } }
                 _ => { p { (e.kind) } }
             }
         }
@@ -279,6 +298,7 @@ fn conversation(
             p.meta data-live="case" {
                 (priority_badge(c.priority)) " · " (c.status.as_str()) " · " (c.channel) " · "
                 (c.customer) " · assigned to " (c.assignee.as_deref().unwrap_or("nobody"))
+                @if let Some(team) = &c.team { " · team " (team) }
                 @if c.breached(now) { " · " span.badge { "SLA breached" } }
             }
             p.meta {

@@ -9,18 +9,21 @@ mod admin;
 mod api;
 pub mod auth;
 mod cases;
+mod chart;
 mod chat;
 mod connections;
 mod error;
 mod events;
 mod health;
 mod inbox;
+mod listening;
 mod openapi;
 mod page;
 mod profiles;
 mod relevance;
 mod segments;
 mod signin;
+mod teams;
 mod topics;
 
 use std::future::Future;
@@ -135,6 +138,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .delete(topics::delete),
         )
         .route("/topics/{key}/messages", get(topics::messages))
+        .route("/topics/{key}/series", get(topics::series))
         .route(
             "/topics/{key}/labels",
             get(relevance::labels).post(relevance::put_label),
@@ -149,6 +153,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/intents/classify", post(relevance::classify_intents))
         .route("/query/lint", post(topics::lint))
+        .route("/query/preview", post(topics::preview))
         .route("/dead-letters", get(api::dead_letters))
         .route("/events", get(events::stream))
         .route("/profiles", get(profiles::lookup))
@@ -192,6 +197,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/cases/{id}", get(cases::get_one).post(cases::change))
         .route("/cases/{id}/notes", post(cases::note))
         .route("/cases/{id}/canned/{name}", get(cases::canned_fill))
+        .route("/teams", get(teams::list))
+        .route(
+            "/teams/{name}",
+            axum::routing::put(teams::put).delete(teams::delete),
+        )
         .route("/canned", get(cases::canned_list))
         .route(
             "/canned/{name}",
@@ -214,6 +224,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/admin/people",
             get(admin::people).post(admin::people_submit),
         )
+        .route("/listening", get(listening::overview))
+        .route(
+            "/listening/new",
+            get(listening::new_topic).post(listening::save),
+        )
+        .route("/listening/try", post(listening::try_it))
+        .route("/listening/{key}", get(listening::topic_page))
+        .route("/listening/{key}/edit", get(listening::edit_topic))
         .route("/inbox", get(inbox::queue))
         .route("/inbox/new", post(inbox::make_case))
         .route(
@@ -222,6 +240,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/assets/needle.css", get(page::stylesheet))
         .route("/assets/inbox.js", get(page::inbox_script))
+        .route("/assets/listening.js", get(page::listening_script))
         .route("/chat.js", get(chat::script))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))

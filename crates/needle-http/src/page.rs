@@ -20,21 +20,30 @@ const CSS: &str = include_str!("../assets/needle.css");
 const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
                    img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 const INBOX_JS: &str = include_str!("../assets/inbox.js");
+const LISTENING_JS: &str = include_str!("../assets/listening.js");
 /// Longest text shown per message in the list.
-const PREVIEW_CHARS: usize = 600;
+pub(crate) const PREVIEW_CHARS: usize = 600;
 const CHANNELS: &[&str] = &[
     "email", "chat", "mastodon", "reddit", "review", "rss", "twitter", "forum", "webhook",
 ];
 
-pub async fn inbox_script() -> Response {
+fn script(source: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        INBOX_JS,
+        source,
     )
         .into_response()
+}
+
+pub async fn inbox_script() -> Response {
+    script(INBOX_JS)
+}
+
+pub async fn listening_script() -> Response {
+    script(LISTENING_JS)
 }
 
 pub async fn stylesheet() -> Response {
@@ -48,15 +57,8 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
-fn preview(text: &str) -> String {
-    match text.char_indices().nth(PREVIEW_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
-}
-
 /// Only web links become links; anything else (`javascript:`, `data:`) stays text.
-fn safe_link(url: &str) -> Option<&str> {
+pub(crate) fn safe_link(url: &str) -> Option<&str> {
     let lower = url.trim_start().to_ascii_lowercase();
     (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url)
 }
@@ -182,7 +184,7 @@ pub async fn home(
                         }
                         p.summary { (listing.messages.len()) " messages shown, newest first" }
                         ol.messages {
-                            @for m in &listing.messages {
+                            @for (i, m) in listing.messages.iter().enumerate() {
                                 li {
                                     div.meta {
                                         span.channel { (m.message.channel) }
@@ -193,7 +195,7 @@ pub async fn home(
                                         }
                                     }
                                     @if let Some(title) = &m.message.title { p.title { (title) } }
-                                    p.text lang=[m.message.lang.as_deref()] { (preview(&m.message.text)) }
+                                    p.text lang=[m.message.lang.as_deref()] { (crate::listening::highlighted(&m.message.text, listing.explanations.get(i))) }
                                     @if may_open_cases {
                                         form.make-case method="post" action="/inbox/new" {
                                             input type="hidden" name="csrf" value=(csrf);
@@ -237,7 +239,7 @@ fn older_link(params: &ListParams, next: Cursor) -> String {
     format!("/?{}", encoded.join("&"))
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -254,7 +256,17 @@ pub(crate) fn page(
     viewer: Option<&Principal>,
     body: Markup,
 ) -> impl IntoResponse + use<> {
-    layout(title, viewer, None, body)
+    layout(title, viewer, None, None, body)
+}
+
+/// A page that runs one script from `/assets` (an editor's helpers).
+pub(crate) fn scripted_page(
+    title: &str,
+    viewer: Option<&Principal>,
+    script: &'static str,
+    body: Markup,
+) -> impl IntoResponse + use<> {
+    layout(title, viewer, None, Some(script), body)
 }
 
 /// A page of `workspace` whose `data-live` parts follow its live events (`inbox.js`).
@@ -264,13 +276,20 @@ pub(crate) fn live_page(
     workspace: &str,
     body: Markup,
 ) -> impl IntoResponse + use<> {
-    layout(title, viewer, Some(workspace), body)
+    layout(
+        title,
+        viewer,
+        Some(workspace),
+        Some("/assets/inbox.js"),
+        body,
+    )
 }
 
 fn layout(
     title: &str,
     viewer: Option<&Principal>,
     live: Option<&str>,
+    script: Option<&'static str>,
     body: Markup,
 ) -> impl IntoResponse + use<> {
     let markup = html! {
@@ -281,7 +300,7 @@ fn layout(
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
                 link rel="stylesheet" href="/assets/needle.css";
-                @if live.is_some() { script src="/assets/inbox.js" defer {} }
+                @if let Some(src) = script { script src=(src) defer {} }
             }
             body data-workspace=[live] {
                 header {
@@ -290,6 +309,7 @@ fn layout(
                     @if let Some(keys) = viewer.and_then(|v| v.session.as_ref()) {
                         nav.account aria-label="account" {
                             a href="/inbox" { "Inbox" }
+                            a href="/listening" { "Listening" }
                             a href="/" { "Messages" }
                             @if viewer.is_some_and(|v| v.grants.iter().any(|g| g.role == needle_store::accounts::Role::Admin)) {
                                 a href="/admin/people" { "People" }

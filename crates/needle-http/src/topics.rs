@@ -1,5 +1,6 @@
 //! Topics over HTTP: create, change (a new version), list, delete, their messages, their
-//! backfill progress, and a linter for the query editor.
+//! volume and sentiment over time, their backfill progress, and for the query editor a
+//! linter and a preview on recent messages.
 
 use std::sync::Arc;
 
@@ -12,10 +13,13 @@ use axum::response::{IntoResponse, Response};
 use needle_bus::Event;
 use needle_core::ErrorCode;
 use needle_core::message::format_time;
-use needle_store::Cursor;
-use needle_store::topics::TopicRecord;
+use needle_listen::preview::Preview;
+use needle_nql::LintReport;
+use needle_store::topics::{SeriesBucket, SeriesWindow, TopicRecord};
+use needle_store::{Cursor, from_micros, micros};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::{WorkspaceParam, blocking, query_error, workspace_id_or_default};
@@ -123,7 +127,7 @@ pub async fn list(
 }
 
 /// Tells pipeline workers (and open pages) at once, rather than at their next reload.
-fn announce_topic_changed(state: &AppState, workspace_id: i64, key: &str) {
+pub(crate) fn announce_topic_changed(state: &AppState, workspace_id: i64, key: &str) {
     state.feed.announce(Event::new(
         workspace_id,
         Event::TOPIC_CHANGED,
@@ -317,4 +321,282 @@ pub async fn lint(
     let body: LintBody = json_body(&headers, body)?;
     let report = needle_nql::lint(&body.query);
     Ok(Json(serde_json::to_value(&report).unwrap_or_default()))
+}
+
+/// Longest window of a topic's series, in days.
+pub const MAX_SERIES_DAYS: i64 = 366;
+
+/// A topic's volume and sentiment over a window, every bucket present (empty ones too).
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub since: OffsetDateTime,
+    pub bucket: time::Duration,
+    pub buckets: Vec<SeriesBucket>,
+}
+
+impl Series {
+    pub fn bucket_start(&self, index: usize) -> OffsetDateTime {
+        self.since + self.bucket * index as u32
+    }
+
+    /// `hour` or `day`.
+    pub fn bucket_name(&self) -> &'static str {
+        if self.bucket < time::Duration::DAY {
+            "hour"
+        } else {
+            "day"
+        }
+    }
+}
+
+/// The window of `days` ending with the bucket that holds `end`: hours for up to two days,
+/// days (UTC) beyond.
+fn window_ending(end: OffsetDateTime, days: i64) -> SeriesWindow {
+    let bucket_us = if days <= 2 { 3_600 } else { 86_400 } * 1_000_000;
+    let until_us = (micros(end).div_euclid(bucket_us) + 1) * bucket_us;
+    SeriesWindow {
+        since_us: until_us - days * 86_400 * 1_000_000,
+        until_us,
+        bucket_us,
+    }
+}
+
+/// Where a window of `days` over `topics` should end: now, unless none of them has a message
+/// in the `days` before now but some have older ones (an import of last year, the demo);
+/// then at the newest of those. True when moved.
+pub fn window_end(
+    state: &AppState,
+    topics: &[TopicRecord],
+    days: i64,
+    now: OffsetDateTime,
+) -> AppResult<(OffsetDateTime, bool)> {
+    let mut newest: Option<OffsetDateTime> = None;
+    for topic in topics {
+        if let Some(m) = state
+            .store_topics()
+            .topic_messages(topic.id, topic.version, None, 1)?
+            .first()
+        {
+            newest = newest.max(Some(m.message.created_at));
+        }
+    }
+    Ok(match newest {
+        Some(newest) if newest < now - time::Duration::days(days) => (newest, true),
+        _ => (now, false),
+    })
+}
+
+fn check_days(days: i64) -> AppResult<i64> {
+    if (1..=MAX_SERIES_DAYS).contains(&days) {
+        Ok(days)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "`days` must be from 1 to {MAX_SERIES_DAYS}, got {days}"
+        )))
+    }
+}
+
+/// A topic's series over the `days` up to the bucket holding `end`.
+pub fn topic_series(
+    state: &AppState,
+    topic: &TopicRecord,
+    days: i64,
+    end: OffsetDateTime,
+) -> AppResult<Series> {
+    let window = window_ending(end, check_days(days)?);
+    let sparse = state
+        .store_topics()
+        .topic_series(topic.id, topic.version, window)?;
+    let len = ((window.until_us - window.since_us) / window.bucket_us) as usize;
+    let mut buckets: Vec<SeriesBucket> = (0..len as i64)
+        .map(|index| SeriesBucket {
+            index,
+            ..SeriesBucket::default()
+        })
+        .collect();
+    for bucket in sparse {
+        if let Some(slot) = usize::try_from(bucket.index)
+            .ok()
+            .and_then(|i| buckets.get_mut(i))
+        {
+            *slot = bucket;
+        }
+    }
+    Ok(Series {
+        since: from_micros(window.since_us),
+        bucket: time::Duration::microseconds(window.bucket_us),
+        buckets,
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesParams {
+    pub workspace: Option<String>,
+    /// How many days, up to now (1 to 366, default 30). Hourly buckets up to 2 days,
+    /// daily (UTC) beyond.
+    pub days: Option<i64>,
+}
+
+/// A topic's volume and sentiment over time: the `days` up to now, or up to its newest
+/// message when it has none that recent (`moved_to_newest`).
+#[utoipa::path(get, path = "/api/v1/topics/{key}/series", tag = "topics",
+    params(("key" = String, Path), SeriesParams),
+    responses((status = 200, description = "Every bucket of the window with its message count, sentiment counts and mean sentiment"),
+              (status = 404, description = "No such topic")))]
+pub async fn series(
+    State(state): State<Arc<AppState>>,
+    Path(key): Path<String>,
+    params: Result<Query<SeriesParams>, QueryRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(params) = params.map_err(query_error)?;
+    blocking(move || {
+        let ws = workspace_id_or_default(&state, params.workspace.as_deref())?;
+        let topic = state
+            .store_topics()
+            .topic(ws, &key)?
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no topic {key:?}")))?;
+        let days = check_days(params.days.unwrap_or(30))?;
+        let (end, moved) = window_end(
+            &state,
+            std::slice::from_ref(&topic),
+            days,
+            OffsetDateTime::now_utc(),
+        )?;
+        let series = topic_series(&state, &topic, days, end)?;
+        let buckets: Vec<Value> = series
+            .buckets
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                json!({
+                    "start": format_time(series.bucket_start(i)),
+                    "messages": b.messages,
+                    "positive": b.positive,
+                    "neutral": b.neutral(),
+                    "negative": b.negative,
+                    "unclassified": b.messages.saturating_sub(b.classified),
+                    "mean_sentiment": b.mean_sentiment(),
+                })
+            })
+            .collect();
+        Ok(Json(json!({
+            "topic": topic.key,
+            "version": topic.version,
+            "bucket": series.bucket_name(),
+            "since": format_time(series.since),
+            "until": format_time(series.bucket_start(series.buckets.len())),
+            "moved_to_newest": moved,
+            "buckets": buckets,
+        })))
+    })
+    .await
+}
+
+/// What a draft topic is: its queries' lint, and (when both compile) its preview.
+pub struct Draft {
+    pub query: LintReport,
+    pub exclude: Option<LintReport>,
+    pub preview: Option<Preview>,
+}
+
+/// Recent messages a draft is tried on, unless asked otherwise.
+pub const PREVIEW_RECENT: usize = 1_000;
+/// Matches a preview lists, at most.
+pub const PREVIEW_SHOWN: usize = 20;
+
+/// Lints a draft topic and, when it has no errors, tries it on the workspace's `recent`
+/// newest messages.
+pub fn try_draft(
+    state: &AppState,
+    workspace_id: i64,
+    query: &str,
+    exclude: Option<&str>,
+    recent: usize,
+    shown: usize,
+) -> AppResult<Draft> {
+    let exclude = exclude.filter(|e| !e.trim().is_empty());
+    let query_lint = needle_nql::lint(query);
+    let exclude_lint = exclude.map(needle_nql::lint);
+    let clean =
+        query_lint.errors.is_empty() && exclude_lint.as_ref().is_none_or(|l| l.errors.is_empty());
+    let preview = if clean && !query.trim().is_empty() {
+        let topic = needle_listen::compile_topic("draft", "brand", query, exclude)?;
+        Some(
+            state
+                .listening
+                .preview(workspace_id, &topic, recent, shown)?,
+        )
+    } else {
+        None
+    };
+    Ok(Draft {
+        query: query_lint,
+        exclude: exclude_lint,
+        preview,
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewBody {
+    pub query: String,
+    pub exclude: Option<String>,
+    /// How many of the newest messages to try it on (1 to 5000, default 1000).
+    pub recent: Option<usize>,
+    /// How many matches to list (0 to 100, default 20).
+    pub limit: Option<usize>,
+}
+
+/// Lints a draft topic and tries it on the workspace's newest messages, before saving.
+#[utoipa::path(post, path = "/api/v1/query/preview", tag = "topics", params(WorkspaceParam), request_body = PreviewBody,
+    responses((status = 200, description = "`lint` for each query; `preview` (examined, matched, messages with `match`) when neither has errors, else null")))]
+pub async fn preview(
+    State(state): State<Arc<AppState>>,
+    params: Result<Query<WorkspaceParam>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Json<Value>> {
+    let Query(params) = params.map_err(query_error)?;
+    let body: PreviewBody = json_body(&headers, body)?;
+    let recent = body.recent.unwrap_or(PREVIEW_RECENT);
+    if !(1..=needle_listen::preview::MAX_RECENT).contains(&recent) {
+        return Err(ApiError::bad_request(format!(
+            "`recent` must be from 1 to {}, got {recent}",
+            needle_listen::preview::MAX_RECENT
+        )));
+    }
+    let limit = body.limit.unwrap_or(PREVIEW_SHOWN);
+    if limit > 100 {
+        return Err(ApiError::bad_request(format!(
+            "`limit` must be from 0 to 100, got {limit}"
+        )));
+    }
+    blocking(move || {
+        let ws = workspace_of(&state, &params)?;
+        let draft = try_draft(
+            &state,
+            ws,
+            &body.query,
+            body.exclude.as_deref(),
+            recent,
+            limit,
+        )?;
+        let preview = draft.preview.map(|p| {
+            json!({
+                "examined": p.examined,
+                "matched": p.matched,
+                "messages": p.messages.iter().map(|(stored, why)| {
+                    let mut m = crate::api::stored_json(stored);
+                    m["match"] = serde_json::to_value(why).unwrap_or_default();
+                    m
+                }).collect::<Vec<_>>(),
+            })
+        });
+        Ok(Json(json!({
+            "lint": {"query": draft.query, "exclude": draft.exclude},
+            "preview": preview,
+        })))
+    })
+    .await
 }

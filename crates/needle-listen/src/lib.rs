@@ -12,6 +12,7 @@
 pub mod backfill;
 mod document;
 mod presearch;
+pub mod preview;
 pub mod search;
 mod stage;
 

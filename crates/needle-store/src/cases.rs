@@ -104,6 +104,8 @@ pub struct Case {
     /// The assignee's email.
     pub assignee: Option<String>,
     pub labels: Vec<String>,
+    /// The team whose case it is.
+    pub team: Option<String>,
     pub opened_at: OffsetDateTime,
     pub last_inbound_at: OffsetDateTime,
     pub first_response_due: OffsetDateTime,
@@ -145,6 +147,8 @@ pub struct CaseTouch<'a> {
     /// For a case this message opens (or reopens).
     pub first_response_due: OffsetDateTime,
     pub resolution_due: OffsetDateTime,
+    /// The team a case this message opens goes to; a case keeps the team it has.
+    pub team: Option<&'a str>,
 }
 
 /// Which cases a list shows.
@@ -163,6 +167,8 @@ pub enum Queue {
     Resolved,
     /// Not resolved and carrying this label.
     Label(String),
+    /// Not resolved and this team's.
+    Team(String),
 }
 
 /// A change to a case; `None` leaves a field as it is.
@@ -175,6 +181,8 @@ pub struct CaseChange {
     pub assignee: Option<Option<String>>,
     pub priority: Option<Priority>,
     pub labels: Option<Vec<String>>,
+    /// `Some(None)` takes the case from its team.
+    pub team: Option<Option<String>>,
 }
 
 /// Something that happened in a case: a note, an assignment, a status change, a reply.
@@ -184,7 +192,7 @@ pub struct CaseEvent {
     pub case_id: i64,
     pub at: OffsetDateTime,
     pub actor: String,
-    /// `note`, `assigned`, `status`, `priority`, `labels`, `reply`.
+    /// `note`, `assigned`, `status`, `priority`, `labels`, `team`, `reply`.
     pub kind: String,
     pub body: Value,
 }
@@ -248,6 +256,11 @@ pub(crate) fn queue_sql(
                 Some(QueueArg::Text(label.clone())),
             )
         }
+        Queue::Team(team) => (
+            format!("status <> 'resolved' AND team = {p}"),
+            by_urgency,
+            Some(QueueArg::Text(team.clone())),
+        ),
     }
 }
 
@@ -348,6 +361,7 @@ pub mod conformance {
                 inbound_messages_open_one_case_per_thread_and_answers_count,
                 queues_sort_by_priority_and_follow_status_assignee_and_labels,
                 changes_are_recorded_as_events_and_resolved_cases_reopen,
+                cases_keep_the_team_they_opened_with_and_move_by_hand,
                 canned_responses_are_kept_per_workspace_by_name);
         };
         (@each $open:expr; $($check:ident),*) => {
@@ -380,6 +394,7 @@ pub mod conformance {
             priority,
             first_response_due: t(at + 60),
             resolution_due: t(at + 24 * 60),
+            team: None,
         }
     }
 
@@ -618,6 +633,64 @@ pub mod conformance {
             "priority is never lowered by a message"
         );
         assert_eq!(c.assignee.as_deref(), Some("kim@example.com"));
+    }
+
+    pub fn cases_keep_the_team_they_opened_with_and_move_by_hand(store: &dyn All) {
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        let care = CaseTouch {
+            team: Some("care"),
+            ..touch("t", 0, true, Priority::Normal)
+        };
+        let id = store.record_case_message(ws, &care).unwrap().unwrap();
+        let other = store
+            .record_case_message(ws, &touch("u", 1, true, Priority::Normal))
+            .unwrap()
+            .unwrap();
+        // A later message routed elsewhere does not move the case.
+        let billing = CaseTouch {
+            team: Some("billing"),
+            ..touch("t", 2, true, Priority::Normal)
+        };
+        store.record_case_message(ws, &billing).unwrap();
+        assert_eq!(
+            store.case(ws, id).unwrap().unwrap().team.as_deref(),
+            Some("care")
+        );
+        assert_eq!(store.case(ws, other).unwrap().unwrap().team, None);
+        let team_queue = |name: &str| -> Vec<i64> {
+            store
+                .cases(ws, &Queue::Team(name.into()), t(5), 10)
+                .unwrap()
+                .iter()
+                .map(|c| c.id)
+                .collect()
+        };
+        assert_eq!(team_queue("care"), [id]);
+        let moved = CaseChange {
+            team: Some(Some("billing".into())),
+            ..CaseChange::default()
+        };
+        let c = store
+            .update_case(ws, other, &moved, "user:ann@example.com", t(6))
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.team.as_deref(), Some("billing"));
+        assert_eq!(team_queue("billing"), [other]);
+        assert_eq!(
+            store
+                .count_cases(ws, &[Queue::Team("billing".into())], t(6))
+                .unwrap(),
+            [1]
+        );
+        let events = store.case_events(other).unwrap();
+        assert_eq!(events[0].kind, "team");
+        assert_eq!(events[0].body, json!({"from": null, "to": "billing"}));
+        let away = CaseChange {
+            team: Some(None),
+            ..CaseChange::default()
+        };
+        store.update_case(ws, other, &away, "x", t(7)).unwrap();
+        assert!(team_queue("billing").is_empty());
     }
 
     pub fn canned_responses_are_kept_per_workspace_by_name(store: &dyn All) {

@@ -31,6 +31,8 @@ mod postgres_outbox;
 #[cfg(feature = "postgres")]
 mod postgres_profiles;
 #[cfg(feature = "postgres")]
+mod postgres_teams;
+#[cfg(feature = "postgres")]
 mod postgres_topics;
 pub mod profiles;
 mod row;
@@ -41,7 +43,9 @@ mod sqlite_connections;
 mod sqlite_labels;
 mod sqlite_outbox;
 mod sqlite_profiles;
+mod sqlite_teams;
 mod sqlite_topics;
+pub mod teams;
 #[cfg(feature = "postgres")]
 pub mod testing;
 pub mod topics;
@@ -271,7 +275,8 @@ pub trait Store: Send + Sync {
 }
 
 /// A store that holds everything Needle keeps: messages, topics, profiles and relevance
-/// labels, connections, the outbox, accounts, cases. Backends implement the parts; this names the whole.
+/// labels, connections, the outbox, accounts, cases, teams. Backends implement the parts;
+/// this names the whole.
 pub trait Backend:
     Store
     + topics::TopicStore
@@ -281,6 +286,7 @@ pub trait Backend:
     + outbox::OutboxStore
     + accounts::AccountStore
     + cases::CaseStore
+    + teams::TeamStore
 {
 }
 
@@ -293,6 +299,7 @@ impl<
         + outbox::OutboxStore
         + accounts::AccountStore
         + cases::CaseStore
+        + teams::TeamStore
         + ?Sized,
 > Backend for T
 {

@@ -17,7 +17,7 @@ macro_rules! columns {
     () => {
         "id, workspace_id, channel, thread_id, subject, customer, status, snoozed_until,
          priority, assignee, labels, opened_at, last_inbound_at, first_response_due,
-         first_response_at, resolution_due, resolved_at, messages, updated_at"
+         first_response_at, resolution_due, resolved_at, messages, updated_at, team"
     };
 }
 
@@ -25,8 +25,8 @@ macro_rules! columns {
 // so a resolved case gets new due times as it reopens.
 const OPEN: &str = "INSERT INTO cases (workspace_id, channel, thread_id, subject, customer,
         status, priority, opened_at, last_inbound_at, first_response_due, resolution_due,
-        messages, updated_at)
-    VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $7, $8, $9, 1, $10)
+        messages, updated_at, team)
+    VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $7, $8, $9, 1, $10, $11)
     ON CONFLICT (workspace_id, channel, thread_id) DO UPDATE SET
         messages = cases.messages + 1,
         updated_at = excluded.updated_at,
@@ -61,6 +61,7 @@ const SET_STATUS: &str = "UPDATE cases SET status = $1::TEXT, snoozed_until = $2
     WHERE id = $4";
 const SET_ASSIGNEE: &str = "UPDATE cases SET assignee = $1 WHERE id = $2";
 const SET_PRIORITY: &str = "UPDATE cases SET priority = $1 WHERE id = $2";
+const SET_TEAM: &str = "UPDATE cases SET team = $1 WHERE id = $2";
 const SET_LABELS: &str = "UPDATE cases SET labels = $1 WHERE id = $2";
 const TOUCHED: &str = "UPDATE cases SET updated_at = $1 WHERE id = $2";
 const EVENT: &str =
@@ -114,6 +115,7 @@ fn case_row(row: &Row) -> Result<Case, Failure> {
         resolved_at: time(16)?,
         messages: row.try_get(17)?,
         updated_at: from_micros(row.try_get(18)?),
+        team: row.try_get(19)?,
     })
 }
 
@@ -167,6 +169,7 @@ impl CaseStore for PostgresStore {
                             &micros(touch.first_response_due),
                             &micros(touch.resolution_due),
                             &now,
+                            &touch.team,
                         ],
                     )?;
                     Some(row.try_get(0)?)
@@ -315,6 +318,10 @@ impl CaseStore for PostgresStore {
             if let Some(labels) = &change.labels {
                 tx.execute(SET_LABELS, &[&json!(labels).to_string(), &id])?;
                 events.push(("labels", json!({"from": before.labels, "to": labels})));
+            }
+            if let Some(team) = &change.team {
+                tx.execute(SET_TEAM, &[team, &id])?;
+                events.push(("team", json!({"from": before.team, "to": team})));
             }
             for (kind, body) in &events {
                 tx.execute(EVENT, &[&id, &at_us, &actor, kind, &body.to_string()])?;

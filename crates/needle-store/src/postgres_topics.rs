@@ -21,7 +21,10 @@ use ::postgres::types::ToSql;
 use ::postgres::{IsolationLevel, Row, Statement, Transaction};
 
 use crate::postgres::{Failure, PostgresStore, limit, message_columns, rows_to_messages};
-use crate::topics::{Backfill, Tag, TopicDefinition, TopicRecord, TopicStore, TopicVersion};
+use crate::topics::{
+    Backfill, SeriesBucket, SeriesWindow, Tag, TopicDefinition, TopicRecord, TopicStore,
+    TopicVersion,
+};
 use crate::{Cursor, Result, StoreError, StoredMessage, from_micros, micros};
 
 /// The columns [`topic_row`] reads, from `topics t JOIN topic_versions v` at the current
@@ -102,6 +105,21 @@ const TOPIC_MESSAGES: &str = concat!(
 );
 const TOPIC_COUNT: &str =
     "SELECT count(*) FROM message_topics WHERE topic_id = $1 AND version = $2";
+/// Volume and sentiment per bucket; the classification is JSON text.
+const TOPIC_SERIES: &str = "
+    SELECT (mt.created_at - $3) / $5 AS bucket, count(*),
+           count(*) FILTER (WHERE s.label = 'positive'),
+           count(*) FILTER (WHERE s.label = 'negative'),
+           count(s.score), coalesce(sum(s.score), 0)
+    FROM message_topics mt
+    JOIN messages m ON m.seq = mt.message_seq
+    CROSS JOIN LATERAL (
+        SELECT m.classification::jsonb #>> '{sentiment,label}' AS label,
+               (m.classification::jsonb #>> '{sentiment,score}')::float8 AS score
+    ) s
+    WHERE mt.topic_id = $1 AND mt.version = $2
+      AND mt.created_at >= $3 AND mt.created_at < $4
+    GROUP BY bucket ORDER BY bucket";
 /// In the order the seqs were asked (repeats included), then by key.
 const TOPICS_OF: &str = "
     SELECT mt.message_seq, t.key
@@ -365,6 +383,43 @@ impl TopicStore for PostgresStore {
             TOPIC_MESSAGES,
             &[&topic_id, &version, &ts, &seq, &self::limit(limit)],
         )
+    }
+
+    fn topic_series(
+        &self,
+        topic_id: i64,
+        version: i64,
+        window: SeriesWindow,
+    ) -> Result<Vec<SeriesBucket>> {
+        self.with_conn(|conn| {
+            let series = conn.prepare(TOPIC_SERIES)?;
+            let bucket_us = window.bucket_us.max(1);
+            let rows = conn.client.query(
+                &series,
+                &[
+                    &topic_id,
+                    &version,
+                    &window.since_us,
+                    &window.until_us,
+                    &bucket_us,
+                ],
+            )?;
+            let count = |row: &Row, i: usize| -> std::result::Result<u64, ::postgres::Error> {
+                Ok(u64::try_from(row.try_get::<_, i64>(i)?).unwrap_or(0))
+            };
+            rows.iter()
+                .map(|row| -> Result<SeriesBucket, Failure> {
+                    Ok(SeriesBucket {
+                        index: row.try_get(0)?,
+                        messages: count(row, 1)?,
+                        positive: count(row, 2)?,
+                        negative: count(row, 3)?,
+                        classified: count(row, 4)?,
+                        sentiment_sum: row.try_get(5)?,
+                    })
+                })
+                .collect()
+        })
     }
 
     fn topic_count(&self, topic_id: i64, version: i64) -> Result<u64> {

@@ -14,7 +14,7 @@ use crate::{Result, StoredMessage, from_micros, micros};
 
 const COLUMNS: &str = "id, workspace_id, channel, thread_id, subject, customer, status,
     snoozed_until, priority, assignee, labels, opened_at, last_inbound_at, first_response_due,
-    first_response_at, resolution_due, resolved_at, messages, updated_at";
+    first_response_at, resolution_due, resolved_at, messages, updated_at, team";
 
 fn bad(i: usize, why: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, why.into())
@@ -47,6 +47,7 @@ fn case_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Case> {
         resolved_at: time(16)?,
         messages: row.get(17)?,
         updated_at: from_micros(row.get(18)?),
+        team: row.get(19)?,
     })
 }
 
@@ -109,8 +110,8 @@ fn record_one(
     conn.prepare_cached(
         "INSERT INTO cases (workspace_id, channel, thread_id, subject, customer, status,
              priority, opened_at, last_inbound_at, first_response_due, resolution_due,
-             messages, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?7, ?8, ?9, 1, ?10)
+             messages, updated_at, team)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?7, ?8, ?9, 1, ?10, ?11)
          ON CONFLICT (workspace_id, channel, thread_id) DO UPDATE SET
              messages = messages + 1,
              updated_at = excluded.updated_at,
@@ -138,7 +139,8 @@ fn record_one(
             at,
             micros(touch.first_response_due),
             micros(touch.resolution_due),
-            now
+            now,
+            touch.team
         ],
         |r| r.get(0),
     )
@@ -288,6 +290,14 @@ impl CaseStore for SqliteStore {
                 )?;
                 let body = json!({"from": before.labels, "to": labels});
                 record_event(&tx, id, at_us, actor, "labels", &body)?;
+            }
+            if let Some(team) = &change.team {
+                tx.execute(
+                    "UPDATE cases SET team = ?1 WHERE id = ?2",
+                    params![team, id],
+                )?;
+                let body = json!({"from": before.team, "to": team});
+                record_event(&tx, id, at_us, actor, "team", &body)?;
             }
             tx.execute(
                 "UPDATE cases SET updated_at = ?1 WHERE id = ?2",

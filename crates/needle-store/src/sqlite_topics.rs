@@ -3,7 +3,10 @@
 use rusqlite::{OptionalExtension, params};
 
 use crate::sqlite::{MESSAGE_COLUMNS, SqliteStore, row_to_message};
-use crate::topics::{Backfill, Tag, TopicDefinition, TopicRecord, TopicStore, TopicVersion};
+use crate::topics::{
+    Backfill, SeriesBucket, SeriesWindow, Tag, TopicDefinition, TopicRecord, TopicStore,
+    TopicVersion,
+};
 use crate::{Cursor, Result, StoredMessage, from_micros, micros};
 
 const TOPIC_COLUMNS: &str = "t.id, t.workspace_id, t.key, t.current_version, v.level, v.query, v.exclude, \
@@ -232,6 +235,49 @@ impl TopicStore for SqliteStore {
                 |r| r.get::<_, i64>(0),
             )
             .map(|n| n as u64)
+        })
+    }
+
+    fn topic_series(
+        &self,
+        topic_id: i64,
+        version: i64,
+        window: SeriesWindow,
+    ) -> Result<Vec<SeriesBucket>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT (mt.created_at - ?3) / ?5 AS bucket, count(*),
+                        sum(s.label = 'positive'), sum(s.label = 'negative'),
+                        count(s.score), total(s.score)
+                 FROM message_topics mt
+                 JOIN (SELECT seq,
+                              json_extract(classification, '$.sentiment.label') AS label,
+                              json_extract(classification, '$.sentiment.score') AS score
+                       FROM messages) s ON s.seq = mt.message_seq
+                 WHERE mt.topic_id = ?1 AND mt.version = ?2
+                   AND mt.created_at >= ?3 AND mt.created_at < ?4
+                 GROUP BY bucket ORDER BY bucket",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    topic_id,
+                    version,
+                    window.since_us,
+                    window.until_us,
+                    window.bucket_us.max(1)
+                ],
+                |r| {
+                    Ok(SeriesBucket {
+                        index: r.get(0)?,
+                        messages: r.get::<_, i64>(1)? as u64,
+                        positive: r.get::<_, Option<i64>>(2)?.unwrap_or(0) as u64,
+                        negative: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                        classified: r.get::<_, i64>(4)? as u64,
+                        sentiment_sum: r.get(5)?,
+                    })
+                },
+            )?;
+            rows.collect()
         })
     }
 

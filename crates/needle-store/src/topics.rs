@@ -53,6 +53,43 @@ pub struct Tag {
     pub created_at_us: i64,
 }
 
+/// A time window of a topic's messages, split into equal buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesWindow {
+    /// Microseconds; the first bucket starts here.
+    pub since_us: i64,
+    /// Microseconds, exclusive.
+    pub until_us: i64,
+    /// Microseconds per bucket (above zero).
+    pub bucket_us: i64,
+}
+
+/// How many of a topic's messages fell in one bucket, and how they felt.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SeriesBucket {
+    /// Which bucket of the window, from 0.
+    pub index: i64,
+    pub messages: u64,
+    pub positive: u64,
+    pub negative: u64,
+    /// Messages with a sentiment (stored before classification existed, some have none).
+    pub classified: u64,
+    /// The sum of the classified messages' sentiment scores.
+    pub sentiment_sum: f64,
+}
+
+impl SeriesBucket {
+    pub fn neutral(&self) -> u64 {
+        self.classified
+            .saturating_sub(self.positive + self.negative)
+    }
+
+    /// The mean sentiment score, or `None` when no message here has one.
+    pub fn mean_sentiment(&self) -> Option<f64> {
+        (self.classified > 0).then(|| self.sentiment_sum / self.classified as f64)
+    }
+}
+
 /// Progress of computing one topic version's history over stored messages, newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backfill {
@@ -104,6 +141,14 @@ pub trait TopicStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<StoredMessage>>;
     fn topic_count(&self, topic_id: i64, version: i64) -> Result<u64>;
+    /// A topic version's volume and sentiment per bucket of `window`, by message time;
+    /// only buckets with messages, in order.
+    fn topic_series(
+        &self,
+        topic_id: i64,
+        version: i64,
+        window: SeriesWindow,
+    ) -> Result<Vec<SeriesBucket>>;
     /// The keys of the live topics (current versions) each message is in.
     fn topics_of(&self, seqs: &[i64]) -> Result<Vec<(i64, String)>>;
 
@@ -168,6 +213,7 @@ pub mod conformance {
                 deleted_topics_disappear_and_come_back_with_a_new_version,
                 tags_are_idempotent_and_list_newest_first,
                 backfill_walks_newest_first_and_resumes,
+                series_count_volume_and_sentiment_per_bucket,
                 one_owner_at_a_time_holds_a_backfill);
         };
         (@each $open:expr; $($check:ident),*) => {
@@ -281,6 +327,95 @@ pub mod conformance {
         assert_eq!(ids, ["1", "0"]);
         let of = store.topics_of(&[seqs[0]]).unwrap();
         assert_eq!(of, [(seqs[0], "office".to_string())]);
+    }
+
+    pub fn series_count_volume_and_sentiment_per_bucket(store: &dyn Both) {
+        use needle_core::{Classification, Sentiment};
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        let topic = store.save_topic(ws, &office("acme")).unwrap();
+        let felt = |score: f64| Classification {
+            lang: "en".into(),
+            sentiment: Sentiment::from_score(score),
+            intents: Vec::new(),
+            entities: Vec::new(),
+            truncated_at: None,
+            tier: None,
+            relevance: None,
+        };
+        let (happy, sad, flat) = (felt(0.8), felt(-0.6), felt(0.0));
+        // Minutes 0..=5 fall in the window; minute 10 is past its end.
+        let minutes = [0, 1, 2, 3, 5, 10];
+        let messages: Vec<_> = minutes
+            .iter()
+            .map(|m| message(&format!("m{m}"), "chat", *m))
+            .collect();
+        let refs: Vec<_> = messages.iter().collect();
+        let classes = [
+            Some(&happy),
+            Some(&sad),
+            Some(&flat),
+            None,
+            Some(&sad),
+            Some(&happy),
+        ];
+        let seqs: Vec<i64> = store
+            .insert_classified(ws, &refs, &classes)
+            .unwrap()
+            .iter()
+            .map(|i| i.seq())
+            .collect();
+        let mut tags: Vec<Tag> = seqs
+            .iter()
+            .zip(&messages)
+            .map(|(seq, m)| Tag {
+                seq: *seq,
+                topic_id: topic.id,
+                version: 1,
+                created_at_us: micros(m.created_at),
+            })
+            .collect();
+        // A match of another version is not this version's.
+        tags.push(Tag {
+            version: 2,
+            ..tags[0]
+        });
+        store.tag(&tags).unwrap();
+        let since_us = micros(messages[0].created_at);
+        let minute = 60_000_000;
+        let series = store
+            .topic_series(
+                topic.id,
+                1,
+                SeriesWindow {
+                    since_us,
+                    until_us: since_us + 6 * minute,
+                    bucket_us: 2 * minute,
+                },
+            )
+            .unwrap();
+        let counts: Vec<(i64, u64, u64, u64, u64)> = series
+            .iter()
+            .map(|b| (b.index, b.messages, b.positive, b.negative, b.classified))
+            .collect();
+        assert_eq!(counts, [(0, 2, 1, 1, 2), (1, 2, 0, 0, 1), (2, 1, 0, 1, 1)]);
+        assert!((series[0].mean_sentiment().unwrap() - 0.1).abs() < 1e-6);
+        assert_eq!(series[1].neutral(), 1);
+        assert_eq!(series[1].mean_sentiment(), Some(0.0));
+        let empty = store
+            .topic_series(
+                topic.id,
+                1,
+                SeriesWindow {
+                    since_us: since_us - 60 * minute,
+                    until_us: since_us,
+                    bucket_us: minute,
+                },
+            )
+            .unwrap();
+        assert!(
+            empty.is_empty(),
+            "nothing before the first message: {empty:?}"
+        );
     }
 
     pub fn backfill_walks_newest_first_and_resumes(store: &dyn Both) {

@@ -66,12 +66,15 @@ pub fn need(method: &Method, path: &str) -> Need {
         ["workspaces"] => Need::Operator,
         ["topics", _, "labels", ..] => Need::Curate,
         // Scoring and classifying change nothing.
-        ["topics", _, "relevance"] | ["intents", "classify"] | ["query", "lint"] => Need::Read,
+        ["topics", _, "relevance"] | ["intents", "classify"] | ["query", "lint" | "preview"] => {
+            Need::Read
+        }
         ["topics", ..] | ["segments", ..] if read => Need::Read,
         ["topics", ..] | ["segments", ..] => Need::Listen,
         ["events"] => Need::Read,
         ["cases", ..] if read => Need::Read,
         ["canned", ..] if read => Need::Read,
+        ["teams"] if read => Need::Read,
         ["cases", _, "notes"] => Need::Curate,
         ["cases"] => Need::Reply,
         ["cases", _] => Need::Reply,
@@ -112,6 +115,11 @@ mod tests {
         assert_eq!(need(&post, "/cases/4/notes"), Need::Curate);
         assert_eq!(need(&get, "/canned"), Need::Read);
         assert_eq!(need(&Method::PUT, "/canned/thanks"), Need::Admin);
+        assert_eq!(need(&get, "/teams"), Need::Read);
+        assert_eq!(need(&get, "/topics/office/series"), Need::Read);
+        assert_eq!(need(&post, "/query/preview"), Need::Read);
+        assert_eq!(need(&Method::PUT, "/teams/care"), Need::Admin);
+        assert_eq!(need(&Method::DELETE, "/teams/care"), Need::Admin);
         assert_eq!(
             need(&get, "/something-new"),
             Need::Admin,

@@ -148,7 +148,7 @@ pub fn run(
     });
     if demo {
         match &local_pipeline {
-            Some(pipeline) => seed_demo(&dir, pipeline)?,
+            Some(pipeline) => seed_demo(&dir, &listening, pipeline)?,
             None => eprintln!("demo: only a process with the pipeline role seeds demo data"),
         }
     }
@@ -261,8 +261,40 @@ async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
+/// The demo's listening topics, one per level, so the listening views have something to show.
+const DEMO_TOPICS: &[(&str, &str, &str, Option<&str>)] = &[
+    (
+        "to-acme",
+        "owned",
+        "channel:email OR channel:chat OR @acme OR @acme_support",
+        None,
+    ),
+    (
+        "acme-products",
+        "brand",
+        "\"Acme Phone\" OR \"Acme Buds\" OR AcmeBook OR AcmeOS OR \"Acme Cloud\"",
+        None,
+    ),
+    (
+        "rivals",
+        "competitor",
+        "Globex OR Initech OR \"Umbrella Nova\"",
+        None,
+    ),
+    (
+        "phone-shoppers",
+        "category",
+        "(buying OR recommend OR \"which phone\") NEAR/12 (phone OR smartphone OR Globex OR Initech)",
+        Some("channel:email"),
+    ),
+];
+
 /// Fills an empty data dir with the demo workspace; leaves a data dir with messages alone.
-fn seed_demo(dir: &DataDir, pipeline: &Pipeline) -> CliResult<()> {
+fn seed_demo(
+    dir: &DataDir,
+    listening: &needle_listen::Listening,
+    pipeline: &Pipeline,
+) -> CliResult<()> {
     if dir.store.count(None)? > 0 {
         eprintln!("demo: the data dir already holds messages; leaving it as it is");
         return Ok(());
@@ -291,6 +323,12 @@ fn seed_demo(dir: &DataDir, pipeline: &Pipeline) -> CliResult<()> {
         }
     }
     eprintln!("demo: added {stored} generated messages to the workspace {DEFAULT_WORKSPACE:?}");
+    for (key, level, query, exclude) in DEMO_TOPICS {
+        // The backfill worker finds their history once the server runs.
+        listening
+            .save_topic(workspace.id, key, level, query, *exclude)
+            .map_err(|e| Failure::new(e.code(), format!("demo topic {key}: {e}")))?;
+    }
     demo_people(dir, workspace.id)
 }
 
