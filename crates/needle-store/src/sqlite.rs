@@ -72,6 +72,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_cases",
         include_str!("../migrations/sqlite/0012_cases.sql"),
     ),
+    (
+        "0013_mentions",
+        include_str!("../migrations/sqlite/0013_mentions.sql"),
+    ),
 ];
 
 /// The SQLite store.
