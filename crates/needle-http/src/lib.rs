@@ -8,6 +8,7 @@
 mod admin;
 mod api;
 pub mod auth;
+mod bulk;
 mod cases;
 mod chat;
 mod connections;
@@ -15,8 +16,10 @@ mod error;
 mod events;
 mod health;
 mod inbox;
+mod notifications;
 mod openapi;
 mod page;
+pub mod presence;
 mod profiles;
 mod relevance;
 mod segments;
@@ -76,6 +79,8 @@ pub struct AppState {
     pub learning: Learning,
     /// Failed sign-ins, to slow down password guessing.
     pub limiter: auth::limiter::SignInLimiter,
+    /// Who has which case open, in this process.
+    pub presence: presence::Presence,
 }
 
 impl AppState {
@@ -104,6 +109,7 @@ impl AppState {
             profiles: std::sync::OnceLock::new(),
             learning: Learning::default(),
             limiter: auth::limiter::SignInLimiter::default(),
+            presence: presence::Presence::default(),
         })
     }
 
@@ -190,7 +196,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/audit", get(admin::audit_log))
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/{id}", get(cases::get_one).post(cases::change))
+        .route("/cases/bulk", post(bulk::api))
         .route("/cases/{id}/notes", post(cases::note))
+        .route("/cases/{id}/presence", post(presence::report))
+        .route("/notifications", get(notifications::list))
         .route("/cases/{id}/canned/{name}", get(cases::canned_fill))
         .route("/canned", get(cases::canned_list))
         .route(
@@ -216,6 +225,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/inbox", get(inbox::queue))
         .route("/inbox/new", post(inbox::make_case))
+        .route("/inbox/bulk", post(inbox::bulk))
         .route(
             "/inbox/{id}",
             get(inbox::case_page).post(inbox::case_action),

@@ -237,7 +237,7 @@ fn older_link(params: &ListParams, next: Cursor) -> String {
     format!("/?{}", encoded.join("&"))
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
