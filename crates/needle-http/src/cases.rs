@@ -30,7 +30,13 @@ const MAX_NOTE: usize = 10_000;
 pub fn standard_queues(email: Option<&str>) -> Vec<(&'static str, Queue)> {
     let mut queues = vec![("open", Queue::Open), ("unassigned", Queue::Unassigned)];
     if let Some(email) = email {
-        queues.insert(0, ("mine", Queue::Mine(email.to_string())));
+        queues.splice(
+            0..0,
+            [
+                ("mine", Queue::Mine(email.to_string())),
+                ("mentions", Queue::Mentioned(email.to_string())),
+            ],
+        );
     }
     queues.extend([
         ("breached", Queue::Breached),
@@ -41,8 +47,8 @@ pub fn standard_queues(email: Option<&str>) -> Vec<(&'static str, Queue)> {
     queues
 }
 
-/// A queue by name: `open`, `mine`, `unassigned`, `pending`, `snoozed`, `breached`,
-/// `resolved`, `label:NAME` or `team:NAME`.
+/// A queue by name: `open`, `mine`, `mentions`, `unassigned`, `pending`, `snoozed`,
+/// `breached`, `resolved`, `label:NAME` or `team:NAME`.
 pub fn parse_queue(name: &str, me: Option<&str>) -> AppResult<Queue> {
     if let Some(label) = name.strip_prefix("label:") {
         return Ok(Queue::Label(label.to_string()));
@@ -50,10 +56,17 @@ pub fn parse_queue(name: &str, me: Option<&str>) -> AppResult<Queue> {
     if let Some(team) = name.strip_prefix("team:") {
         return Ok(Queue::Team(team.to_string()));
     }
-    if name == "mine" {
-        return me.map(|m| Queue::Mine(m.to_string())).ok_or_else(|| {
-            ApiError::bad_request("`mine` is the queue of a signed-in person, not of a token")
-        });
+    if name == "mine" || name == "mentions" {
+        let me = me.ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "`{name}` is a queue of a signed-in person, not of a token"
+            ))
+        })?;
+        return Ok(standard_queues(Some(me))
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, q)| q)
+            .expect("a signed-in person's standard queues hold it"));
     }
     standard_queues(None)
         .into_iter()
@@ -61,7 +74,7 @@ pub fn parse_queue(name: &str, me: Option<&str>) -> AppResult<Queue> {
         .map(|(_, q)| q)
         .ok_or_else(|| {
             ApiError::bad_request(format!(
-                "unknown queue {name:?}: open, mine, unassigned, pending, snoozed, breached, resolved, label:NAME or team:NAME"
+                "unknown queue {name:?}: open, mine, mentions, unassigned, pending, snoozed, breached, resolved, label:NAME or team:NAME"
             ))
         })
 }
@@ -180,14 +193,25 @@ fn profile_of(
     })
 }
 
+/// Case `id` of a workspace, or not found.
+pub fn case_in(state: &AppState, workspace_id: i64, id: i64) -> AppResult<Case> {
+    state
+        .listening
+        .store()
+        .case(workspace_id, id)?
+        .ok_or_else(|| no_case(id))
+}
+
+fn no_case(id: i64) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("no case {id} in this workspace"),
+    )
+}
+
 pub fn load_case(state: &AppState, workspace_id: i64, id: i64) -> AppResult<CaseView> {
     let store = state.listening.store();
-    let case = store.case(workspace_id, id)?.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::NotFound,
-            format!("no case {id} in this workspace"),
-        )
-    })?;
+    let case = case_in(state, workspace_id, id)?;
     let messages =
         store.thread_messages(workspace_id, &case.channel, &case.thread_id, THREAD_LIMIT)?;
     let events = store.case_events(case.id)?;
@@ -204,9 +228,11 @@ pub fn load_case(state: &AppState, workspace_id: i64, id: i64) -> AppResult<Case
     })
 }
 
-/// `GET /api/v1/cases/{id}`.
+/// `GET /api/v1/cases/{id}`: the case, its conversation, its history, the customer's
+/// profile, and who else has it open (`presence`, as this node knows).
 pub async fn get_one(
     State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<i64>,
     params: Result<Query<WorkspaceParam>, QueryRejection>,
 ) -> AppResult<Json<Value>> {
@@ -215,6 +241,10 @@ pub async fn get_one(
         let ws = workspace_or_default(&state, params.workspace.as_deref())?;
         let view = load_case(&state, ws.id, id)?;
         let now = OffsetDateTime::now_utc();
+        let here =
+            state
+                .presence
+                .others((ws.id, id), email_of(&principal), std::time::Instant::now());
         Ok(Json(json!({
             "case": case_json(&view.case, now),
             "messages": view.messages.iter().map(stored_json).collect::<Vec<_>>(),
@@ -222,6 +252,7 @@ pub async fn get_one(
                 "at": format_time(e.at), "actor": e.actor, "kind": e.kind, "body": e.body,
             })).collect::<Vec<_>>(),
             "profile": view.profile,
+            "presence": crate::presence::presence_json(&here),
         })))
     })
     .await
@@ -428,12 +459,7 @@ pub fn apply_change(
     let change = &resolve_team_parts(state, workspace_id, id, change)?;
     let case = store
         .update_case(workspace_id, id, change, &principal.actor, now)?
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotFound,
-                format!("no case {id} in this workspace"),
-            )
-        })?;
+        .ok_or_else(|| no_case(id))?;
     announce_case(state, workspace_id, id, "changed");
     if let Some(assignee) = &change.assignee {
         let entry = needle_store::accounts::AuditEntry::now(
@@ -505,7 +531,12 @@ pub fn mentions(text: &str, users: &[needle_store::accounts::User]) -> Vec<Strin
     found
 }
 
-/// Adds an internal note; the customer never sees it.
+/// The live event of a note that mentions people: `{"id": case, "to": [emails]}`.
+pub const MENTION_CREATED: &str = "mention.created";
+
+/// Adds an internal note; the customer never sees it. Everyone it mentions but its writer
+/// is notified (their Mentions queue, `GET /api/v1/notifications`, a live
+/// `mention.created`). The people mentioned.
 pub fn add_note(
     state: &AppState,
     workspace_id: i64,
@@ -522,17 +553,27 @@ pub fn add_note(
     let store = state.listening.store();
     let mentioned = mentions(text, &store.users()?);
     let body = json!({"text": text, "mentions": mentioned});
-    if !store.add_case_event(
+    let notified: Vec<String> = mentioned
+        .iter()
+        .filter(|m| Some(m.as_str()) != email_of(principal))
+        .cloned()
+        .collect();
+    if !store.add_case_note(
         workspace_id,
         id,
         &principal.actor,
-        "note",
         &body,
+        &notified,
         OffsetDateTime::now_utc(),
     )? {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            format!("no case {id} in this workspace"),
+        return Err(no_case(id));
+    }
+    announce_case(state, workspace_id, id, "note");
+    if !notified.is_empty() {
+        state.feed.announce(needle_bus::Event::new(
+            workspace_id,
+            MENTION_CREATED,
+            json!({"id": id, "to": notified}),
         ));
     }
     Ok(mentioned)

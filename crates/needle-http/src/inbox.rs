@@ -4,6 +4,9 @@
 //! Server-rendered, no script: every action is a form with the session's CSRF token, answered
 //! with a redirect back to the conversation (post/redirect/get), so reloading never sends
 //! anything twice. Text from customers goes through maud's escaping like everywhere else.
+//!
+//! With `inbox.js`, pages follow live events, say who else has a case open
+//! ([`crate::presence`]), and keep the bulk bar's ticked cases across live refreshes.
 
 use std::sync::Arc;
 
@@ -22,12 +25,14 @@ use time::{Duration, OffsetDateTime};
 use crate::api::{blocking, query_error, workspace_or_default};
 use crate::auth::access::Need;
 use crate::auth::{Principal, secrets};
+use crate::bulk::{Bulk, MAX_BULK, apply_all, check_ids};
 use crate::cases::{
     CaseView, ChangeBody, add_note, apply_change, change_of, email_of, load_case, parse_queue,
     standard_queues,
 };
 use crate::error::AppResult;
 use crate::page::{default_workspace, live_page, page, signed_in};
+use crate::presence::{Doing, Here};
 use crate::{ApiError, AppState};
 
 /// Cases shown in one queue.
@@ -39,6 +44,9 @@ pub struct InboxParams {
     pub queue: Option<String>,
     /// On a conversation: the canned response to fill the reply with.
     pub canned: Option<String>,
+    /// On a queue, after a bulk change: how many cases it changed, and how many it could not.
+    pub changed: Option<usize>,
+    pub failed: Option<usize>,
 }
 
 /// What the reply composer starts with: the canned responses to choose from, and the text
@@ -115,6 +123,7 @@ pub async fn queue(
         Err(e) => return error_page(&principal, e),
     };
     let viewer = principal.clone();
+    let outcome = params.changed.map(|n| (n, params.failed.unwrap_or(0)));
     let loaded = blocking(move || {
         let ws = workspace_for(&state, &viewer, params.workspace.as_deref())?;
         let me = email_of(&viewer).map(str::to_string);
@@ -144,6 +153,14 @@ pub async fn queue(
         Ok(loaded) => loaded,
         Err(e) => return error_page(&principal, e),
     };
+    let csrf = principal
+        .session
+        .as_ref()
+        .map(|k| k.csrf.as_str())
+        .unwrap_or("");
+    let may_bulk = principal
+        .role_in(ws.id)
+        .is_some_and(|r| Need::Reply.met_by(r));
     let body = html! {
         div.inbox {
             nav.queues aria-label="queues" data-live="queues" {
@@ -153,7 +170,12 @@ pub async fn queue(
                         li {
                             a href={ "/inbox?workspace=" (ws.name) "&queue=" (name) }
                               aria-current=[(current == *name).then_some("page")] {
-                                (name) " " span.count { (count) }
+                                (name) " "
+                                @if *name == "mentions" && *count > 0 {
+                                    span.count.unread { (count) span.visually-hidden { " unread" } }
+                                } @else {
+                                    span.count { (count) }
+                                }
                             }
                         }
                     }
@@ -175,12 +197,13 @@ pub async fn queue(
             }
             section.cases aria-labelledby="queue-title" data-live="cases" {
                 h2 #queue-title { (current) " · " (ws.name) }
-                p.keys { "Keys: j and k move between cases, Enter opens one." }
+                p.keys { "Keys: j and k move between cases, Enter opens one, x ticks it." }
                 @if cases.is_empty() {
                     p.summary { "Nothing here." }
                 } @else {
                     table.cases {
                         thead { tr {
+                            @if may_bulk { th scope="col" { span.visually-hidden { "Select" } } }
                             th scope="col" { "Priority" } th scope="col" { "Conversation" }
                             th scope="col" { "Customer" } th scope="col" { "Channel" }
                             th scope="col" { "Assignee" } th scope="col" { "Waiting" }
@@ -188,6 +211,10 @@ pub async fn queue(
                         tbody {
                             @for c in &cases {
                                 tr.breached[c.breached(now)] {
+                                    @if may_bulk {
+                                        td { input type="checkbox" name="id" value=(c.id) form="bulk"
+                                               aria-label={ "Select " (c.subject) }; }
+                                    }
                                     td { (priority_badge(c.priority)) }
                                     td { a href={ "/inbox/" (c.id) "?workspace=" (ws.name) } { (c.subject) }
                                          @if c.breached(now) { " " span.badge { "SLA breached" } }
@@ -202,9 +229,148 @@ pub async fn queue(
                     }
                 }
             }
+            @if may_bulk {
+                (bulk_bar(&ws.name, &current, csrf, outcome))
+            }
         }
     };
     live_page("Inbox · Needle", Some(&principal), &ws.name, body).into_response()
+}
+
+/// The form the queue's checkboxes belong to (`form="bulk"`): it sits outside the live part
+/// of the page, so a refresh never drops a half-made choice. What the last one did, in a
+/// status region.
+fn bulk_bar(workspace: &str, queue: &str, csrf: &str, outcome: Option<(usize, usize)>) -> Markup {
+    html! {
+        form #bulk .bulk method="post" action="/inbox/bulk" aria-label="change the selected cases" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="workspace" value=(workspace);
+            input type="hidden" name="queue" value=(queue);
+            @if let Some((changed, failed)) = outcome {
+                p.notice role="status" {
+                    (changed) " changed"
+                    @if failed > 0 { ", " (failed) " could not be (gone, or not in this workspace)" }
+                    "."
+                }
+            }
+            fieldset {
+                legend { "Selected cases (up to " (MAX_BULK) ")" }
+                button type="submit" name="action" value="assign-me" { "Assign to me" }
+                button type="submit" name="action" value="unassign" { "Unassign" }
+                label { "Status"
+                    select name="status" {
+                        @for s in [CaseStatus::Resolved, CaseStatus::Pending, CaseStatus::Open] {
+                            option value=(s.as_str()) { (s.as_str()) }
+                        }
+                    }
+                }
+                button type="submit" name="action" value="status" { "Set status" }
+                label { "Priority"
+                    select name="priority" {
+                        @for p in Priority::ALL { option value=(p.as_str()) selected[p == Priority::Normal] { (p.as_str()) } }
+                    }
+                }
+                button type="submit" name="action" value="priority" { "Set priority" }
+                label { "Label" input type="text" name="label" maxlength="64"; }
+                button type="submit" name="action" value="label" { "Add label" }
+            }
+        }
+    }
+}
+
+/// `POST /inbox/bulk`: the bulk bar. Back to the queue it came from, saying how it went.
+pub async fn bulk(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let principal = match signed_in(&state, &headers).await {
+        Ok(p) => p,
+        Err(elsewhere) => return elsewhere,
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    if !principal
+        .session
+        .as_ref()
+        .is_some_and(|k| secrets::same_secret(&k.csrf, field("csrf")))
+    {
+        return error_page(
+            &principal,
+            ApiError::new(
+                needle_core::ErrorCode::Forbidden,
+                "The form expired; reload the page.",
+            ),
+        );
+    }
+    let ids: Result<Vec<i64>, _> = fields
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .map(|(_, v)| v.parse::<i64>())
+        .collect();
+    let (workspace, queue) = (field("workspace").to_string(), field("queue").to_string());
+    let me = email_of(&principal).map(str::to_string);
+    let wanted = match field("action") {
+        "assign-me" => Ok(ChangeBody {
+            assignee: Some(Some("me".into())),
+            ..ChangeBody::default()
+        }),
+        "unassign" => Ok(ChangeBody {
+            assignee: Some(None),
+            ..ChangeBody::default()
+        }),
+        "status" => Ok(ChangeBody {
+            status: Some(field("status").to_string()),
+            ..ChangeBody::default()
+        }),
+        "priority" => Ok(ChangeBody {
+            priority: Some(field("priority").to_string()),
+            ..ChangeBody::default()
+        }),
+        "label" => Err(field("label").trim().to_lowercase()),
+        other => {
+            return error_page(
+                &principal,
+                ApiError::bad_request(format!("unknown bulk action {other:?}")),
+            );
+        }
+    };
+    let viewer = principal.clone();
+    let done = blocking(move || {
+        let ws = workspace_for(&state, &viewer, Some(&workspace))?;
+        if !viewer.role_in(ws.id).is_some_and(|r| Need::Reply.met_by(r)) {
+            return Err(ApiError::new(
+                needle_core::ErrorCode::Forbidden,
+                format!("changing cases needs {}", Need::Reply.who()),
+            ));
+        }
+        let ids = ids.map_err(|_| ApiError::bad_request("a selected case is not a case id"))?;
+        let ids = check_ids(&ids)
+            .map_err(|_| ApiError::bad_request(format!("select 1 to {MAX_BULK} cases first")))?;
+        let bulk = match wanted {
+            Ok(body) => Bulk::Change(change_of(body, me.as_deref())?),
+            Err(label) if label.is_empty() => {
+                return Err(ApiError::bad_request("write the label to add"));
+            }
+            Err(label) => Bulk::AddLabel(label),
+        };
+        let results = apply_all(&state, ws.id, &ids, &bulk, &viewer);
+        let changed = results.iter().filter(|(_, r)| r.is_ok()).count();
+        Ok((ws.name, changed, results.len() - changed))
+    })
+    .await;
+    match done {
+        Ok((ws, changed, failed)) => Redirect::to(&format!(
+            "/inbox?workspace={ws}&queue={}&changed={changed}&failed={failed}",
+            crate::page::urlencode(&queue)
+        ))
+        .into_response(),
+        Err(e) => error_page(&principal, e),
+    }
 }
 
 fn event_line(e: &needle_store::cases::CaseEvent) -> Markup {
@@ -266,11 +432,39 @@ fn profile_panel(profile: Option<&serde_json::Value>) -> Markup {
     }
 }
 
+/// What a person is called in a sentence: `Kim` for kim.lee@example.com.
+fn display_name(email: &str) -> String {
+    let local = email.split(['@', '.', '+']).next().unwrap_or(email);
+    let mut chars = local.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => email.to_string(),
+    }
+}
+
+/// Who else has the case open, said politely to screen readers as it changes.
+fn presence_panel(others: &[Here]) -> Markup {
+    html! {
+        div.presence data-live="presence" aria-live="polite" aria-label="who else is here" {
+            @for h in others {
+                p class={ "here " (h.doing.as_str()) } {
+                    strong { (display_name(&h.email)) } " (" (h.email) ") "
+                    @match h.doing {
+                        Doing::Typing => { "is typing a reply" }
+                        Doing::Viewing => { "is viewing" }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn conversation(
     principal: &Principal,
     ws: &Workspace,
     view: &CaseView,
     composer: &Composer,
+    others: &[Here],
     notice: Option<&str>,
 ) -> Markup {
     let c = &view.case;
@@ -293,8 +487,9 @@ fn conversation(
     html! {
         p { a href={ "/inbox?workspace=" (ws.name) } { "← Inbox" } }
         @if let Some(notice) = notice { p.error role="alert" { (notice) } }
-        section.case aria-labelledby="case-title" {
+        section.case aria-labelledby="case-title" data-case=(c.id) {
             h2 #case-title { (c.subject) }
+            (presence_panel(others))
             p.meta data-live="case" {
                 (priority_badge(c.priority)) " · " (c.status.as_str()) " · " (c.channel) " · "
                 (c.customer) " · assigned to " (c.assignee.as_deref().unwrap_or("nobody"))
@@ -411,6 +606,17 @@ async fn show(
                 .collect(),
             text: String::new(),
         };
+        // Opening the case reads the notes that mentioned the viewer.
+        if let Some(me) = email_of(&viewer) {
+            state
+                .listening
+                .store()
+                .mark_mentions_seen(ws.id, id, me, OffsetDateTime::now_utc())?;
+        }
+        let others =
+            state
+                .presence
+                .others((ws.id, id), email_of(&viewer), std::time::Instant::now());
         // A canned response that cannot be filled (an unknown variable) says why instead.
         let mut problem = None;
         if let Some(name) = canned.as_deref() {
@@ -420,13 +626,13 @@ async fn show(
                 Err(e) => problem = Some(e.message),
             }
         }
-        Ok((ws, view, composer, problem))
+        Ok((ws, view, composer, others, problem))
     })
     .await;
     match loaded {
-        Ok((ws, view, composer, problem)) => {
+        Ok((ws, view, composer, others, problem)) => {
             let notice = notice.or(problem);
-            let body = conversation(principal, &ws, &view, &composer, notice.as_deref());
+            let body = conversation(principal, &ws, &view, &composer, &others, notice.as_deref());
             let title = format!("{} · Needle", view.case.subject);
             (status, live_page(&title, Some(principal), &ws.name, body)).into_response()
         }

@@ -8,6 +8,7 @@
 mod admin;
 mod api;
 pub mod auth;
+mod bulk;
 mod cases;
 mod chart;
 mod chat;
@@ -17,8 +18,10 @@ mod events;
 mod health;
 mod inbox;
 mod listening;
+mod notifications;
 mod openapi;
 mod page;
+pub mod presence;
 mod profiles;
 mod relevance;
 mod segments;
@@ -79,6 +82,8 @@ pub struct AppState {
     pub learning: Learning,
     /// Failed sign-ins, to slow down password guessing.
     pub limiter: auth::limiter::SignInLimiter,
+    /// Who has which case open, in this process.
+    pub presence: presence::Presence,
 }
 
 impl AppState {
@@ -107,6 +112,7 @@ impl AppState {
             profiles: std::sync::OnceLock::new(),
             learning: Learning::default(),
             limiter: auth::limiter::SignInLimiter::default(),
+            presence: presence::Presence::default(),
         })
     }
 
@@ -195,7 +201,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/audit", get(admin::audit_log))
         .route("/cases", get(cases::list).post(cases::create))
         .route("/cases/{id}", get(cases::get_one).post(cases::change))
+        .route("/cases/bulk", post(bulk::api))
         .route("/cases/{id}/notes", post(cases::note))
+        .route("/cases/{id}/presence", post(presence::report))
+        .route("/notifications", get(notifications::list))
         .route("/cases/{id}/canned/{name}", get(cases::canned_fill))
         .route("/teams", get(teams::list))
         .route(
@@ -234,6 +243,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/listening/{key}/edit", get(listening::edit_topic))
         .route("/inbox", get(inbox::queue))
         .route("/inbox/new", post(inbox::make_case))
+        .route("/inbox/bulk", post(inbox::bulk))
         .route(
             "/inbox/{id}",
             get(inbox::case_page).post(inbox::case_action),

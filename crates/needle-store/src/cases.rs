@@ -169,6 +169,9 @@ pub enum Queue {
     Label(String),
     /// Not resolved and this team's.
     Team(String),
+    /// Mentioned this email in a note it has not seen yet (opened the case since), whatever
+    /// the status.
+    Mentioned(String),
 }
 
 /// A change to a case; `None` leaves a field as it is.
@@ -195,6 +198,22 @@ pub struct CaseEvent {
     /// `note`, `assigned`, `status`, `priority`, `labels`, `team`, `reply`.
     pub kind: String,
     pub body: Value,
+}
+
+/// A note that mentioned someone, as their notifications list it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mention {
+    pub id: i64,
+    pub case_id: i64,
+    /// The case's subject, for lists.
+    pub subject: String,
+    /// Who wrote the note (`user:ann@example.com`).
+    pub actor: String,
+    /// The note.
+    pub text: String,
+    pub at: OffsetDateTime,
+    /// When the person opened the case after the note; `None` while unread.
+    pub seen_at: Option<OffsetDateTime>,
 }
 
 /// A value a queue's condition needs.
@@ -260,6 +279,14 @@ pub(crate) fn queue_sql(
             format!("status <> 'resolved' AND team = {p}"),
             by_urgency,
             Some(QueueArg::Text(team.clone())),
+        ),
+        Queue::Mentioned(email) => (
+            format!(
+                "id IN (SELECT case_id FROM case_mentions WHERE recipient = {p}
+                 AND seen_at IS NULL)"
+            ),
+            by_urgency,
+            Some(QueueArg::Text(email.clone())),
         ),
     }
 }
@@ -327,6 +354,27 @@ pub trait CaseStore: Send + Sync {
         body: &Value,
         at: OffsetDateTime,
     ) -> Result<bool>;
+    /// Records a note and, in the same transaction, a mention of each of `mentioned`
+    /// (emails); false when there is no such case.
+    fn add_case_note(
+        &self,
+        workspace_id: i64,
+        id: i64,
+        actor: &str,
+        body: &Value,
+        mentioned: &[String],
+        at: OffsetDateTime,
+    ) -> Result<bool>;
+    /// The mentions of `recipient` in a workspace: unread first, then newest first.
+    fn mentions(&self, workspace_id: i64, recipient: &str, limit: usize) -> Result<Vec<Mention>>;
+    /// Marks `recipient`'s unread mentions in a case read (they opened it): how many were.
+    fn mark_mentions_seen(
+        &self,
+        workspace_id: i64,
+        case_id: i64,
+        recipient: &str,
+        at: OffsetDateTime,
+    ) -> Result<u64>;
     /// Oldest first.
     fn case_events(&self, case_id: i64) -> Result<Vec<CaseEvent>>;
     /// Creates or replaces a canned response (true when created).
@@ -362,6 +410,7 @@ pub mod conformance {
                 queues_sort_by_priority_and_follow_status_assignee_and_labels,
                 changes_are_recorded_as_events_and_resolved_cases_reopen,
                 cases_keep_the_team_they_opened_with_and_move_by_hand,
+                mentions_wait_for_the_mentioned_until_they_open_the_case,
                 canned_responses_are_kept_per_workspace_by_name);
         };
         (@each $open:expr; $($check:ident),*) => {
@@ -691,6 +740,98 @@ pub mod conformance {
         };
         store.update_case(ws, other, &away, "x", t(7)).unwrap();
         assert!(team_queue("billing").is_empty());
+    }
+
+    pub fn mentions_wait_for_the_mentioned_until_they_open_the_case(store: &dyn All) {
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        let other = store.ensure_workspace("other", false).unwrap().id;
+        let a = store
+            .record_case_message(ws, &touch("a", 0, true, Priority::Normal))
+            .unwrap()
+            .unwrap();
+        let b = store
+            .record_case_message(ws, &touch("b", 1, true, Priority::Urgent))
+            .unwrap()
+            .unwrap();
+        let (kim, lee) = ("kim@example.com", "lee@example.com");
+        let note = |case, text: &str, who: &[&str], at| {
+            let who: Vec<String> = who.iter().map(|w| w.to_string()).collect();
+            store
+                .add_case_note(
+                    ws,
+                    case,
+                    "user:ann@example.com",
+                    &json!({"text": text, "mentions": who}),
+                    &who,
+                    t(at),
+                )
+                .unwrap()
+        };
+        assert!(note(a, "@kim @lee look", &[kim, lee], 2));
+        assert!(note(b, "@kim urgent one", &[kim], 3));
+        assert!(note(a, "no one", &[], 4));
+        assert!(
+            !store
+                .add_case_note(other, a, "x", &json!({}), &[kim.to_string()], t(5))
+                .unwrap(),
+            "a note goes only to a case of its workspace"
+        );
+        let events = store.case_events(a).unwrap();
+        assert_eq!(events.len(), 2, "notes are events of the case");
+        assert_eq!(events[0].kind, "note");
+
+        let mentioned = |who: &str| -> Vec<i64> {
+            store
+                .cases(ws, &Queue::Mentioned(who.into()), t(10), 10)
+                .unwrap()
+                .iter()
+                .map(|c| c.id)
+                .collect()
+        };
+        assert_eq!(mentioned(kim), [b, a], "by urgency, like every queue");
+        assert_eq!(mentioned(lee), [a]);
+        assert!(
+            mentioned("ann@example.com").is_empty(),
+            "the writer is not notified"
+        );
+        let listed = store.mentions(ws, kim, 10).unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(
+            (listed[0].case_id, listed[0].text.as_str(), listed[0].at),
+            (b, "@kim urgent one", t(3)),
+            "newest first"
+        );
+        assert_eq!(listed[0].actor, "user:ann@example.com");
+        assert_eq!(listed[0].subject, "My order");
+        assert!(listed.iter().all(|m| m.seen_at.is_none()));
+        assert!(store.mentions(other, kim, 10).unwrap().is_empty());
+
+        // Kim opens case a: read, and out of the queue; Lee's stays unread.
+        assert_eq!(store.mark_mentions_seen(ws, a, kim, t(20)).unwrap(), 1);
+        assert_eq!(store.mark_mentions_seen(ws, a, kim, t(21)).unwrap(), 0);
+        assert_eq!(
+            store.mark_mentions_seen(other, b, kim, t(21)).unwrap(),
+            0,
+            "only through the case's workspace"
+        );
+        assert_eq!(mentioned(kim), [b]);
+        assert_eq!(mentioned(lee), [a]);
+        assert_eq!(
+            store
+                .count_cases(ws, &[Queue::Mentioned(kim.into())], t(22))
+                .unwrap(),
+            [1]
+        );
+        let listed = store.mentions(ws, kim, 10).unwrap();
+        assert_eq!(
+            listed
+                .iter()
+                .map(|m| (m.case_id, m.seen_at))
+                .collect::<Vec<_>>(),
+            [(b, None), (a, Some(t(20)))],
+            "unread first"
+        );
+        assert_eq!(store.mentions(ws, kim, 1).unwrap().len(), 1);
     }
 
     pub fn canned_responses_are_kept_per_workspace_by_name(store: &dyn All) {

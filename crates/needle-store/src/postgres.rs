@@ -116,8 +116,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../migrations/postgres/0012_cases.sql"),
     ),
     (
-        "0013_teams",
-        include_str!("../migrations/postgres/0013_teams.sql"),
+        "0013_mentions",
+        include_str!("../migrations/postgres/0013_mentions.sql"),
+    ),
+    (
+        "0014_teams",
+        include_str!("../migrations/postgres/0014_teams.sql"),
     ),
 ];
 

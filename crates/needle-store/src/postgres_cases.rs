@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::cases::{
-    CannedResponse, Case, CaseChange, CaseEvent, CaseStatus, CaseStore, CaseTouch, Priority, Queue,
-    QueueArg, queue_sql,
+    CannedResponse, Case, CaseChange, CaseEvent, CaseStatus, CaseStore, CaseTouch, Mention,
+    Priority, Queue, QueueArg, queue_sql,
 };
 use crate::postgres::{Failure, PostgresStore, message_columns, row_to_message};
 use crate::{Result, StoreError, StoredMessage, from_micros, micros};
@@ -68,6 +68,18 @@ const EVENT: &str =
     "INSERT INTO case_events (case_id, at, actor, kind, body) VALUES ($1, $2, $3, $4, $5)";
 const EVENT_IF_CASE: &str = "INSERT INTO case_events (case_id, at, actor, kind, body)
     SELECT id, $1, $2, $3, $4 FROM cases WHERE workspace_id = $5 AND id = $6";
+const NOTE: &str = "INSERT INTO case_events (case_id, at, actor, kind, body)
+    VALUES ($1, $2, $3, 'note', $4) RETURNING id";
+const MENTION: &str = "INSERT INTO case_mentions (workspace_id, case_id, event_id, recipient, at)
+    VALUES ($1, $2, $3, $4, $5)";
+const MENTIONS: &str = "SELECT m.id, m.case_id, c.subject, e.actor, e.body, m.at, m.seen_at
+    FROM case_mentions m
+    JOIN case_events e ON e.id = m.event_id
+    JOIN cases c ON c.id = m.case_id
+    WHERE m.workspace_id = $1 AND m.recipient = $2
+    ORDER BY m.seen_at IS NOT NULL, m.at DESC, m.id DESC LIMIT $3";
+const MENTIONS_SEEN: &str = "UPDATE case_mentions SET seen_at = $1
+    WHERE workspace_id = $2 AND case_id = $3 AND recipient = $4 AND seen_at IS NULL";
 const EVENTS: &str = "SELECT id, case_id, at, actor, kind, body FROM case_events
     WHERE case_id = $1 ORDER BY id";
 const THREAD: &str = concat!(
@@ -359,6 +371,74 @@ impl CaseStore for PostgresStore {
                 ],
             )?;
             Ok(added > 0)
+        })
+    }
+
+    fn add_case_note(
+        &self,
+        workspace_id: i64,
+        id: i64,
+        actor: &str,
+        body: &Value,
+        mentioned: &[String],
+        at: OffsetDateTime,
+    ) -> Result<bool> {
+        let at = micros(at);
+        self.with_conn(|conn| {
+            let mut tx = conn.client.transaction()?;
+            if tx
+                .query_opt(&format!("{ONE} FOR UPDATE"), &[&workspace_id, &id])?
+                .is_none()
+            {
+                return Ok(false);
+            }
+            let event: i64 = tx
+                .query_one(NOTE, &[&id, &at, &actor, &body.to_string()])?
+                .try_get(0)?;
+            for who in mentioned {
+                tx.execute(MENTION, &[&workspace_id, &id, &event, who, &at])?;
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn mentions(&self, workspace_id: i64, recipient: &str, limit: usize) -> Result<Vec<Mention>> {
+        let limit = limit as i64;
+        self.with_conn(|conn| {
+            conn.client
+                .query(MENTIONS, &[&workspace_id, &recipient, &limit])?
+                .iter()
+                .map(|r| {
+                    let body: String = r.try_get(4)?;
+                    let body: Value = serde_json::from_str(&body)
+                        .map_err(|e| StoreError::Other(format!("stored case event: {e}")))?;
+                    Ok(Mention {
+                        id: r.try_get(0)?,
+                        case_id: r.try_get(1)?,
+                        subject: r.try_get(2)?,
+                        actor: r.try_get(3)?,
+                        text: body["text"].as_str().unwrap_or_default().to_string(),
+                        at: from_micros(r.try_get(5)?),
+                        seen_at: r.try_get::<_, Option<i64>>(6)?.map(from_micros),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn mark_mentions_seen(
+        &self,
+        workspace_id: i64,
+        case_id: i64,
+        recipient: &str,
+        at: OffsetDateTime,
+    ) -> Result<u64> {
+        self.with_conn(|conn| {
+            Ok(conn.client.execute(
+                MENTIONS_SEEN,
+                &[&micros(at), &workspace_id, &case_id, &recipient],
+            )?)
         })
     }
 

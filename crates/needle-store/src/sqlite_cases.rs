@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::cases::{
-    CannedResponse, Case, CaseChange, CaseEvent, CaseStatus, CaseStore, CaseTouch, Priority, Queue,
-    QueueArg, queue_sql,
+    CannedResponse, Case, CaseChange, CaseEvent, CaseStatus, CaseStore, CaseTouch, Mention,
+    Priority, Queue, QueueArg, queue_sql,
 };
 use crate::sqlite::{MESSAGE_COLUMNS, SqliteStore, row_to_message};
 use crate::{Result, StoredMessage, from_micros, micros};
@@ -328,6 +328,84 @@ impl CaseStore for SqliteStore {
             )
             .map_err(|e| self.err(e))?;
         Ok(added > 0)
+    }
+
+    fn add_case_note(
+        &self,
+        workspace_id: i64,
+        id: i64,
+        actor: &str,
+        body: &Value,
+        mentioned: &[String],
+        at: OffsetDateTime,
+    ) -> Result<bool> {
+        let at = micros(at);
+        let mut conn = self.writer.lock().expect("writer");
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let result = (|| -> rusqlite::Result<bool> {
+            if case_in(&tx, workspace_id, id)?.is_none() {
+                return Ok(false);
+            }
+            record_event(&tx, id, at, actor, "note", body)?;
+            let event = tx.last_insert_rowid();
+            for who in mentioned {
+                tx.execute(
+                    "INSERT INTO case_mentions (workspace_id, case_id, event_id, recipient, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![workspace_id, id, event, who, at],
+                )?;
+            }
+            Ok(true)
+        })();
+        let added = result.map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(added)
+    }
+
+    fn mentions(&self, workspace_id: i64, recipient: &str, limit: usize) -> Result<Vec<Mention>> {
+        self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT m.id, m.case_id, c.subject, e.actor, e.body, m.at, m.seen_at
+                 FROM case_mentions m
+                 JOIN case_events e ON e.id = m.event_id
+                 JOIN cases c ON c.id = m.case_id
+                 WHERE m.workspace_id = ?1 AND m.recipient = ?2
+                 ORDER BY m.seen_at IS NOT NULL, m.at DESC, m.id DESC LIMIT ?3",
+            )?
+            .query_map(params![workspace_id, recipient, limit as i64], |r| {
+                let body: String = r.get(4)?;
+                let body: Value = serde_json::from_str(&body).map_err(|e| bad(4, e.to_string()))?;
+                Ok(Mention {
+                    id: r.get(0)?,
+                    case_id: r.get(1)?,
+                    subject: r.get(2)?,
+                    actor: r.get(3)?,
+                    text: body["text"].as_str().unwrap_or_default().to_string(),
+                    at: from_micros(r.get(5)?),
+                    seen_at: r.get::<_, Option<i64>>(6)?.map(from_micros),
+                })
+            })?
+            .collect()
+        })
+    }
+
+    fn mark_mentions_seen(
+        &self,
+        workspace_id: i64,
+        case_id: i64,
+        recipient: &str,
+        at: OffsetDateTime,
+    ) -> Result<u64> {
+        let conn = self.writer.lock().expect("writer");
+        let marked = conn
+            .execute(
+                "UPDATE case_mentions SET seen_at = ?1
+                 WHERE workspace_id = ?2 AND case_id = ?3 AND recipient = ?4
+                   AND seen_at IS NULL",
+                params![micros(at), workspace_id, case_id, recipient],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(marked as u64)
     }
 
     fn case_events(&self, case_id: i64) -> Result<Vec<CaseEvent>> {

@@ -165,6 +165,9 @@ pub enum Command {
         /// use the embedding model when it is there.
         #[arg(long, env = "NEEDLE_MODELS")]
         models: Option<PathBuf>,
+        /// How long an open case page counts as open after it last said so (tests shorten it).
+        #[arg(long, default_value_t = 30, hide = true)]
+        presence_seconds: u64,
         #[command(flatten)]
         data: DataArgs,
     },

@@ -72,10 +72,16 @@ pub fn need(method: &Method, path: &str) -> Need {
         ["topics", ..] | ["segments", ..] if read => Need::Read,
         ["topics", ..] | ["segments", ..] => Need::Listen,
         ["events"] => Need::Read,
+        // Everyone reads their own (the handler answers only the caller's).
+        ["notifications"] if read => Need::Read,
         ["cases", ..] if read => Need::Read,
         ["canned", ..] if read => Need::Read,
         ["teams"] if read => Need::Read,
         ["cases", _, "notes"] => Need::Curate,
+        // Saying one has a case open changes nothing but the hint others see.
+        ["cases", _, "presence"] => Need::Read,
+        // The same need as each change it makes: the bulk bar is for agents.
+        ["cases", "bulk"] => Need::Reply,
         ["cases"] => Need::Reply,
         ["cases", _] => Need::Reply,
         ["profiles", "import"] | ["profiles", _, "erase"] | ["profiles", _, "export"] => {
@@ -113,6 +119,10 @@ mod tests {
         assert_eq!(need(&get, "/cases"), Need::Read);
         assert_eq!(need(&post, "/cases/4"), Need::Reply);
         assert_eq!(need(&post, "/cases/4/notes"), Need::Curate);
+        assert_eq!(need(&post, "/cases/4/presence"), Need::Read);
+        assert_eq!(need(&post, "/cases/bulk"), Need::Reply);
+        assert_eq!(need(&get, "/notifications"), Need::Read);
+        assert_eq!(need(&post, "/notifications"), Need::Admin);
         assert_eq!(need(&get, "/canned"), Need::Read);
         assert_eq!(need(&Method::PUT, "/canned/thanks"), Need::Admin);
         assert_eq!(need(&get, "/teams"), Need::Read);

@@ -30,8 +30,17 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             role,
             bus,
             models,
+            presence_seconds,
             data,
-        } => serve::run(&data, &listen, demo, &role, bus.as_deref(), models),
+        } => serve::run(
+            &data,
+            &listen,
+            demo,
+            &role,
+            bus.as_deref(),
+            models,
+            std::time::Duration::from_secs(presence_seconds),
+        ),
         Command::ImportProfiles { file, map, data } => profiles::import(&data, &file, &map),
         Command::Profile {
             which:

@@ -100,6 +100,7 @@ pub fn run(
     roles: &str,
     bus: Option<&str>,
     models: Option<std::path::PathBuf>,
+    presence: Duration,
 ) -> CliResult<i32> {
     let address: std::net::SocketAddr = listen.parse().map_err(|_| {
         Failure::usage(format!(
@@ -182,6 +183,7 @@ pub fn run(
     });
     let serves_http = roles.web || roles.ingest;
     let state = AppState::new(listening, app_pipeline, bus.clone(), feed, registry);
+    state.presence.set_ttl(presence);
     // Every process that answers the API or runs the pipeline holds profile graphs; writes
     // from any of them are checked against the store's generation, so they cannot disagree.
     let profiles = dir.profiles()?;

@@ -10,6 +10,7 @@ mod chat;
 mod classify;
 #[cfg(feature = "cluster")]
 mod cluster;
+mod collab;
 mod connections;
 mod crash;
 mod email;
