@@ -440,6 +440,24 @@ impl SeedTimes {
     }
 }
 
+/// Runs a store call again while the database is locked: the store's checkpointer takes the
+/// write lock to copy a big write-ahead log back, which on a slow disk can outlast the
+/// writer's busy timeout.
+fn retried<T>(what: &str, mut call: impl FnMut() -> needle_store::Result<T>) -> T {
+    let mut tries = 0;
+    loop {
+        match call() {
+            Ok(done) => return done,
+            Err(e) if tries < 20 && e.to_string().contains("locked") => {
+                tries += 1;
+                eprintln!("  {what}: {e}; trying again");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+}
+
 fn open_store(dir: &Path) -> Arc<dyn Backend> {
     let path = dir.join("needle.db");
     needle_store::open(path.to_str().expect("a UTF-8 path")).expect("open the store")
@@ -485,9 +503,9 @@ fn seed_store(o: &Options, dir: &Path, times: &mut SeedTimes) {
             .collect();
         let refs: Vec<&Message> = messages.iter().collect();
         let class_refs: Vec<Option<&Classification>> = classes.iter().map(Some).collect();
-        store
-            .insert_classified(ws, &refs, &class_refs)
-            .expect("store a batch");
+        retried("store a batch", || {
+            store.insert_classified(ws, &refs, &class_refs)
+        });
         // As the cases stage files a stored batch.
         let names: Vec<(String, String)> = messages
             .iter()
@@ -504,9 +522,7 @@ fn seed_store(o: &Options, dir: &Path, times: &mut SeedTimes) {
                 Some(touch)
             })
             .collect();
-        let ids = store
-            .record_case_messages(ws, &touches)
-            .expect("file a batch");
+        let ids = retried("file a batch", || store.record_case_messages(ws, &touches));
         for (c, id) in owners.into_iter().zip(ids) {
             if let Some(id) = id {
                 case_of[c] = Some(id);
@@ -557,9 +573,9 @@ fn seed_store(o: &Options, dir: &Path, times: &mut SeedTimes) {
         };
         let actor = format!("user:{}", agent_email(conv.agent.unwrap_or(0)));
         let at = needle_store::from_micros((last + 3_600_000_000).min(now_us));
-        store
-            .update_case(ws, id, &change, &actor, at)
-            .expect("update a case");
+        retried("update a case", || {
+            store.update_case(ws, id, &change, &actor, at)
+        });
         updates += 1;
     }
     times.states_s = started.elapsed().as_secs_f64();
