@@ -397,11 +397,17 @@ impl CaseStore for SqliteStore {
         thread_id: &str,
         limit: usize,
     ) -> Result<Vec<StoredMessage>> {
+        // Two index seeks merged in time order: the thread's messages, and the message that
+        // is a thread of its own. Written with `OR`, SQLite (which keeps no statistics here)
+        // walked every message of the workspace instead: 0.1 s a conversation at a million.
         self.read(|conn| {
             conn.prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages
-                 WHERE workspace_id = ?1 AND channel = ?2
-                   AND (thread_id = ?3 OR (thread_id IS NULL AND source_id = ?3))
+                "SELECT {MESSAGE_COLUMNS}, created_at FROM messages
+                 WHERE workspace_id = ?1 AND channel = ?2 AND thread_id = ?3
+                 UNION ALL
+                 SELECT {MESSAGE_COLUMNS}, created_at FROM messages
+                 WHERE workspace_id = ?1 AND channel = ?2 AND thread_id IS NULL
+                   AND source_id = ?3
                  ORDER BY created_at, seq LIMIT ?4"
             ))?
             .query_map(
