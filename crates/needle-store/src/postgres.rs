@@ -115,6 +115,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_cases",
         include_str!("../migrations/postgres/0012_cases.sql"),
     ),
+    (
+        "0014_inbox_indexes",
+        include_str!("../migrations/postgres/0014_inbox_indexes.sql"),
+    ),
 ];
 
 /// Advisory lock keys (database-wide, shared with anything else using advisory locks there,
@@ -1160,7 +1164,8 @@ mod tests {
                 "0009_connections",
                 "0010_outbox",
                 "0011_accounts",
-                "0012_cases"
+                "0012_cases",
+                "0014_inbox_indexes"
             ]
         );
         let store = PostgresStore::connect(&url).unwrap();

@@ -72,6 +72,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_cases",
         include_str!("../migrations/sqlite/0012_cases.sql"),
     ),
+    (
+        "0014_inbox_indexes",
+        include_str!("../migrations/sqlite/0014_inbox_indexes.sql"),
+    ),
 ];
 
 /// The SQLite store.
