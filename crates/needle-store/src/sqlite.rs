@@ -95,7 +95,9 @@ struct Checkpointer {
 
 /// How often the log is checkpointed.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-/// Past this size a checkpoint waits for the writer, so the log cannot grow without bound.
+/// Past this size a checkpoint waits for the writer, so the log cannot grow without bound,
+/// and empties the file: SQLite reuses a log from its start but never shrinks the file, so a
+/// log left at this size would make every later checkpoint wait for the writer too.
 const WAL_HARD_LIMIT: u64 = 512 * 1024 * 1024;
 
 impl Checkpointer {
@@ -118,7 +120,7 @@ impl Checkpointer {
                         .map(|m| m.len() > WAL_HARD_LIMIT)
                         .unwrap_or(false);
                     let mode = if *stopped || big {
-                        "RESTART"
+                        "TRUNCATE"
                     } else {
                         "PASSIVE"
                     };
