@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, html};
 use needle_core::message::format_time;
-use needle_store::{Cursor, Store};
+use needle_store::{Cursor, ListFilter, Store};
 
 use crate::api::{ListParams, blocking, query_error, run_listing};
 use crate::auth::{self, Principal};
@@ -67,7 +67,12 @@ pub(crate) fn safe_link(url: &str) -> Option<&str> {
 /// one (the demo) has messages; only workspaces the principal may see.
 pub(crate) fn default_workspace(store: &dyn Store, principal: &Principal) -> Option<String> {
     let workspaces = principal.visible(store.workspaces().ok()?);
-    let has_messages = |id| store.count(Some(id)).map(|n| n > 0).unwrap_or(false);
+    // One message is enough to know, and costs one index seek; a count reads them all.
+    let has_messages = |id| {
+        store
+            .list(id, &ListFilter::default(), None, 1)
+            .is_ok_and(|newest| !newest.is_empty())
+    };
     workspaces
         .iter()
         .find(|w| w.name == DEFAULT_WORKSPACE && has_messages(w.id))

@@ -411,7 +411,8 @@ pub mod conformance {
                 changes_are_recorded_as_events_and_resolved_cases_reopen,
                 cases_keep_the_team_they_opened_with_and_move_by_hand,
                 mentions_wait_for_the_mentioned_until_they_open_the_case,
-                canned_responses_are_kept_per_workspace_by_name);
+                canned_responses_are_kept_per_workspace_by_name,
+                a_conversation_is_its_first_message_and_its_thread_oldest_first);
         };
         (@each $open:expr; $($check:ident),*) => {
             $(
@@ -832,6 +833,62 @@ pub mod conformance {
             "unread first"
         );
         assert_eq!(store.mentions(ws, kim, 1).unwrap().len(), 1);
+    }
+
+    pub fn a_conversation_is_its_first_message_and_its_thread_oldest_first(store: &dyn All) {
+        let ws = store.ensure_workspace("acme", false).unwrap().id;
+        let other = store.ensure_workspace("other", false).unwrap().id;
+        let message = |id: &str, channel: &str, thread: Option<&str>, minute: i64| {
+            let mut m = json!({
+                "id": id, "channel": channel, "direction": "inbound",
+                "created_at": needle_core::message::format_time(t(minute)),
+                "text": format!("{channel} {id}"), "author": {"handle": "kim"},
+            });
+            if let Some(thread) = thread {
+                m["thread_id"] = json!(thread);
+            }
+            needle_core::Message::from_json(m).unwrap()
+        };
+        let stored = [
+            // The first message is a thread of its own; replies name it.
+            message("t1", "email", None, 0),
+            message("r2", "email", Some("t1"), 5),
+            message("r1", "email", Some("t1"), 2),
+            message("x", "email", Some("t2"), 1),
+            // The same ids on another channel are another conversation.
+            message("t1", "chat", None, 3),
+            message("r3", "chat", Some("t1"), 4),
+        ];
+        store
+            .insert_batch(ws, &stored.iter().collect::<Vec<_>>())
+            .unwrap();
+        store.insert_batch(other, &[&stored[2]]).unwrap();
+        let ids = |ws, channel, limit| -> Vec<String> {
+            store
+                .thread_messages(ws, channel, "t1", limit)
+                .unwrap()
+                .into_iter()
+                .map(|m| m.message.id)
+                .collect()
+        };
+        assert_eq!(ids(ws, "email", 10), ["t1", "r1", "r2"], "oldest first");
+        assert_eq!(
+            ids(ws, "email", 2),
+            ["t1", "r1"],
+            "the oldest within the limit"
+        );
+        assert_eq!(ids(ws, "chat", 10), ["t1", "r3"]);
+        assert_eq!(
+            ids(other, "email", 10),
+            ["r1"],
+            "a workspace's own messages"
+        );
+        assert!(
+            store
+                .thread_messages(ws, "email", "t3", 10)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     pub fn canned_responses_are_kept_per_workspace_by_name(store: &dyn All) {

@@ -123,6 +123,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0014_teams",
         include_str!("../migrations/postgres/0014_teams.sql"),
     ),
+    (
+        "0015_inbox_indexes",
+        include_str!("../migrations/postgres/0015_inbox_indexes.sql"),
+    ),
 ];
 
 /// Advisory lock keys (database-wide, shared with anything else using advisory locks there,

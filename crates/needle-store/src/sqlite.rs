@@ -80,6 +80,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0014_teams",
         include_str!("../migrations/sqlite/0014_teams.sql"),
     ),
+    (
+        "0015_inbox_indexes",
+        include_str!("../migrations/sqlite/0015_inbox_indexes.sql"),
+    ),
 ];
 
 /// The SQLite store.
@@ -99,7 +103,9 @@ struct Checkpointer {
 
 /// How often the log is checkpointed.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-/// Past this size a checkpoint waits for the writer, so the log cannot grow without bound.
+/// Past this size a checkpoint waits for the writer, so the log cannot grow without bound,
+/// and empties the file: SQLite reuses a log from its start but never shrinks the file, so a
+/// log left at this size would make every later checkpoint wait for the writer too.
 const WAL_HARD_LIMIT: u64 = 512 * 1024 * 1024;
 
 impl Checkpointer {
@@ -122,7 +128,7 @@ impl Checkpointer {
                         .map(|m| m.len() > WAL_HARD_LIMIT)
                         .unwrap_or(false);
                     let mode = if *stopped || big {
-                        "RESTART"
+                        "TRUNCATE"
                     } else {
                         "PASSIVE"
                     };

@@ -485,12 +485,20 @@ impl CaseStore for SqliteStore {
         thread_id: &str,
         limit: usize,
     ) -> Result<Vec<StoredMessage>> {
+        // Two index seeks merged in time order: the thread's messages, and the message that
+        // is a thread of its own. Written with `OR`, SQLite (which keeps no statistics here)
+        // walked every message of the workspace instead: 0.5 s a conversation at a million.
+        // The unary `+` keeps it from doing the same to get the merge's order from the
+        // workspace's time index (`messages_newest`): each side is sorted on its own.
         self.read(|conn| {
             conn.prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages
-                 WHERE workspace_id = ?1 AND channel = ?2
-                   AND (thread_id = ?3 OR (thread_id IS NULL AND source_id = ?3))
-                 ORDER BY created_at, seq LIMIT ?4"
+                "SELECT {MESSAGE_COLUMNS}, +created_at AS at FROM messages
+                 WHERE workspace_id = ?1 AND channel = ?2 AND thread_id = ?3
+                 UNION ALL
+                 SELECT {MESSAGE_COLUMNS}, +created_at AS at FROM messages
+                 WHERE workspace_id = ?1 AND channel = ?2 AND thread_id IS NULL
+                   AND source_id = ?3
+                 ORDER BY at, seq LIMIT ?4"
             ))?
             .query_map(
                 params![workspace_id, channel, thread_id, limit as i64],
