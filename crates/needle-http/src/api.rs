@@ -473,6 +473,23 @@ pub struct Listing {
     pub warnings: Vec<needle_nql::Diagnostic>,
 }
 
+/// A name people give a thing in a URL (a team, a canned response): letters, digits, `-`
+/// and `_`, at most 64; `what` names it in the refusal.
+pub(crate) fn check_name(what: &str, name: &str) -> AppResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "{what} names use letters, digits, - and _ (at most 64), got {name:?}"
+        )))
+    }
+}
+
 /// A page size from `?limit=`: `default` when absent, refused outside 1 to `max`.
 pub(crate) fn page_limit(given: Option<usize>, default: usize, max: usize) -> AppResult<usize> {
     let limit = given.unwrap_or(default);

@@ -653,21 +653,6 @@ pub struct CannedBody {
     pub body: String,
 }
 
-fn check_canned_name(name: &str) -> AppResult<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(format!(
-            "canned response names use letters, digits, - and _ (at most 64), got {name:?}"
-        )))
-    }
-}
-
 /// `PUT /api/v1/canned/{name}`: creates or replaces one; the template is checked first.
 pub async fn canned_put(
     State(state): State<Arc<AppState>>,
@@ -677,7 +662,7 @@ pub async fn canned_put(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<(axum::http::StatusCode, Json<Value>)> {
     let Query(params) = params.map_err(query_error)?;
-    check_canned_name(&name)?;
+    crate::api::check_name("canned response", &name)?;
     let body: CannedBody = json_body(&headers, body)?;
     needle_cases::canned::check(&body.body).map_err(ApiError::bad_request)?;
     blocking(move || {

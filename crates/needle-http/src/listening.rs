@@ -706,11 +706,27 @@ fn form_workspace(
         .or_else(|| (!form.workspace.is_empty()).then(|| form.workspace.clone()))
 }
 
-fn csrf_ok(principal: &Principal, form: &TopicForm) -> bool {
-    principal
+/// Who posted the editor's form, if signed in and the form carries their CSRF token.
+async fn form_sender(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    form: &TopicForm,
+) -> Result<Principal, Response> {
+    let principal = signed_in(state, headers).await?;
+    let fresh = principal
         .session
         .as_ref()
-        .is_some_and(|k| secrets::same_secret(&k.csrf, &form.csrf))
+        .is_some_and(|k| secrets::same_secret(&k.csrf, &form.csrf));
+    if !fresh {
+        return Err(fail(
+            &principal,
+            ApiError::new(
+                needle_core::ErrorCode::Forbidden,
+                "The form expired; reload the page.",
+            ),
+        ));
+    }
+    Ok(principal)
 }
 
 /// `POST /listening/try`: the editor again, with the draft linted and tried; nothing saved.
@@ -720,20 +736,11 @@ pub async fn try_it(
     params: Result<Query<ListeningParams>, QueryRejection>,
     Form(form): Form<TopicForm>,
 ) -> Response {
-    let principal = match signed_in(&state, &headers).await {
+    let principal = match form_sender(&state, &headers, &form).await {
         Ok(p) => p,
-        Err(elsewhere) => return elsewhere,
+        Err(refused) => return refused,
     };
     let asked = form_workspace(params, &form);
-    if !csrf_ok(&principal, &form) {
-        return fail(
-            &principal,
-            ApiError::new(
-                needle_core::ErrorCode::Forbidden,
-                "The form expired; reload the page.",
-            ),
-        );
-    }
     let viewer = principal.clone();
     let tried = blocking(move || {
         let ws = workspace_for(&state, &viewer, asked.as_deref())?;
@@ -772,20 +779,11 @@ pub async fn save(
     params: Result<Query<ListeningParams>, QueryRejection>,
     Form(form): Form<TopicForm>,
 ) -> Response {
-    let principal = match signed_in(&state, &headers).await {
+    let principal = match form_sender(&state, &headers, &form).await {
         Ok(p) => p,
-        Err(elsewhere) => return elsewhere,
+        Err(refused) => return refused,
     };
     let asked = form_workspace(params, &form);
-    if !csrf_ok(&principal, &form) {
-        return fail(
-            &principal,
-            ApiError::new(
-                needle_core::ErrorCode::Forbidden,
-                "The form expired; reload the page.",
-            ),
-        );
-    }
     let (viewer, st) = (principal.clone(), state.clone());
     let saved = blocking(move || {
         let state = st;

@@ -72,21 +72,6 @@ pub struct TeamBody {
     pub channels: Vec<String>,
 }
 
-fn check_name(name: &str) -> AppResult<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(format!(
-            "team names use letters, digits, - and _ (at most 64), got {name:?}"
-        )))
-    }
-}
-
 /// `PUT /api/v1/teams/{name}`: creates or replaces a team. Every member must be able to
 /// work cases in the workspace (an agent or an admin there).
 pub async fn put(
@@ -97,7 +82,7 @@ pub async fn put(
     body: Result<Bytes, BytesRejection>,
 ) -> AppResult<(StatusCode, Json<Value>)> {
     let Query(params) = params.map_err(query_error)?;
-    check_name(&name)?;
+    crate::api::check_name("team", &name)?;
     let body: TeamBody = json_body(&headers, body)?;
     let hours_text = body.hours.as_deref().unwrap_or("always");
     let hours = BusinessHours::parse(hours_text)
