@@ -518,7 +518,10 @@ fn conversation(
                 }
             }
             h3 { "History" }
-            ol.events data-live="events" { @for e in &view.events { (event_line(e)) } }
+            ol.events data-live="events" {
+                @for e in &view.events { (event_line(e)) }
+                @if view.events.is_empty() { li.muted { "Nothing yet: no assignment, note or reply." } }
+            }
         }
         (profile_panel(view.profile.as_ref()))
         section.actions aria-label="actions" {

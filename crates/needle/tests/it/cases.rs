@@ -92,6 +92,7 @@ fn conversations_become_cases_that_agents_assign_resolve_and_note_and_customers_
     let (status, html) = page_as(&server, &session, &path);
     assert_eq!(status, 200);
     assert!(html.contains("Still waiting for my order."));
+    assert!(html.contains("Nothing yet: no assignment, note or reply."));
     assert!(
         html.contains("no connection of ours"),
         "no reply form for a message we cannot answer"
@@ -178,6 +179,7 @@ fn conversations_become_cases_that_agents_assign_resolve_and_note_and_customers_
         html.contains("email:kim@example.com"),
         "and shows beside the conversation"
     );
+    assert!(!html.contains("Nothing yet"), "the history has events now");
     let (_, log) = get(&server.url("/api/v1/audit"));
     assert!(
         log["entries"]
