@@ -58,7 +58,7 @@ pub fn volume(series: &Series, label: &str) -> Markup {
     let slot = plot_w / n as f64;
     let bar = (slot * 0.8).max(1.0);
     let y_of = |count: u64| TOP + plot_h - plot_h * count as f64 / top as f64;
-    let total: u64 = series.buckets.iter().map(|b| b.messages).sum();
+    let total = series.total().messages;
     // Per non-empty bucket: its left edge and its parts, bottom up.
     let bars: Vec<_> = series
         .buckets
@@ -149,10 +149,7 @@ pub fn sentiment(series: &Series, label: &str) -> Markup {
             None => pen_down = false,
         }
     }
-    let (sum, count) = series.buckets.iter().fold((0.0, 0), |(s, c), b| {
-        (s + b.sentiment_sum, c + b.classified)
-    });
-    let overall = (count > 0).then(|| sum / count as f64);
+    let overall = series.total().mean_sentiment();
     html! {
         svg.chart viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img"
             aria-label={ (label) ": mean sentiment "
@@ -189,7 +186,7 @@ pub fn sparkline(series: &Series, label: &str) -> Markup {
         .unwrap_or(0)
         .max(1);
     let slot = W / n as f64;
-    let total: u64 = series.buckets.iter().map(|b| b.messages).sum();
+    let total = series.total().messages;
     html! {
         svg.spark viewBox={ "0 0 " (W) " " (H) } width=(W) height=(H) role="img"
             aria-label={ (label) ": " (total) " messages" } {

@@ -31,7 +31,7 @@ use crate::cases::{
     standard_queues,
 };
 use crate::error::AppResult;
-use crate::page::{default_workspace, live_page, page, signed_in};
+use crate::page::{default_workspace, live_page, signed_in};
 use crate::presence::{Doing, Here};
 use crate::{ApiError, AppState};
 
@@ -84,16 +84,7 @@ pub(crate) fn workspace_for(
 }
 
 fn error_page(principal: &Principal, e: ApiError) -> Response {
-    let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    (
-        status,
-        page(
-            "Inbox · Needle",
-            Some(principal),
-            html! { p.error role="alert" { (e.message) } },
-        ),
-    )
-        .into_response()
+    crate::page::error_page("Inbox · Needle", principal, e)
 }
 
 fn priority_badge(p: Priority) -> Markup {

@@ -27,7 +27,7 @@ use crate::auth::access::Need;
 use crate::auth::{Principal, secrets};
 use crate::error::AppResult;
 use crate::inbox::workspace_for;
-use crate::page::{PREVIEW_CHARS, live_page, page, safe_link, scripted_page, signed_in, urlencode};
+use crate::page::{PREVIEW_CHARS, live_page, safe_link, scripted_page, signed_in, urlencode};
 use crate::topics::{
     Draft, PREVIEW_RECENT, PREVIEW_SHOWN, Series, topic_series, try_draft, window_end,
 };
@@ -62,16 +62,7 @@ pub struct ListeningParams {
 }
 
 fn fail(principal: &Principal, e: ApiError) -> Response {
-    let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    (
-        status,
-        page(
-            "Listening · Needle",
-            Some(principal),
-            html! { p.error role="alert" { (e.message) } },
-        ),
-    )
-        .into_response()
+    crate::page::error_page("Listening · Needle", principal, e)
 }
 
 fn may_listen(principal: &Principal, ws: &Workspace) -> bool {
@@ -106,27 +97,15 @@ fn window_note(moved: bool, end: OffsetDateTime) -> Markup {
     }
 }
 
-fn mean_of(series: &Series) -> (Option<f64>, u64, u64) {
-    let (sum, classified, negative) = series.buckets.iter().fold((0.0, 0, 0), |acc, b| {
-        (
-            acc.0 + b.sentiment_sum,
-            acc.1 + b.classified,
-            acc.2 + b.negative,
-        )
-    });
-    let mean = (classified > 0).then(|| sum / classified as f64);
-    (mean, classified, negative)
-}
-
 fn sentiment_summary(series: &Series) -> Markup {
-    let (mean, classified, negative) = mean_of(series);
+    let total = series.total();
     html! {
-        @match mean {
+        @match total.mean_sentiment() {
             Some(mean) => {
                 span class=(if mean < -0.05 { "score neg" } else if mean > 0.05 { "score pos" } else { "score" }) {
                     (format!("{mean:+.2}"))
                 }
-                " · " (negative * 100 / classified.max(1)) "% negative"
+                " · " (total.negative * 100 / total.classified.max(1)) "% negative"
             }
             None => span.muted { "no sentiment yet" },
         }

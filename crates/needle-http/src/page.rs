@@ -255,6 +255,20 @@ pub(crate) fn urlencode(s: &str) -> String {
         .collect()
 }
 
+/// A page that says what went wrong, with the status of the error.
+pub(crate) fn error_page(title: &str, viewer: &Principal, e: crate::ApiError) -> Response {
+    let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    (
+        status,
+        page(
+            title,
+            Some(viewer),
+            html! { p.error role="alert" { (e.message) } },
+        ),
+    )
+        .into_response()
+}
+
 /// A whole page: the header (with who is signed in and a sign-out button), then `body`.
 pub(crate) fn page(
     title: &str,

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use needle_cases::hours::BusinessHours;
 use needle_core::ErrorCode;
 use needle_core::message::format_time;
-use needle_store::accounts::{EVERY_WORKSPACE, Role};
+use needle_store::accounts::{Role, role_in};
 use needle_store::teams::{Assignment, Team, TeamSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -127,13 +127,10 @@ pub async fn put(
         let store = state.listening.store();
         let users = store.users()?;
         for m in &members {
-            let role = users.iter().find(|u| &u.email == m).and_then(|u| {
-                u.grants
-                    .iter()
-                    .filter(|g| g.workspace_id == ws.id || g.workspace_id == EVERY_WORKSPACE)
-                    .map(|g| g.role)
-                    .max()
-            });
+            let role = users
+                .iter()
+                .find(|u| &u.email == m)
+                .and_then(|u| role_in(&u.grants, ws.id));
             match role {
                 Some(Role::Agent | Role::Admin) => {}
                 Some(other) => {

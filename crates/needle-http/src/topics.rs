@@ -339,6 +339,20 @@ impl Series {
         self.since + self.bucket * index as u32
     }
 
+    /// The whole window as one bucket: its counts and sentiment sum.
+    pub fn total(&self) -> SeriesBucket {
+        self.buckets
+            .iter()
+            .fold(SeriesBucket::default(), |sum, b| SeriesBucket {
+                index: 0,
+                messages: sum.messages + b.messages,
+                positive: sum.positive + b.positive,
+                negative: sum.negative + b.negative,
+                classified: sum.classified + b.classified,
+                sentiment_sum: sum.sentiment_sum + b.sentiment_sum,
+            })
+    }
+
     /// `hour` or `day`.
     pub fn bucket_name(&self) -> &'static str {
         if self.bucket < time::Duration::DAY {

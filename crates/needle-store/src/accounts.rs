@@ -46,6 +46,16 @@ pub struct Grant {
     pub role: Role,
 }
 
+/// The role `grants` give in `workspace_id`: the higher of the role there and the role held
+/// in every workspace.
+pub fn role_in(grants: &[Grant], workspace_id: i64) -> Option<Role> {
+    grants
+        .iter()
+        .filter(|g| g.workspace_id == workspace_id || g.workspace_id == EVERY_WORKSPACE)
+        .map(|g| g.role)
+        .max()
+}
+
 /// A person who signs in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {

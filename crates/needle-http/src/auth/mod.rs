@@ -60,11 +60,7 @@ impl Principal {
     /// The role held in `workspace_id`: the higher of the role there and the role held in
     /// every workspace.
     pub fn role_in(&self, workspace_id: i64) -> Option<Role> {
-        self.grants
-            .iter()
-            .filter(|g| g.workspace_id == workspace_id || g.workspace_id == EVERY_WORKSPACE)
-            .map(|g| g.role)
-            .max()
+        needle_store::accounts::role_in(&self.grants, workspace_id)
     }
 
     pub fn role_everywhere(&self) -> Option<Role> {
