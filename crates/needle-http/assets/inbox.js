@@ -108,15 +108,22 @@
           if (ticked.indexOf(box.value) >= 0) box.checked = true;
         });
         document.body.setAttribute("data-refreshed", String(Date.now()));
+        settling();
       })
       .catch(function () { /* the next event tries again */ });
   }
 
   var events = new EventSource("/api/v1/events?workspace=" + encodeURIComponent(workspace));
   var later = function () {
-    // Bursts (an import, a bulk change) refresh once.
-    if (!pending) pending = setTimeout(refresh, 250);
+    // Bursts (an import, a bulk change) refresh once, and late enough that the server's
+    // shared queue counts (recounted at most once a second, queue_counts.rs) include them.
+    if (!pending) pending = setTimeout(refresh, 1100);
   };
+  // Counts being made again on the server (queue_counts.rs): fetch the page once more soon.
+  var settling = function () {
+    if (document.querySelector("[data-settling]")) later();
+  };
+  settling();
   ["message.stored", "case.changed", "mention.created"].forEach(function (kind) {
     events.addEventListener(kind, later);
   });

@@ -124,23 +124,28 @@ pub async fn queue(
         let store = state.listening.store();
         let cases = store.cases(ws.id, &queue, now, QUEUE_PAGE)?;
         let standard = standard_queues(me.as_deref());
-        let queues: Vec<_> = standard.iter().map(|(_, q)| q.clone()).collect();
-        let counts = store.count_cases(ws.id, &queues, now)?;
         let names: Vec<&'static str> = standard.iter().map(|(n, _)| *n).collect();
         let teams: Vec<String> = store.teams(ws.id)?.into_iter().map(|t| t.name).collect();
-        let team_queues: Vec<Queue> = teams.iter().map(|t| Queue::Team(t.clone())).collect();
-        let team_counts = store.count_cases(ws.id, &team_queues, now)?;
+        let queues: Vec<Queue> = (standard.into_iter().map(|(_, q)| q))
+            .chain(teams.iter().map(|t| Queue::Team(t.clone())))
+            .collect();
+        let counted = state
+            .queue_counts
+            .count(store.clone(), ws.id, &queues, now)?;
+        let mut counts = counted.counts;
+        let team_counts = counts.split_off(names.len());
         Ok((
             ws,
             name,
             cases,
             names.into_iter().zip(counts).collect::<Vec<_>>(),
             teams.into_iter().zip(team_counts).collect::<Vec<_>>(),
+            counted.settled,
             now,
         ))
     })
     .await;
-    let (ws, current, cases, counts, team_counts, now) = match loaded {
+    let (ws, current, cases, counts, team_counts, settled, now) = match loaded {
         Ok(loaded) => loaded,
         Err(e) => return error_page(&principal, e),
     };
@@ -154,7 +159,8 @@ pub async fn queue(
         .is_some_and(|r| Need::Reply.met_by(r));
     let body = html! {
         div.inbox {
-            nav.queues aria-label="queues" data-live="queues" {
+            nav.queues aria-label="queues" data-live="queues"
+              data-settling[!settled] {
                 h2 { "Inbox" }
                 ul {
                     @for (name, count) in &counts {

@@ -23,6 +23,7 @@ mod openapi;
 mod page;
 pub mod presence;
 mod profiles;
+mod queue_counts;
 mod relevance;
 mod segments;
 mod signin;
@@ -84,6 +85,8 @@ pub struct AppState {
     pub limiter: auth::limiter::SignInLimiter,
     /// Who has which case open, in this process.
     pub presence: presence::Presence,
+    /// The inbox's queue counts that are the same for everyone, counted once for all.
+    pub queue_counts: queue_counts::QueueCounts,
 }
 
 impl AppState {
@@ -105,7 +108,6 @@ impl AppState {
             pipeline,
             bus,
             registry,
-            feed,
             bus_gauges,
             connection_gauges,
             stopping: AtomicBool::new(false),
@@ -113,6 +115,8 @@ impl AppState {
             learning: Learning::default(),
             limiter: auth::limiter::SignInLimiter::default(),
             presence: presence::Presence::default(),
+            queue_counts: queue_counts::QueueCounts::new(&feed),
+            feed,
         })
     }
 

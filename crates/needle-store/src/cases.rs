@@ -222,10 +222,28 @@ pub(crate) enum QueueArg {
     Text(String),
 }
 
-/// The SQL condition (on `cases`) of a queue, its ORDER BY, and the one value it needs (or
-/// none), written as `placeholder`; `postgres` picks that dialect's JSON label test.
+/// The SQL condition (on `cases`) of a queue in the workspace written as `workspace`, its
+/// ORDER BY, and the one value it needs (or none), written as `placeholder`; `postgres` picks
+/// that dialect's JSON label test.
 pub(crate) fn queue_sql(
     queue: &Queue,
+    workspace: &str,
+    placeholder: &str,
+    postgres: bool,
+) -> (String, &'static str, Option<QueueArg>) {
+    let (condition, order, arg) = queue_condition(queue, workspace, placeholder, postgres);
+    let in_workspace = match queue {
+        // A person's few unread mentions lead: `+` keeps the planner from walking the
+        // workspace's cases in index order and testing each against the list.
+        Queue::Mentioned(_) => format!("+workspace_id = {workspace}"),
+        _ => format!("workspace_id = {workspace}"),
+    };
+    (format!("{in_workspace} AND {condition}"), order, arg)
+}
+
+fn queue_condition(
+    queue: &Queue,
+    workspace: &str,
     placeholder: &str,
     postgres: bool,
 ) -> (String, &'static str, Option<QueueArg>) {
@@ -282,8 +300,8 @@ pub(crate) fn queue_sql(
         ),
         Queue::Mentioned(email) => (
             format!(
-                "id IN (SELECT case_id FROM case_mentions WHERE recipient = {p}
-                 AND seen_at IS NULL)"
+                "id IN (SELECT case_id FROM case_mentions WHERE workspace_id = {workspace}
+                 AND recipient = {p} AND seen_at IS NULL)"
             ),
             by_urgency,
             Some(QueueArg::Text(email.clone())),

@@ -233,14 +233,14 @@ impl CaseStore for PostgresStore {
         now: OffsetDateTime,
         limit: usize,
     ) -> Result<Vec<Case>> {
-        let (condition, order, arg) = queue_sql(queue, "$3", true);
+        let (condition, order, arg) = queue_sql(queue, "$1", "$3", true);
         let value = arg.map(|a| QueueValue::of(a, now));
         let placeholder_used = value.is_some();
         let sql = format!(
             concat!(
                 "SELECT ",
                 columns!(),
-                " FROM cases WHERE workspace_id = $1 AND {} ORDER BY {} LIMIT $2"
+                " FROM cases WHERE {} ORDER BY {} LIMIT $2"
             ),
             condition, order
         );
@@ -268,11 +268,9 @@ impl CaseStore for PostgresStore {
             queues
                 .iter()
                 .map(|queue| {
-                    let (condition, _, arg) = queue_sql(queue, "$2", true);
+                    let (condition, _, arg) = queue_sql(queue, "$1", "$2", true);
                     let value = arg.map(|a| QueueValue::of(a, now));
-                    let sql = format!(
-                        "SELECT COUNT(*) FROM cases WHERE workspace_id = $1 AND {condition}"
-                    );
+                    let sql = format!("SELECT COUNT(*) FROM cases WHERE {condition}");
                     let mut params: Vec<&(dyn ToSql + Sync)> = vec![&workspace_id];
                     if let Some(v) = &value {
                         params.push(v.param());

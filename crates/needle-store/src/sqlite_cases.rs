@@ -197,9 +197,9 @@ impl CaseStore for SqliteStore {
     ) -> Result<Vec<Case>> {
         // `?2 IS NULL OR TRUE` mentions the queue's value in every statement, so the same
         // three parameters bind whether the queue's condition uses it or not.
-        let (condition, order, arg) = queue_sql(queue, "?2", false);
+        let (condition, order, arg) = queue_sql(queue, "?1", "?2", false);
         let sql = format!(
-            "SELECT {COLUMNS} FROM cases WHERE workspace_id = ?1 AND (?2 IS NULL OR TRUE)
+            "SELECT {COLUMNS} FROM cases WHERE (?2 IS NULL OR TRUE)
              AND {condition} ORDER BY {order} LIMIT ?3"
         );
         let value = queue_value(arg, now);
@@ -220,10 +220,9 @@ impl CaseStore for SqliteStore {
             queues
                 .iter()
                 .map(|queue| {
-                    let (condition, _, arg) = queue_sql(queue, "?2", false);
+                    let (condition, _, arg) = queue_sql(queue, "?1", "?2", false);
                     let sql = format!(
-                        "SELECT COUNT(*) FROM cases WHERE workspace_id = ?1
-                         AND (?2 IS NULL OR TRUE) AND {condition}"
+                        "SELECT COUNT(*) FROM cases WHERE (?2 IS NULL OR TRUE) AND {condition}"
                     );
                     conn.prepare_cached(&sql)?
                         .query_row(params![workspace_id, queue_value(arg, now)], |r| {
@@ -396,6 +395,18 @@ impl CaseStore for SqliteStore {
         recipient: &str,
         at: OffsetDateTime,
     ) -> Result<u64> {
+        // Every view of a case asks, and few have unread mentions: a reader answers most,
+        // so case pages do not queue behind the writer's commits.
+        let unread: bool = self.read(|conn| {
+            conn.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM case_mentions WHERE workspace_id = ?1
+                   AND recipient = ?2 AND seen_at IS NULL AND case_id = ?3)",
+            )?
+            .query_row(params![workspace_id, recipient, case_id], |r| r.get(0))
+        })?;
+        if !unread {
+            return Ok(0);
+        }
         let conn = self.writer.lock().expect("writer");
         let marked = conn
             .execute(

@@ -872,17 +872,27 @@ impl Client {
 // ---------------------------------------------------------------------------------------
 // Measuring
 
-/// Times per kind of request, and the errors seen.
+/// Times per kind of request, the errors seen, and the slowest requests.
 #[derive(Default)]
 struct Tally {
     times: BTreeMap<&'static str, Vec<Duration>>,
     errors: usize,
     first_errors: Vec<String>,
+    /// The [`SLOWEST`] requests: how long, what, and when they began (since `origin`).
+    slowest: Vec<(Duration, String, Duration)>,
+    origin: Option<Instant>,
 }
+
+/// Slowest requests listed per phase.
+const SLOWEST: usize = 5;
 
 impl Tally {
     fn record(&mut self, kind: &'static str, what: &str, got: &Answer, took: Duration) {
         self.times.entry(kind).or_default().push(took);
+        let began = self
+            .origin
+            .map_or(Duration::ZERO, |o| o.elapsed().saturating_sub(took));
+        self.note_slow(took, format!("{kind}: {what}"), began);
         if !(200..400).contains(&got.status) {
             self.errors += 1;
             if self.first_errors.len() < 5 {
@@ -893,9 +903,18 @@ impl Tally {
         }
     }
 
+    fn note_slow(&mut self, took: Duration, what: String, began: Duration) {
+        self.slowest.push((took, what, began));
+        self.slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
+        self.slowest.truncate(SLOWEST);
+    }
+
     fn merge(&mut self, other: Tally) {
         for (kind, times) in other.times {
             self.times.entry(kind).or_default().extend(times);
+        }
+        for (took, what, began) in other.slowest {
+            self.note_slow(took, what, began);
         }
         self.errors += other.errors;
         for e in other.first_errors {
@@ -1000,8 +1019,18 @@ fn warm_up(client: &Client) {
 }
 
 /// One agent working until `until`.
-fn work(client: &Client, seed: u64, think_ms: u64, cases: usize, until: Instant) -> Tally {
-    let mut tally = Tally::default();
+fn work(
+    client: &Client,
+    seed: u64,
+    think_ms: u64,
+    cases: usize,
+    origin: Instant,
+    until: Instant,
+) -> Tally {
+    let mut tally = Tally {
+        origin: Some(origin),
+        ..Tally::default()
+    };
     let mut rng = fastrand::Rng::with_seed(seed);
     let think = |rng: &mut fastrand::Rng| {
         if think_ms > 0 {
@@ -1009,6 +1038,11 @@ fn work(client: &Client, seed: u64, think_ms: u64, cases: usize, until: Instant)
             std::thread::sleep(Duration::from_millis(ms));
         }
     };
+    // Agents arrive over one think time, as people do, rather than all in the same
+    // millisecond (which measures a burst of 50 first pages, not a working team).
+    if think_ms > 0 {
+        std::thread::sleep(Duration::from_millis(rng.u64(0..think_ms)));
+    }
     let queues = [
         ("/inbox?workspace=default&queue=mine", 40),
         ("/inbox?workspace=default&queue=open", 20),
@@ -1116,7 +1150,7 @@ fn main() {
                 let total = total.clone();
                 let (think, cases) = (o.think_ms, seed.cases);
                 scope.spawn(move || {
-                    let tally = work(client, 1000 + i as u64, think, cases, until);
+                    let tally = work(client, 1000 + i as u64, think, cases, started, until);
                     total.lock().expect("tally").merge(tally);
                 });
             }
@@ -1202,6 +1236,14 @@ fn main() {
         println!("errors: {}", tally.errors);
         for e in &tally.first_errors {
             println!("  {e}");
+        }
+        println!("slowest:");
+        for (took, what, began) in &tally.slowest {
+            println!(
+                "  {:8.1} ms at {:5.1} s  {what}",
+                took.as_secs_f64() * 1e3,
+                began.as_secs_f64()
+            );
         }
         verdicts.push(format!(
             "under load p99 {:.1} ms (goal < 200), {} errors (goal 0): {}",

@@ -2,7 +2,9 @@
 //! `needle bench embed`.
 
 use std::path::{Path, PathBuf};
+#[cfg(feature = "embed")]
 use std::process::Command;
+#[cfg(feature = "embed")]
 use std::time::Instant;
 
 use needle_embed::models::{CATALOG, FileState, ModelsDir, fix_command};
@@ -122,10 +124,14 @@ pub fn load_into(_state: &AppState, _models: &Path) {
     );
 }
 
+// `needle bench embed` runs only in builds with the model.
+#[cfg(feature = "embed")]
 const BASELINE: &str = include_str!("../../../../bench/embed_st.py");
+#[cfg(feature = "embed")]
 const BENCH_SEED: u64 = 11;
 
 /// Texts of generated messages, one per line (newlines inside a text become spaces).
+#[cfg(feature = "embed")]
 fn bench_sentences(n: usize) -> Vec<String> {
     needle_demo::Corpus::new(BENCH_SEED)
         .bench_lines(n as u64)
@@ -245,6 +251,7 @@ pub fn bench_embed(
     Err(Failure::usage("this build has no `embed` feature"))
 }
 
+#[cfg(feature = "embed")]
 fn tempfile_dir() -> CliResult<PathBuf> {
     let dir = std::env::temp_dir().join(format!("needle-bench-embed-{}", std::process::id()));
     std::fs::create_dir_all(&dir)

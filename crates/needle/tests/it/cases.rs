@@ -333,6 +333,75 @@ fn conversations_become_cases_that_agents_assign_resolve_and_note_and_customers_
     assert!(server.stop().success());
 }
 
+/// The inbox's shared queue counts are counted once for everyone, and follow a change within
+/// about a second (`queue_counts.rs`); one person's own queues are counted on every page.
+#[test]
+fn inbox_counts_follow_changes_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &[]);
+    let batch = json!([
+        email("c1", "t-1", "My order never arrived.", 0),
+        {"id": "c2", "channel": "email", "thread_id": "t-2",
+         "created_at": "2026-03-02T15:00:00Z", "title": "Colour",
+         "text": "Wrong colour, please swap it.",
+         "author": {"email": "sam@example.com", "name": "Sam Roe"}},
+    ]);
+    let (status, body) = post(
+        &server.url("/api/v1/messages"),
+        "application/json",
+        &batch.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    add_user(&data, "lee@example.com", "agent", None, "a long passphrase");
+    let (_, session) = sign_in(&server, "lee@example.com", "a long passphrase");
+    let session = session.unwrap();
+    let count = |html: &str, queue: &str| -> Option<u64> {
+        let at = html.find(&format!("{queue} <span class=\"count"))?;
+        let rest = &html[at..];
+        let start = rest.find('>')? + 1;
+        rest[start..].split('<').next()?.parse().ok()
+    };
+    let (status, html) = page_as(&server, &session, "/inbox?queue=open");
+    assert_eq!(status, 200);
+    assert_eq!(count(&html, "open"), Some(2), "{html}");
+    assert_eq!(count(&html, "unassigned"), Some(2));
+    assert_eq!(count(&html, "resolved"), Some(0));
+    assert_eq!(count(&html, "mine"), Some(0));
+
+    let (_, listed) = get(&server.url("/api/v1/cases?queue=open"));
+    let id = listed["cases"][0]["id"].as_i64().unwrap();
+    let (status, body) = send(
+        "POST",
+        &server.url(&format!("/api/v1/cases/{id}")),
+        Some(json!({"assignee": "lee@example.com"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (_, html) = page_as(&server, &session, "/inbox?queue=mine");
+    assert_eq!(count(&html, "mine"), Some(1), "my own queue is counted now");
+    assert!(html.contains(&format!("/inbox/{id}?workspace=default")));
+
+    let (status, body) = send(
+        "POST",
+        &server.url(&format!("/api/v1/cases/{id}")),
+        Some(json!({"status": "resolved"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let html = loop {
+        let (_, html) = page_as(&server, &session, "/inbox?queue=open");
+        if count(&html, "resolved") == Some(1) || std::time::Instant::now() > deadline {
+            break html;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(count(&html, "resolved"), Some(1), "{html}");
+    assert_eq!(count(&html, "open"), Some(1));
+    assert_eq!(count(&html, "unassigned"), Some(1));
+    assert_eq!(count(&html, "mine"), Some(0));
+    assert!(server.stop().success());
+}
+
 #[test]
 fn an_agent_works_a_live_case_in_a_real_browser() {
     let Some(browser) = Browser::find() else {
