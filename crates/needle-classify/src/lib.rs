@@ -6,12 +6,15 @@
 //! - intents: cue phrases with guards against near misses ([`intents`]);
 //! - entities: workspace dictionaries and patterns with byte spans ([`entities`]).
 //!
+//! [`labelled`] reads the real labelled sentiment data both tiers are scored on.
+//!
 //! Pure: no disk, no clock. Texts longer than [`MAX_CLASSIFY_BYTES`] are classified on a
 //! prefix, and the result says where it stopped.
 
 pub mod dictionary;
 pub mod entities;
 pub mod intents;
+pub mod labelled;
 pub mod language;
 pub mod vader;
 

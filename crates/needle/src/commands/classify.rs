@@ -4,12 +4,17 @@
 //!
 //! Text is classified as given (no HTML conversion), so entity spans point into the `text`
 //! of the input line.
+//!
+//! With `--models DIR` holding all-MiniLM-L6-v2 and a trained sentiment head (`needle models
+//! train sentiment`), sentiment comes from the model tier (`"tier": "model"`), embedded in
+//! batches of [`MODEL_BATCH`] lines; without them the fast tier answers and stderr says why.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
 use needle_classify::{Classifier, Dictionary};
 use needle_core::import::MAX_LINE_BYTES;
+use needle_core::{Classification, Sentiment, SentimentLabel};
 use serde_json::{Map, Value};
 
 use crate::failure::{CliResult, Failure};
@@ -72,12 +77,100 @@ fn parse(line: &[u8]) -> Result<Map<String, Value>, String> {
     }
 }
 
-pub fn run(input: Option<&Path>, entities: Option<&Path>) -> CliResult<i32> {
+/// The model tier's sentiment for a batch of texts: label and score per text.
+type ModelSentiment = Box<dyn Fn(&[&str]) -> Result<Vec<(SentimentLabel, f32)>, String>>;
+
+/// Texts embedded at once by the model tier.
+const MODEL_BATCH: usize = 256;
+
+/// The model tier from `models`, or `None` after saying on stderr what is missing and how
+/// to get it (the fast tier answers alone then).
+#[cfg(feature = "embed")]
+fn model_tier(models: &Path) -> Option<ModelSentiment> {
+    use needle_embed::Embedder;
+    use needle_embed::minilm::{MiniLm, Options};
+    use needle_embed::models::ModelsDir;
+    use needle_embed::sentiment::SentimentHead;
+
+    let loaded = SentimentHead::load(models).and_then(|head| {
+        Ok((
+            head,
+            MiniLm::load(&ModelsDir::new(models), Options::default())?,
+        ))
+    });
+    match loaded {
+        Ok((head, model)) => Some(Box::new(move |texts: &[&str]| {
+            let vectors = model.embed(texts).map_err(|e| e.to_string())?;
+            vectors
+                .iter()
+                .zip(texts)
+                .map(|(v, text)| {
+                    let lexicon = needle_classify::vader::compound(text) as f32;
+                    head.predict(v, lexicon).map_err(|e| e.to_string())
+                })
+                .collect()
+        })),
+        Err(e) => {
+            eprintln!("the model tier is off, the fast tier answers alone: {e}");
+            None
+        }
+    }
+}
+
+#[cfg(not(feature = "embed"))]
+fn model_tier(_models: &Path) -> Option<ModelSentiment> {
+    eprintln!(
+        "the model tier is off, the fast tier answers alone: this build has no `embed` feature"
+    );
+    None
+}
+
+/// Classified lines waiting for the model tier, written in input order.
+struct Pending {
+    lines: Vec<(Value, String, Classification)>,
+}
+
+impl Pending {
+    /// Applies the model tier (if any) and writes every waiting line; `false` when the
+    /// reader went away.
+    fn flush(&mut self, model: Option<&ModelSentiment>, out: &mut dyn Write) -> CliResult<bool> {
+        if let Some(model) = model
+            && !self.lines.is_empty()
+        {
+            let texts: Vec<&str> = self.lines.iter().map(|(_, t, _)| t.as_str()).collect();
+            let sentiments = model(&texts)
+                .map_err(|e| Failure::environment(format!("the model tier failed: {e}")))?;
+            for ((_, _, classification), (label, score)) in self.lines.iter_mut().zip(sentiments) {
+                classification.sentiment = Sentiment {
+                    label,
+                    score: f64::from(score),
+                };
+                classification.tier = Some("model".into());
+            }
+        }
+        for (id, _, classification) in self.lines.drain(..) {
+            let mut result = Map::new();
+            result.insert("id".into(), id);
+            if let Ok(Value::Object(fields)) = serde_json::to_value(&classification) {
+                result.extend(fields);
+            }
+            if writeln!(out, "{}", Value::Object(result)).is_err() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+pub fn run(input: Option<&Path>, entities: Option<&Path>, models: Option<&Path>) -> CliResult<i32> {
     let dictionary = match entities {
         Some(path) => load_dictionary(path)?,
         None => Dictionary::default(),
     };
     let classifier = Classifier::new(&dictionary);
+    let model = models.and_then(model_tier);
+    let batch = if model.is_some() { MODEL_BATCH } else { 1 };
+    let mut pending = Pending { lines: Vec::new() };
     let mut reader: Box<dyn BufRead> = match input {
         Some(path) => Box::new(BufReader::with_capacity(
             1 << 16,
@@ -119,14 +212,18 @@ pub fn run(input: Option<&Path>, entities: Option<&Path>) -> CliResult<i32> {
         };
         let text = obj.get("text").and_then(Value::as_str).unwrap_or_default();
         let classification = classifier.classify(text);
-        let mut result = Map::new();
-        result.insert("id".into(), obj.get("id").cloned().unwrap_or(Value::Null));
-        if let Ok(Value::Object(fields)) = serde_json::to_value(&classification) {
-            result.extend(fields);
-        }
-        if writeln!(out, "{}", Value::Object(result)).is_err() {
+        let id = obj.get("id").cloned().unwrap_or(Value::Null);
+        // The model reads what the fast tier read: a bounded prefix.
+        let classified = needle_classify::prefix(text, needle_classify::MAX_CLASSIFY_BYTES);
+        pending
+            .lines
+            .push((id, classified.to_string(), classification));
+        if pending.lines.len() >= batch && !pending.flush(model.as_ref(), &mut out)? {
             return Ok(0); // the reader went away (`| head`)
         }
+    }
+    if !pending.flush(model.as_ref(), &mut out)? {
+        return Ok(0);
     }
     out.flush()
         .map_err(|e| Failure::environment(format!("writing output failed: {e}")))?;

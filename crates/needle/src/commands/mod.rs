@@ -14,6 +14,7 @@ mod search;
 mod serve;
 mod stats;
 mod topics;
+mod train;
 
 use crate::cli::{
     BenchCommand, Cli, Command, ConnectionsCommand, ModelsCommand, ProfileCommand, QueryCommand,
@@ -91,9 +92,11 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             input,
             explain,
         } => matching::run(&topics, input.as_deref(), explain),
-        Command::Classify { input, entities } => {
-            classify::run(input.as_deref(), entities.as_deref())
-        }
+        Command::Classify {
+            input,
+            entities,
+            models,
+        } => classify::run(input.as_deref(), entities.as_deref(), models.as_deref()),
         Command::Topics { which } => match which {
             TopicsCommand::Load {
                 file,
@@ -112,6 +115,12 @@ pub fn run(cli: Cli) -> CliResult<i32> {
         Command::Models { which } => match which {
             ModelsCommand::Fetch { models } => models::fetch(&models),
             ModelsCommand::Status { json, models } => models::status(&models, json),
+            ModelsCommand::Train {
+                what: crate::cli::TrainTarget::Sentiment,
+                labelled,
+                per_set,
+                models,
+            } => train::sentiment(labelled, per_set, &models.models_dir()),
         },
         Command::Bench { which } => match which {
             BenchCommand::Embed {

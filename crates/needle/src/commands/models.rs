@@ -97,10 +97,48 @@ pub fn status(args: &ModelsArgs, as_json: bool) -> CliResult<i32> {
             println!("  fix: {fix}");
         }
     }
+    // The head is optional (the lexicon answers without it), so it never fails the status.
+    let head = needle_embed::sentiment::SentimentHead::load(models.root());
+    let (state, detail) = match &head {
+        Ok(head) => ("trained", head_summary(&head.report)),
+        Err(needle_embed::EmbedError::MissingFile { .. }) => (
+            "missing",
+            format!("the lexicon tier answers; fix: {TRAIN_SENTIMENT}"),
+        ),
+        Err(e) => ("unusable", e.to_string()),
+    };
     if as_json {
+        report.push(json!({
+            "model": needle_embed::sentiment::HEAD_FILE,
+            "purpose": "sentiment (model tier)",
+            "status": state,
+            "detail": detail,
+            "report": head.as_ref().ok().map(|h| &h.report),
+        }));
         println!("{}", serde_json::Value::Array(report));
+    } else {
+        println!(
+            "sentiment head ({}): {state}; {detail}",
+            needle_embed::sentiment::HEAD_FILE
+        );
     }
     Ok(if ready { 0 } else { 3 })
+}
+
+const TRAIN_SENTIMENT: &str = needle_embed::sentiment::TRAIN_COMMAND;
+
+/// Mean held-out macro-F1 of both tiers, from a head's training report.
+fn head_summary(report: &serde_json::Value) -> String {
+    let sets = report["sets"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let mean = |key: &str| {
+        sets.iter().filter_map(|s| s[key].as_f64()).sum::<f64>() / sets.len().max(1) as f64
+    };
+    format!(
+        "held-out macro-F1 {:.3} (lexicon {:.3}) over {} sets",
+        mean("model_macro_f1"),
+        mean("lexicon_macro_f1"),
+        sets.len()
+    )
 }
 
 /// Gives a server the embedding model when the models directory has it; otherwise says

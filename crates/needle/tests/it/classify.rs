@@ -205,3 +205,217 @@ fn imported_messages_are_classified_stored_and_searchable_by_sentiment() {
 fn lines_of(out: &std::process::Output) -> Vec<Value> {
     lines(out)
 }
+
+/// Sentences written for this test, in the layouts `bench/fetch_eval_data.sh` leaves: a UCI
+/// fixture (`class` 1 or 0) and a Hutto & Gilbert file (mean rating in [-4, 4]).
+fn write_labelled(dir: &std::path::Path) -> (usize, usize) {
+    let good = [
+        "I love this phone, the battery lasts for days",
+        "Fantastic service, the staff were so kind",
+        "Best purchase I made this year, highly recommend",
+        "The food was delicious and arrived hot",
+        "Great quality, it works perfectly",
+        "Wonderful experience, I will come back",
+        "Super fast delivery and a lovely package",
+        "Amazing sound, I am really happy with it",
+        "The support team solved my problem in minutes, brilliant",
+        "Excellent value, exactly what I wanted",
+        "This movie was a joy from start to finish",
+        "Such a pleasant surprise, well done",
+    ];
+    let bad = [
+        "Terrible phone, it broke after two days",
+        "Awful service, nobody answered my calls",
+        "Worst purchase ever, a complete waste of money",
+        "The food was cold and tasted horrible",
+        "Cheap quality, it stopped working at once",
+        "Disappointing experience, never again",
+        "The delivery was late and the box was crushed",
+        "The sound is dreadful, I regret buying it",
+        "Support ignored me for a week, useless",
+        "Overpriced junk, I want a refund",
+        "This movie was boring and far too long",
+        "What a mess, I am really angry",
+    ];
+    let fixtures = dir.join("npm/node_modules/sentiment/test/fixtures");
+    std::fs::create_dir_all(&fixtures).unwrap();
+    let uci: Vec<Value> = good
+        .iter()
+        .map(|t| serde_json::json!({"text": t, "class": 1}))
+        .chain(
+            bad.iter()
+                .map(|t| serde_json::json!({"text": t, "class": 0})),
+        )
+        .collect();
+    std::fs::write(fixtures.join("yelp.json"), Value::from(uci).to_string()).unwrap();
+    let neutral = [
+        "The store opens at nine on Mondays",
+        "I am taking the train to Berlin tomorrow",
+        "The parcel weighs two kilograms",
+        "Our meeting moved to the third floor",
+        "The update is version four point two",
+        "She ordered the blue one",
+    ];
+    let hutto = dir.join("vader/hutto_ICWSM_2014");
+    std::fs::create_dir_all(&hutto).unwrap();
+    let mut tweets = String::new();
+    let rated = good[..6]
+        .iter()
+        .map(|t| (2.5, *t))
+        .chain(bad[..6].iter().map(|t| (-2.5, *t)))
+        .chain(neutral.iter().map(|t| (0.1, *t)));
+    let mut n = 0;
+    for (i, (rating, text)) in rated.enumerate() {
+        tweets.push_str(&format!("{i}\t{rating}\t{text} today\n"));
+        n += 1;
+    }
+    std::fs::write(hutto.join("tweets_GroundTruth.txt"), tweets).unwrap();
+    (good.len() + bad.len(), n)
+}
+
+#[test]
+fn models_train_sentiment_scores_both_tiers_on_held_out_rows_and_keeps_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let labelled = dir.path().join("labelled");
+    let models = dir.path().join("models");
+
+    // Nothing fetched yet: the fix is named, nothing is written.
+    let out = needle_stateless(&[
+        "models",
+        "train",
+        "sentiment",
+        "--labelled",
+        labelled.to_str().unwrap(),
+        "--models",
+        models.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("bench/fetch_eval_data.sh"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!models.join("sentiment-head.json").exists());
+
+    let Some(shared) = needle_embed::testing::test_models() else {
+        return;
+    };
+    let (uci_rows, hutto_rows) = write_labelled(&labelled);
+    // The shared model files, seen through this test's own models directory.
+    std::fs::create_dir_all(&models).unwrap();
+    std::os::unix::fs::symlink(
+        shared.model_dir(&needle_embed::models::MINILM),
+        models.join(needle_embed::models::MINILM.model),
+    )
+    .unwrap();
+    let out = needle_stateless(&[
+        "models",
+        "train",
+        "sentiment",
+        "--labelled",
+        labelled.to_str().unwrap(),
+        "--models",
+        models.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(printed.contains("| uci-yelp"), "{printed}");
+    assert!(printed.contains("| hutto-tweets"), "{printed}");
+    assert!(printed.contains("| mean over sets"), "{printed}");
+
+    let head: Value =
+        serde_json::from_slice(&std::fs::read(models.join("sentiment-head.json")).unwrap())
+            .unwrap();
+    assert_eq!(head["model"], "all-MiniLM-L6-v2");
+    let sets = head["report"]["sets"].as_array().unwrap();
+    assert_eq!(sets.len(), 2);
+    for (set, rows) in sets.iter().zip([uci_rows, hutto_rows]) {
+        let (train, held) = (
+            set["train"].as_u64().unwrap(),
+            set["held_out"].as_u64().unwrap(),
+        );
+        assert_eq!((train + held) as usize, rows, "{set}");
+        assert!(train > held, "about a fifth is held out: {set}");
+        for tier in ["lexicon_macro_f1", "model_macro_f1"] {
+            let f1 = set[tier].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&f1), "{set}");
+        }
+    }
+}
+
+#[test]
+fn classify_with_models_takes_sentiment_from_the_trained_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    let input = b"{\"id\":\"a\",\"text\":\"I love it, best phone ever\"}\n";
+
+    // No head yet: the fast tier answers and stderr names the fix.
+    let out = classify(&["--models", models.to_str().unwrap()], input);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("needle models train sentiment"),
+        "{}",
+        stderr(&out)
+    );
+    let fast = lines(&out);
+    assert_eq!(fast[0]["sentiment"]["label"], "positive");
+    assert!(fast[0].get("tier").is_none());
+
+    let Some(shared) = needle_embed::testing::test_models() else {
+        return;
+    };
+    let labelled = dir.path().join("labelled");
+    write_labelled(&labelled);
+    std::fs::create_dir_all(&models).unwrap();
+    std::os::unix::fs::symlink(
+        shared.model_dir(&needle_embed::models::MINILM),
+        models.join(needle_embed::models::MINILM.model),
+    )
+    .unwrap();
+    let trained = needle_stateless(&[
+        "models",
+        "train",
+        "sentiment",
+        "--labelled",
+        labelled.to_str().unwrap(),
+        "--models",
+        models.to_str().unwrap(),
+    ]);
+    assert!(trained.status.success(), "{}", stderr(&trained));
+
+    let mut input = Vec::new();
+    let texts = [
+        ("p1", "Absolutely wonderful, the team was so helpful"),
+        ("n1", "Horrible, it broke and nobody will refund me"),
+        ("p2", "Great value and lovely quality"),
+        ("n2", "Dreadful delivery, the box arrived crushed"),
+    ];
+    for (i, (id, text)) in texts.iter().enumerate() {
+        input.extend(
+            serde_json::json!({"id": id, "text": text})
+                .to_string()
+                .bytes(),
+        );
+        input.push(b'\n');
+        if i == 1 {
+            input.extend(b"not json\n");
+        }
+    }
+    let out = classify(&["--models", models.to_str().unwrap()], &input);
+    assert_eq!(out.status.code(), Some(1), "one bad line: {}", stderr(&out));
+    assert!(stderr(&out).contains("line 3"), "{}", stderr(&out));
+    let got = lines(&out);
+    let ids: Vec<&str> = got.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["p1", "n1", "p2", "n2"], "input order");
+    for line in &got {
+        assert_eq!(line["tier"], "model", "{line}");
+        let score = line["sentiment"]["score"].as_f64().unwrap();
+        assert!((-1.0..=1.0).contains(&score), "{line}");
+        let want = if line["id"].as_str().unwrap().starts_with('p') {
+            "positive"
+        } else {
+            "negative"
+        };
+        assert_eq!(line["sentiment"]["label"], want, "{line}");
+    }
+}

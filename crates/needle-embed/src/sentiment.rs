@@ -1,0 +1,406 @@
+//! The model tier's sentiment: a softmax regression head on a sentence's embedding and the
+//! lexicon tier's score of it, trained on the user's machine from real labelled data
+//! (`needle models train sentiment`), never shipped. The lexicon's score goes in as two
+//! inputs (the score and its size): it knows intensifiers, negation and the rated words
+//! that a small embedding blurs, and the head learns how far to trust it (measured: about
+//! +1.5 macro-F1 points over the embedding alone). Out come a label and a score,
+//! P(positive) − P(negative), in [-1, 1] like the lexicon tier's.
+//!
+//! Training is full-batch gradient descent on the cross-entropy with L2, classes weighted by
+//! their inverse frequency (the sets hold far fewer neutral rows, and macro-F1 weighs every
+//! class the same). A few thousand 384-dimensional vectors train in seconds.
+
+use std::path::{Path, PathBuf};
+
+use needle_core::SentimentLabel;
+use serde::{Deserialize, Serialize};
+
+use crate::EmbedError;
+
+/// The file a trained head is kept in, inside the models directory.
+pub const HEAD_FILE: &str = "sentiment-head.json";
+/// What trains one.
+pub const TRAIN_COMMAND: &str = "needle models train sentiment";
+/// Bumped when the file's meaning changes; older files are refused with the fix.
+const FORMAT: u32 = 1;
+
+/// The labels in the order of the head's rows.
+const CLASSES: [SentimentLabel; 3] = [
+    SentimentLabel::Positive,
+    SentimentLabel::Negative,
+    SentimentLabel::Neutral,
+];
+
+/// One labelled sentence, as the head sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentimentExample {
+    /// Its embedding.
+    pub vector: Vec<f32>,
+    /// The lexicon tier's compound score of the same text, in [-1, 1].
+    pub lexicon: f32,
+    pub label: SentimentLabel,
+}
+
+/// The head's inputs: the embedding, the lexicon's score and the score's size (a linear
+/// head cannot see "near zero" in the score alone, and that is what neutral looks like).
+fn inputs(vector: &[f32], lexicon: f32) -> Vec<f32> {
+    let mut x = Vec::with_capacity(vector.len() + LEXICON_INPUTS);
+    x.extend_from_slice(vector);
+    x.extend([lexicon, lexicon.abs()]);
+    x
+}
+
+const LEXICON_INPUTS: usize = 2;
+
+/// How a head is trained.
+#[derive(Debug, Clone, Copy)]
+pub struct Training {
+    pub iterations: usize,
+    pub step: f32,
+    /// L2 penalty on the weights (not the biases).
+    pub l2: f32,
+}
+
+impl Default for Training {
+    fn default() -> Self {
+        Training {
+            iterations: 600,
+            step: 4.0,
+            l2: 1e-4,
+        }
+    }
+}
+
+/// A trained head, as kept on disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentimentHead {
+    format: u32,
+    /// The embedding model whose vectors it reads (`all-MiniLM-L6-v2`).
+    pub model: String,
+    /// One row of weights per label (positive, negative, neutral).
+    weights: Vec<Vec<f32>>,
+    bias: Vec<f32>,
+    /// What it was trained on and how it scored on held-out data, for `needle models status`
+    /// and the closing note; free-form JSON written by the training command.
+    #[serde(default)]
+    pub report: serde_json::Value,
+}
+
+impl SentimentHead {
+    /// Trains a head; every example's vector must have the same length.
+    pub fn train(
+        model: &str,
+        examples: &[SentimentExample],
+        training: Training,
+    ) -> Result<SentimentHead, EmbedError> {
+        let dimension = examples.first().map(|e| e.vector.len()).unwrap_or(0);
+        if dimension == 0 {
+            return Err(EmbedError::Input(
+                "no examples to train the sentiment head on".into(),
+            ));
+        }
+        if let Some(i) = examples.iter().position(|e| e.vector.len() != dimension) {
+            return Err(EmbedError::Input(format!(
+                "example {i} has {} dimensions, the first has {dimension}",
+                examples[i].vector.len()
+            )));
+        }
+        let class = |label: SentimentLabel| CLASSES.iter().position(|c| *c == label).unwrap();
+        let mut per_class = [0usize; 3];
+        for e in examples {
+            per_class[class(e.label)] += 1;
+        }
+        let rows: Vec<(Vec<f32>, usize)> = examples
+            .iter()
+            .map(|e| (inputs(&e.vector, e.lexicon), class(e.label)))
+            .collect();
+        let width = dimension + LEXICON_INPUTS;
+        let present = per_class.iter().filter(|n| **n > 0).count();
+        if present < 2 {
+            return Err(EmbedError::Input(
+                "the sentiment head needs examples of at least two labels".into(),
+            ));
+        }
+        // Inverse frequency, so each present class weighs the same in total.
+        let n = examples.len() as f32;
+        let class_weight: Vec<f32> = per_class
+            .iter()
+            .map(|&c| {
+                if c == 0 {
+                    0.0
+                } else {
+                    n / (present as f32 * c as f32)
+                }
+            })
+            .collect();
+        let mut weights = vec![vec![0.0f32; width]; 3];
+        let mut bias = vec![0.0f32; 3];
+        let mut grad_w = vec![vec![0.0f32; width]; 3];
+        let mut probabilities = [0.0f32; 3];
+        for _ in 0..training.iterations {
+            for row in grad_w.iter_mut() {
+                row.fill(0.0);
+            }
+            let mut grad_b = [0.0f32; 3];
+            for (x, truth) in &rows {
+                let truth = *truth;
+                softmax(&weights, &bias, x, &mut probabilities);
+                let w = class_weight[truth] / n;
+                for k in 0..3 {
+                    let error = w * (probabilities[k] - if k == truth { 1.0 } else { 0.0 });
+                    grad_b[k] += error;
+                    for (g, xi) in grad_w[k].iter_mut().zip(x) {
+                        *g += error * xi;
+                    }
+                }
+            }
+            for k in 0..3 {
+                for (w, g) in weights[k].iter_mut().zip(&grad_w[k]) {
+                    *w -= training.step * (g + training.l2 * *w);
+                }
+                bias[k] -= training.step * grad_b[k];
+            }
+        }
+        Ok(SentimentHead {
+            format: FORMAT,
+            model: model.to_string(),
+            weights,
+            bias,
+            report: serde_json::Value::Null,
+        })
+    }
+
+    /// Length of the embeddings it reads.
+    pub fn dimension(&self) -> usize {
+        self.weights
+            .first()
+            .map_or(0, |w| w.len().saturating_sub(LEXICON_INPUTS))
+    }
+
+    /// The label of the likeliest class and P(positive) − P(negative), from a text's
+    /// embedding and its lexicon score.
+    pub fn predict(
+        &self,
+        vector: &[f32],
+        lexicon: f32,
+    ) -> Result<(SentimentLabel, f32), EmbedError> {
+        if vector.len() != self.dimension() {
+            return Err(EmbedError::Input(format!(
+                "a vector of {} dimensions for a head trained on {}",
+                vector.len(),
+                self.dimension()
+            )));
+        }
+        let mut p = [0.0f32; 3];
+        softmax(&self.weights, &self.bias, &inputs(vector, lexicon), &mut p);
+        let best = (0..3)
+            .max_by(|a, b| p[*a].total_cmp(&p[*b]))
+            .expect("three classes");
+        Ok((CLASSES[best], (p[0] - p[1]).clamp(-1.0, 1.0)))
+    }
+
+    /// Where the head lives in a models directory.
+    pub fn path(models: &Path) -> PathBuf {
+        models.join(HEAD_FILE)
+    }
+
+    pub fn save(&self, models: &Path) -> Result<PathBuf, EmbedError> {
+        let path = SentimentHead::path(models);
+        let io = |source| EmbedError::Io {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(models).map_err(io)?;
+        let json = serde_json::to_vec(self).expect("a head serialises");
+        // Written beside and renamed, so a reader never sees half a file.
+        let partial = path.with_extension("json.partial");
+        std::fs::write(&partial, json).map_err(io)?;
+        std::fs::rename(&partial, &path).map_err(io)?;
+        Ok(path)
+    }
+
+    /// The head in `models`, checked: `MissingFile` when none was trained, `Load` naming the
+    /// file and the fix when it cannot be used.
+    pub fn load(models: &Path) -> Result<SentimentHead, EmbedError> {
+        let path = SentimentHead::path(models);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(EmbedError::MissingFile {
+                    path,
+                    fix: TRAIN_COMMAND.into(),
+                });
+            }
+            Err(source) => return Err(EmbedError::Io { path, source }),
+        };
+        let unusable = |why: String| EmbedError::Load {
+            model: path.display().to_string(),
+            reason: format!("{why}; run `{TRAIN_COMMAND}` again"),
+        };
+        let head: SentimentHead =
+            serde_json::from_slice(&bytes).map_err(|e| unusable(e.to_string()))?;
+        if head.format != FORMAT {
+            return Err(unusable(format!(
+                "format {} (this Needle reads {FORMAT})",
+                head.format
+            )));
+        }
+        let dimension = head.dimension();
+        let width = dimension + LEXICON_INPUTS;
+        if dimension == 0
+            || head.weights.len() != 3
+            || head.bias.len() != 3
+            || head.weights.iter().any(|row| row.len() != width)
+            || head.weights.iter().flatten().any(|w| !w.is_finite())
+        {
+            return Err(unusable("its weights are malformed".into()));
+        }
+        Ok(head)
+    }
+}
+
+/// Class probabilities of `x` into `out`.
+fn softmax(weights: &[Vec<f32>], bias: &[f32], x: &[f32], out: &mut [f32; 3]) {
+    for k in 0..3 {
+        out[k] = bias[k] + crate::dot(&weights[k], x);
+    }
+    let max = out.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in out.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    for v in out.iter_mut() {
+        *v /= sum;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use SentimentLabel::{Negative, Neutral, Positive};
+
+    /// A unit vector near `axis` of 16 (or anywhere, for `None`), with seeded noise.
+    fn near(axis: Option<usize>, seed: u64) -> Vec<f32> {
+        let mut rng = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut v: Vec<f32> = (0..16)
+            .map(|_| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                (rng % 1000) as f32 / 1000.0 - 0.5
+            })
+            .collect();
+        if let Some(axis) = axis {
+            v[axis] += 3.0;
+        }
+        crate::normalize(&mut v);
+        v
+    }
+
+    fn example(vector: Vec<f32>, lexicon: f32, label: SentimentLabel) -> SentimentExample {
+        SentimentExample {
+            vector,
+            lexicon,
+            label,
+        }
+    }
+
+    /// Three classes the embeddings tell apart; the lexicon says nothing.
+    fn examples(range: std::ops::Range<u64>) -> Vec<SentimentExample> {
+        range
+            .flat_map(|i| {
+                [
+                    example(near(Some(0), i), 0.0, Positive),
+                    example(near(Some(1), i + 1_000), 0.0, Negative),
+                    example(near(Some(2), i + 2_000), 0.0, Neutral),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn learns_three_classes_and_scores_between_minus_one_and_one() {
+        // Few neutral examples: class weights keep it from being drowned.
+        let mut train = examples(0..60);
+        let mut neutral_seen = 0;
+        train.retain(|e| {
+            e.label != Neutral || {
+                neutral_seen += 1;
+                neutral_seen <= 10
+            }
+        });
+        let head = SentimentHead::train("test", &train, Training::default()).unwrap();
+        assert_eq!(head.dimension(), 16);
+        let held = examples(500..540);
+        let right = held
+            .iter()
+            .filter(|e| head.predict(&e.vector, e.lexicon).unwrap().0 == e.label)
+            .count();
+        assert!(right >= held.len() * 95 / 100, "{right}/{}", held.len());
+        let (label, score) = head.predict(&near(Some(0), 9_999), 0.0).unwrap();
+        assert_eq!(label, Positive);
+        assert!(score > 0.5 && score <= 1.0, "{score}");
+        let (label, score) = head.predict(&near(Some(1), 9_999), 0.0).unwrap();
+        assert_eq!(label, Negative);
+        assert!((-1.0..-0.5).contains(&score), "{score}");
+    }
+
+    #[test]
+    fn learns_to_trust_the_lexicon_where_the_embedding_says_nothing() {
+        let train: Vec<SentimentExample> = (0..90)
+            .map(|i| {
+                let (lexicon, label) = [(0.8, Positive), (-0.8, Negative), (0.0, Neutral)][i % 3];
+                example(near(None, i as u64), lexicon, label)
+            })
+            .collect();
+        let head = SentimentHead::train("test", &train, Training::default()).unwrap();
+        for (lexicon, want) in [(0.7, Positive), (-0.7, Negative), (0.05, Neutral)] {
+            let (label, _) = head.predict(&near(None, 5_000), lexicon).unwrap();
+            assert_eq!(label, want, "lexicon {lexicon}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_learn_from() {
+        let t = Training::default();
+        assert!(SentimentHead::train("m", &[], t).is_err());
+        let one_label = vec![
+            example(near(Some(0), 1), 0.0, Positive),
+            example(near(Some(0), 2), 0.0, Positive),
+        ];
+        assert!(SentimentHead::train("m", &one_label, t).is_err());
+        let ragged = vec![
+            example(near(Some(0), 1), 0.0, Positive),
+            example(vec![1.0, 0.0], 0.0, Negative),
+        ];
+        let e = SentimentHead::train("m", &ragged, t).unwrap_err();
+        assert!(e.to_string().contains("example 1 has 2 dimensions"), "{e}");
+        let head = SentimentHead::train("m", &examples(0..5), t).unwrap();
+        assert!(head.predict(&[0.5; 3], 0.0).is_err());
+    }
+
+    #[test]
+    fn saves_loads_and_names_the_fix_for_a_bad_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = SentimentHead::load(dir.path()).unwrap_err();
+        assert!(matches!(missing, EmbedError::MissingFile { .. }));
+        assert!(missing.to_string().contains(TRAIN_COMMAND), "{missing}");
+
+        let mut head = SentimentHead::train("m", &examples(0..10), Training::default()).unwrap();
+        head.report = serde_json::json!({"sets": []});
+        let path = head.save(dir.path()).unwrap();
+        assert_eq!(SentimentHead::load(dir.path()).unwrap(), head);
+
+        for bad in [
+            "not json".to_string(),
+            r#"{"format": 99, "model": "m", "weights": [[1.0, 0, 0]], "bias": [0,0,0]}"#.into(),
+            r#"{"format": 1, "model": "m", "weights": [[1.0, 0, 0], [1.0, 2.0], [1.0, 0, 0]], "bias": [0,0,0]}"#
+                .into(),
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let e = SentimentHead::load(dir.path()).unwrap_err().to_string();
+            assert!(e.contains(HEAD_FILE) && e.contains(TRAIN_COMMAND), "{e}");
+        }
+    }
+}
