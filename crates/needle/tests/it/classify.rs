@@ -273,14 +273,9 @@ fn write_labelled(dir: &std::path::Path) -> (usize, usize) {
     (good.len() + bad.len(), n)
 }
 
-#[test]
-fn models_train_sentiment_scores_both_tiers_on_held_out_rows_and_keeps_the_head() {
-    let dir = tempfile::tempdir().unwrap();
-    let labelled = dir.path().join("labelled");
-    let models = dir.path().join("models");
-
-    // Nothing fetched yet: the fix is named, nothing is written.
-    let out = needle_stateless(&[
+/// `needle models train sentiment` on `labelled`, into `models`.
+fn train_sentiment(labelled: &std::path::Path, models: &std::path::Path) -> std::process::Output {
+    needle_stateless(&[
         "models",
         "train",
         "sentiment",
@@ -288,7 +283,33 @@ fn models_train_sentiment_scores_both_tiers_on_held_out_rows_and_keeps_the_head(
         labelled.to_str().unwrap(),
         "--models",
         models.to_str().unwrap(),
-    ]);
+    ])
+}
+
+/// Makes `models` show the shared all-MiniLM-L6-v2 files (a link, so the training under
+/// test writes its head here and not into the shared cache); `false` when the model cannot
+/// be had outside CI.
+fn link_shared_model(models: &std::path::Path) -> bool {
+    let Some(shared) = needle_embed::testing::test_models() else {
+        return false;
+    };
+    std::fs::create_dir_all(models).unwrap();
+    std::os::unix::fs::symlink(
+        shared.model_dir(&needle_embed::models::MINILM),
+        models.join(needle_embed::models::MINILM.model),
+    )
+    .unwrap();
+    true
+}
+
+#[test]
+fn models_train_sentiment_scores_both_tiers_on_held_out_rows_and_keeps_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let labelled = dir.path().join("labelled");
+    let models = dir.path().join("models");
+
+    // Nothing fetched yet: the fix is named, nothing is written.
+    let out = train_sentiment(&labelled, &models);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("bench/fetch_eval_data.sh"),
@@ -297,26 +318,11 @@ fn models_train_sentiment_scores_both_tiers_on_held_out_rows_and_keeps_the_head(
     );
     assert!(!models.join("sentiment-head.json").exists());
 
-    let Some(shared) = needle_embed::testing::test_models() else {
+    if !link_shared_model(&models) {
         return;
-    };
+    }
     let (uci_rows, hutto_rows) = write_labelled(&labelled);
-    // The shared model files, seen through this test's own models directory.
-    std::fs::create_dir_all(&models).unwrap();
-    std::os::unix::fs::symlink(
-        shared.model_dir(&needle_embed::models::MINILM),
-        models.join(needle_embed::models::MINILM.model),
-    )
-    .unwrap();
-    let out = needle_stateless(&[
-        "models",
-        "train",
-        "sentiment",
-        "--labelled",
-        labelled.to_str().unwrap(),
-        "--models",
-        models.to_str().unwrap(),
-    ]);
+    let out = train_sentiment(&labelled, &models);
     assert!(out.status.success(), "{}", stderr(&out));
     let printed = stdout(&out);
     assert!(printed.contains("| uci-yelp"), "{printed}");
@@ -361,26 +367,12 @@ fn classify_with_models_takes_sentiment_from_the_trained_head() {
     assert_eq!(fast[0]["sentiment"]["label"], "positive");
     assert!(fast[0].get("tier").is_none());
 
-    let Some(shared) = needle_embed::testing::test_models() else {
+    if !link_shared_model(&models) {
         return;
-    };
+    }
     let labelled = dir.path().join("labelled");
     write_labelled(&labelled);
-    std::fs::create_dir_all(&models).unwrap();
-    std::os::unix::fs::symlink(
-        shared.model_dir(&needle_embed::models::MINILM),
-        models.join(needle_embed::models::MINILM.model),
-    )
-    .unwrap();
-    let trained = needle_stateless(&[
-        "models",
-        "train",
-        "sentiment",
-        "--labelled",
-        labelled.to_str().unwrap(),
-        "--models",
-        models.to_str().unwrap(),
-    ]);
+    let trained = train_sentiment(&labelled, &models);
     assert!(trained.status.success(), "{}", stderr(&trained));
 
     let mut input = Vec::new();
