@@ -22,7 +22,7 @@ use needle_store::{Cursor, StoredMessage, Workspace};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::api::blocking;
+use crate::api::{blocking, query_error};
 use crate::auth::access::Need;
 use crate::auth::{Principal, secrets};
 use crate::error::AppResult;
@@ -122,8 +122,9 @@ pub async fn overview(
         Ok(p) => p,
         Err(elsewhere) => return elsewhere,
     };
-    let Ok(Query(params)) = params else {
-        return fail(&principal, ApiError::bad_request("bad query parameters"));
+    let Query(params) = match params.map_err(query_error) {
+        Ok(params) => params,
+        Err(e) => return fail(&principal, e),
     };
     let days = days_of(&params);
     let viewer = principal.clone();
@@ -372,8 +373,9 @@ pub async fn topic_page(
         Ok(p) => p,
         Err(elsewhere) => return elsewhere,
     };
-    let Ok(Query(params)) = params else {
-        return fail(&principal, ApiError::bad_request("bad query parameters"));
+    let Query(params) = match params.map_err(query_error) {
+        Ok(params) => params,
+        Err(e) => return fail(&principal, e),
     };
     let days = days_of(&params);
     let viewer = principal.clone();

@@ -213,11 +213,13 @@ pub fn run(input: Option<&Path>, entities: Option<&Path>, models: Option<&Path>)
         let text = obj.get("text").and_then(Value::as_str).unwrap_or_default();
         let classification = classifier.classify(text);
         let id = obj.get("id").cloned().unwrap_or(Value::Null);
-        // The model reads what the fast tier read: a bounded prefix.
-        let classified = needle_classify::prefix(text, needle_classify::MAX_CLASSIFY_BYTES);
-        pending
-            .lines
-            .push((id, classified.to_string(), classification));
+        // The model reads what the fast tier read, a bounded prefix; without a model tier
+        // no copy of the text is kept.
+        let for_model = match model {
+            Some(_) => needle_classify::prefix(text, needle_classify::MAX_CLASSIFY_BYTES).into(),
+            None => String::new(),
+        };
+        pending.lines.push((id, for_model, classification));
         if pending.lines.len() >= batch && !pending.flush(model.as_ref(), &mut out)? {
             return Ok(0); // the reader went away (`| head`)
         }

@@ -61,7 +61,7 @@ pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> Cl
         name: String,
         binary: bool,
         train: Vec<SentimentExample>,
-        held: Vec<(SentimentExample, SentimentLabel)>,
+        held: Vec<SentimentExample>,
     }
     let started = Instant::now();
     let mut parts = Vec::new();
@@ -84,15 +84,13 @@ pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> Cl
             held: Vec::new(),
         };
         for ((text, label), vector) in rows.into_iter().zip(vectors) {
-            let lexicon = needle_classify::vader::compound(&text);
             let example = SentimentExample {
                 vector,
-                lexicon: lexicon as f32,
+                lexicon: needle_classify::vader::compound(&text) as f32,
                 label,
             };
             if held_out(&text) {
-                part.held
-                    .push((example, SentimentLabel::from_score(lexicon)));
+                part.held.push(example);
             } else {
                 part.train.push(example);
             }
@@ -123,8 +121,10 @@ pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> Cl
     let (mut lexicon_sum, mut model_sum) = (0.0, 0.0);
     for part in &parts {
         let (mut lexicon, mut ours) = (Confusion::default(), Confusion::default());
-        for (example, lexicon_says) in &part.held {
-            lexicon.add(example.label, *lexicon_says);
+        for example in &part.held {
+            // The compound score has four decimals: as f32 it keeps its side of ±0.05.
+            let lexicon_says = SentimentLabel::from_score(f64::from(example.lexicon));
+            lexicon.add(example.label, lexicon_says);
             let (model_says, _) = head
                 .predict(&example.vector, example.lexicon)
                 .map_err(failed)?;

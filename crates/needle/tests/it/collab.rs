@@ -123,6 +123,18 @@ fn form(server: &Server, who: &Person, path: &str, fields: &[(&str, &str)]) -> (
     (response.status().as_u16(), location)
 }
 
+/// `who`'s page says what they are doing on case `id`, as `inbox.js` does.
+fn say(server: &Server, who: &Person, id: i64, state: &str) -> (u16, Value) {
+    call_as(
+        server,
+        who,
+        "POST",
+        &format!("/api/v1/cases/{id}/presence"),
+        Some(json!({"state": state})),
+        Some(&who.csrf),
+    )
+}
+
 fn presence_of(server: &Server, who: &Person, id: i64) -> Value {
     let (status, got) = call_as(
         server,
@@ -150,14 +162,7 @@ fn colleagues_see_who_else_is_viewing_or_typing_until_they_go_quiet() {
     let events = EventStream::open(&server.url("/api/v1/events"));
     let presence = format!("/api/v1/cases/{id}/presence");
 
-    let (status, body) = call_as(
-        &server,
-        &kim,
-        "POST",
-        &presence,
-        Some(json!({"state": "viewing"})),
-        Some(&kim.csrf),
-    );
+    let (status, body) = say(&server, &kim, id, "viewing");
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["presence"], json!([]), "nobody else is there yet");
     let announced = events.next_of("case.presence", 1, Duration::from_secs(5));
@@ -185,23 +190,9 @@ fn colleagues_see_who_else_is_viewing_or_typing_until_they_go_quiet() {
     );
 
     // Kim types a reply; Ann says she is viewing and hears he is typing.
-    let (status, _) = call_as(
-        &server,
-        &kim,
-        "POST",
-        &presence,
-        Some(json!({"state": "typing"})),
-        Some(&kim.csrf),
-    );
+    let (status, _) = say(&server, &kim, id, "typing");
     assert_eq!(status, 200);
-    let (_, body) = call_as(
-        &server,
-        &ann,
-        "POST",
-        &presence,
-        Some(json!({"state": "viewing"})),
-        Some(&ann.csrf),
-    );
+    let (_, body) = say(&server, &ann, id, "viewing");
     assert_eq!(
         body["presence"],
         json!([{"email": "kim@example.com", "state": "typing"}])
@@ -227,14 +218,7 @@ fn colleagues_see_who_else_is_viewing_or_typing_until_they_go_quiet() {
         None,
     );
     assert_eq!(status, 403, "a session must send its CSRF token");
-    let (status, body) = call_as(
-        &server,
-        &kim,
-        "POST",
-        &presence,
-        Some(json!({"state": "dancing"})),
-        Some(&kim.csrf),
-    );
+    let (status, body) = say(&server, &kim, id, "dancing");
     assert_eq!(status, 400, "{body}");
     let (status, _) = call_as(
         &server,
@@ -259,23 +243,9 @@ fn colleagues_see_who_else_is_viewing_or_typing_until_they_go_quiet() {
     assert!(!html.contains("kim@example.com) is"), "{html}");
 
     // Leaving says so at once.
-    call_as(
-        &server,
-        &ann,
-        "POST",
-        &presence,
-        Some(json!({"state": "viewing"})),
-        Some(&ann.csrf),
-    );
+    say(&server, &ann, id, "viewing");
     assert_eq!(presence_of(&server, &kim, id).as_array().unwrap().len(), 1);
-    call_as(
-        &server,
-        &ann,
-        "POST",
-        &presence,
-        Some(json!({"state": "gone"})),
-        Some(&ann.csrf),
-    );
+    say(&server, &ann, id, "gone");
     assert_eq!(presence_of(&server, &kim, id), json!([]));
     assert!(server.stop().success());
 }

@@ -257,6 +257,14 @@ fn analysts_read_topics_by_level_and_edit_them_in_the_browser_pages() {
         "the sparkline's name says the volume"
     );
 
+    for path in ["/listening?days=x", "/listening/blender?days=x"] {
+        let (status, html) = page_as(&server, &kim, path);
+        assert_eq!(status, 400, "{path}");
+        assert!(
+            html.contains("days"),
+            "the page says which parameter: {html}"
+        );
+    }
     let (status, html) = page_as(&server, &kim, "/listening/blender?days=7");
     assert_eq!(status, 200, "agents read topics too: {html}");
     assert!(html.contains("<svg class=\"chart\""), "{html}");
