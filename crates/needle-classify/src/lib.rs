@@ -10,6 +10,10 @@
 //!
 //! Pure: no disk, no clock. Texts longer than [`MAX_CLASSIFY_BYTES`] are classified on a
 //! prefix, and the result says where it stopped.
+//!
+//! [`SentimentModel`] is the seam to the model tier: the crate that owns models
+//! (`needle-embed`) implements it, and the pipeline's cascade and `needle classify` call it
+//! without knowing what is behind it.
 
 pub mod dictionary;
 pub mod entities;
@@ -62,6 +66,24 @@ impl Classifier {
             relevance: None,
         }
     }
+}
+
+/// What [`Classification::tier`] says when the model tier gave the sentiment.
+pub const MODEL_TIER: &str = "model";
+
+/// Why the model tier could not answer (a model that failed to run, not bad input).
+pub type ModelError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Sentiment from a model: slower than the lexicon, better on what it was trained on.
+pub trait SentimentModel: Send + Sync {
+    /// One sentiment per text, in order. Texts are the bounded prefixes the fast tier read.
+    fn sentiments(&self, texts: &[&str]) -> Result<Vec<Sentiment>, ModelError>;
+}
+
+/// Puts the model tier's sentiment into a fast-tier classification and says so.
+pub fn apply_model_sentiment(classification: &mut Classification, sentiment: Sentiment) {
+    classification.sentiment = sentiment;
+    classification.tier = Some(MODEL_TIER.to_string());
 }
 
 /// At most `max` bytes of `text`, cut at a character boundary and, when one is near, at the

@@ -6,16 +6,19 @@
 //! +1.5 macro-F1 points over the embedding alone). Out come a label and a score,
 //! P(positive) − P(negative), in [-1, 1] like the lexicon tier's.
 //!
-//! Training is full-batch gradient descent on the cross-entropy with L2, classes weighted by
-//! their inverse frequency (the sets hold far fewer neutral rows, and macro-F1 weighs every
-//! class the same). A few thousand 384-dimensional vectors train in seconds.
+//! Training is full-batch gradient descent on the cross-entropy with L2, classes weighted
+//! (the sets hold far fewer neutral rows, and macro-F1 weighs every class the same). How
+//! much to weigh them and how much L2 to use is chosen on a validation split
+//! ([`Training::candidates`]). A few thousand 384-dimensional vectors train in seconds.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use needle_core::SentimentLabel;
+use needle_classify::{ModelError, SentimentModel};
+use needle_core::{Sentiment, SentimentLabel};
 use serde::{Deserialize, Serialize};
 
-use crate::EmbedError;
+use crate::{EmbedError, Embedder};
 
 /// The file a trained head is kept in, inside the models directory.
 pub const HEAD_FILE: &str = "sentiment-head.json";
@@ -52,13 +55,45 @@ fn inputs(vector: &[f32], lexicon: f32) -> Vec<f32> {
 
 const LEXICON_INPUTS: usize = 2;
 
+/// How much each class's examples weigh in training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassWeights {
+    /// Every example the same: rare classes are guessed less often.
+    Equal,
+    /// By the inverse square root of the class's size: halfway.
+    SquareRoot,
+    /// By the inverse of the class's size: each class weighs the same in total.
+    Inverse,
+}
+
+impl ClassWeights {
+    /// The weight of one example of each class, given how many examples each has; classes
+    /// without examples weigh nothing, and the weights average to 1 over the examples.
+    pub fn of(self, per_class: &[usize; 3]) -> [f32; 3] {
+        let raw = per_class.map(|n| match (self, n) {
+            (_, 0) => 0.0,
+            (ClassWeights::Equal, _) => 1.0,
+            (ClassWeights::SquareRoot, n) => 1.0 / (n as f32).sqrt(),
+            (ClassWeights::Inverse, n) => 1.0 / n as f32,
+        });
+        let total: usize = per_class.iter().sum();
+        let mass: f32 = raw.iter().zip(per_class).map(|(w, &n)| w * n as f32).sum();
+        if mass == 0.0 {
+            return raw;
+        }
+        raw.map(|w| w * total as f32 / mass)
+    }
+}
+
 /// How a head is trained.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Training {
     pub iterations: usize,
     pub step: f32,
     /// L2 penalty on the weights (not the biases).
     pub l2: f32,
+    pub class_weights: ClassWeights,
 }
 
 impl Default for Training {
@@ -67,7 +102,34 @@ impl Default for Training {
             iterations: 600,
             step: 4.0,
             l2: 1e-4,
+            class_weights: ClassWeights::Inverse,
         }
+    }
+}
+
+impl Training {
+    /// The ways of training that `needle models train` tries on the validation split, the
+    /// default first: every class weighting with three strengths of L2.
+    pub fn candidates() -> Vec<Training> {
+        let default = Training::default();
+        let mut all = vec![default];
+        for class_weights in [
+            ClassWeights::Inverse,
+            ClassWeights::SquareRoot,
+            ClassWeights::Equal,
+        ] {
+            for l2 in [0.0, 1e-4, 1e-3] {
+                let candidate = Training {
+                    l2,
+                    class_weights,
+                    ..default
+                };
+                if candidate != default {
+                    all.push(candidate);
+                }
+            }
+        }
+        all
     }
 }
 
@@ -121,18 +183,8 @@ impl SentimentHead {
                 "the sentiment head needs examples of at least two labels".into(),
             ));
         }
-        // Inverse frequency, so each present class weighs the same in total.
         let n = examples.len() as f32;
-        let class_weight: Vec<f32> = per_class
-            .iter()
-            .map(|&c| {
-                if c == 0 {
-                    0.0
-                } else {
-                    n / (present as f32 * c as f32)
-                }
-            })
-            .collect();
+        let class_weight = training.class_weights.of(&per_class);
         let mut weights = vec![vec![0.0f32; width]; 3];
         let mut bias = vec![0.0f32; 3];
         let mut grad_w = vec![vec![0.0f32; width]; 3];
@@ -259,6 +311,60 @@ impl SentimentHead {
     }
 }
 
+/// The model tier's sentiment: an embedder and a head trained on its vectors.
+pub struct ModelSentiment {
+    embedder: Arc<dyn Embedder>,
+    head: SentimentHead,
+}
+
+impl ModelSentiment {
+    /// Pairs a head with the embedder it was trained on; a head trained on another model's
+    /// vectors is refused, naming both and the fix.
+    pub fn new(embedder: Arc<dyn Embedder>, head: SentimentHead) -> Result<Self, EmbedError> {
+        if head.model != embedder.name() || head.dimension() != embedder.dimension() {
+            return Err(EmbedError::Load {
+                model: head.model.clone(),
+                reason: format!(
+                    "the sentiment head reads {} vectors of {} dimensions, the embedder is {} \
+                     with {}; run `{TRAIN_COMMAND}` again",
+                    head.model,
+                    head.dimension(),
+                    embedder.name(),
+                    embedder.dimension()
+                ),
+            });
+        }
+        Ok(ModelSentiment { embedder, head })
+    }
+
+    /// The head trained in `models`, on `embedder`'s vectors.
+    pub fn load(models: &Path, embedder: Arc<dyn Embedder>) -> Result<Self, EmbedError> {
+        ModelSentiment::new(embedder, SentimentHead::load(models)?)
+    }
+
+    pub fn head(&self) -> &SentimentHead {
+        &self.head
+    }
+}
+
+impl SentimentModel for ModelSentiment {
+    fn sentiments(&self, texts: &[&str]) -> Result<Vec<Sentiment>, ModelError> {
+        let vectors = self.embedder.embed(texts)?;
+        vectors
+            .iter()
+            .zip(texts)
+            .map(|(vector, text)| {
+                let lexicon = needle_classify::vader::compound(text) as f32;
+                let (label, score) = self.head.predict(vector, lexicon)?;
+                Ok(Sentiment {
+                    label,
+                    score: f64::from(score),
+                })
+            })
+            .collect()
+    }
+}
+
 /// Class probabilities of `x` into `out`.
 fn softmax(weights: &[Vec<f32>], bias: &[f32], x: &[f32], out: &mut [f32; 3]) {
     for k in 0..3 {
@@ -362,6 +468,36 @@ mod tests {
     }
 
     #[test]
+    fn class_weights_average_to_one_and_favour_rare_classes_as_asked() {
+        let sizes = [100, 300, 0];
+        for weights in [
+            ClassWeights::Equal,
+            ClassWeights::SquareRoot,
+            ClassWeights::Inverse,
+        ] {
+            let w = weights.of(&sizes);
+            let mean = (w[0] * 100.0 + w[1] * 300.0) / 400.0;
+            assert!((mean - 1.0).abs() < 1e-5, "{weights:?} {w:?}");
+            assert_eq!(w[2], 0.0);
+        }
+        assert_eq!(ClassWeights::Equal.of(&sizes)[0], 1.0);
+        let sqrt = ClassWeights::SquareRoot.of(&sizes);
+        assert!((sqrt[0] / sqrt[1] - 3f32.sqrt()).abs() < 1e-4);
+        let inverse = ClassWeights::Inverse.of(&sizes);
+        assert!((inverse[0] * 100.0 - inverse[1] * 300.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn candidates_start_with_the_default_and_differ() {
+        let all = Training::candidates();
+        assert_eq!(all[0], Training::default());
+        assert_eq!(all.len(), 9);
+        for (i, a) in all.iter().enumerate() {
+            assert!(all[i + 1..].iter().all(|b| b != a), "{a:?} twice");
+        }
+    }
+
+    #[test]
     fn refuses_what_it_cannot_learn_from() {
         let t = Training::default();
         assert!(SentimentHead::train("m", &[], t).is_err());
@@ -378,6 +514,57 @@ mod tests {
         assert!(e.to_string().contains("example 1 has 2 dimensions"), "{e}");
         let head = SentimentHead::train("m", &examples(0..5), t).unwrap();
         assert!(head.predict(&[0.5; 3], 0.0).is_err());
+    }
+
+    /// Vectors near an axis for texts that say "good" or "bad", none otherwise.
+    struct AxisEmbedder;
+
+    impl Embedder for AxisEmbedder {
+        fn name(&self) -> &str {
+            "axis"
+        }
+        fn dimension(&self) -> usize {
+            16
+        }
+        fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+            Ok(texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let axis = if t.contains("good") {
+                        Some(0)
+                    } else if t.contains("bad") {
+                        Some(1)
+                    } else {
+                        Some(2)
+                    };
+                    near(axis, 7_000 + i as u64)
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn the_model_tier_reads_its_embedder_and_refuses_another_models_head() {
+        let head = SentimentHead::train("axis", &examples(0..30), Training::default()).unwrap();
+        let model = ModelSentiment::new(Arc::new(AxisEmbedder), head.clone()).unwrap();
+        let got = model
+            .sentiments(&["a good day", "a bad day", "a day"])
+            .unwrap();
+        let labels: Vec<SentimentLabel> = got.iter().map(|s| s.label).collect();
+        assert_eq!(labels, [Positive, Negative, Neutral]);
+        assert!(got[0].score > 0.5 && got[1].score < -0.5, "{got:?}");
+
+        let mut other = head;
+        other.model = "all-MiniLM-L6-v2".into();
+        let e = ModelSentiment::new(Arc::new(AxisEmbedder), other)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            e.contains("all-MiniLM-L6-v2") && e.contains(TRAIN_COMMAND),
+            "{e}"
+        );
     }
 
     #[test]

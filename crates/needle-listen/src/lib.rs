@@ -7,9 +7,12 @@
 //! - [`TopicsStage`] is the pipeline stage that tags each stored message with its topics.
 //! - [`backfill`] computes a new topic version's history in the background, newest first,
 //!   resumable after a crash.
+//! - [`cascade`] gives the model tier the messages that matter (in a topic, on an owned
+//!   channel) and leaves the rest to the fast tier.
 //! - [`search`] takes candidates from the full-text index and verifies each with the matcher.
 
 pub mod backfill;
+pub mod cascade;
 mod document;
 mod presearch;
 pub mod preview;
@@ -25,6 +28,7 @@ use needle_search::SearchIndex;
 use needle_store::topics::{TopicDefinition, TopicRecord};
 use needle_store::{Backend, StoreError};
 
+pub use cascade::{Cascade, ModelTierStage, Scope};
 pub use document::{document_classified, document_of, document_of_stored};
 pub use presearch::{PresearchScratch, TopicIndex};
 pub use stage::TopicsStage;

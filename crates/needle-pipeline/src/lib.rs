@@ -187,22 +187,25 @@ impl Pipeline {
         }
     }
 
-    /// The stages every message goes through: normalise, dedupe, classify, store, then
-    /// `after_store` (stages that need the stored message's seq, such as topic tagging),
-    /// then index. Without an index (another process holds its writer) messages are only
-    /// stored; that process indexes them from the store.
+    /// The stages every message goes through: normalise, dedupe, classify, `before_store`
+    /// (stages that refine the classification, such as the model tier, so it is stored with
+    /// the message), store, then `after_store` (stages that need the stored message's seq,
+    /// such as topic tagging), then index. Without an index (another process holds its
+    /// writer) messages are only stored; that process indexes them from the store.
     pub fn standard(
         store: Arc<dyn Store>,
         index: Option<Arc<SearchIndex>>,
         metrics: Arc<PipelineMetrics>,
+        before_store: Vec<Box<dyn Stage>>,
         after_store: Vec<Box<dyn Stage>>,
     ) -> Pipeline {
         let mut stages: Vec<Box<dyn Stage>> = vec![
             Box::new(NormalizeStage),
             Box::new(DedupeStage::new(store.clone())),
             Box::new(ClassifyStage::default()),
-            Box::new(StoreStage::new(store.clone())),
         ];
+        stages.extend(before_store);
+        stages.push(Box::new(StoreStage::new(store.clone())));
         stages.extend(after_store);
         if let Some(index) = index {
             stages.push(Box::new(IndexStage::new(

@@ -23,6 +23,8 @@ pub struct PipelineMetrics {
     pub duplicates: Counter,
     pub rejected: Counter,
     pub failed: Counter,
+    /// Messages whose sentiment came from the model tier (the cascade sent them there).
+    pub model_tier: Counter,
     stage_seconds: Family<StageLabel, Histogram>,
     stage_messages: Family<StageLabel, Counter>,
     queue_depth: Family<StageLabel, Gauge>,
@@ -36,6 +38,7 @@ impl PipelineMetrics {
             duplicates: Counter::default(),
             rejected: Counter::default(),
             failed: Counter::default(),
+            model_tier: Counter::default(),
             stage_seconds: Family::new_with_constructor(new_histogram),
             stage_messages: Family::default(),
             queue_depth: Family::default(),
@@ -64,6 +67,11 @@ impl PipelineMetrics {
             "needle_messages_failed",
             "Messages a stage could not process (environment failures)",
             metrics.failed.clone(),
+        );
+        registry.register(
+            "needle_messages_model_tier",
+            "Messages classified by the model tier as well as the fast tier",
+            metrics.model_tier.clone(),
         );
         registry.register(
             "needle_pipeline_stage_seconds",

@@ -28,6 +28,7 @@ fn a_batch_goes_through_every_stage_with_an_outcome_per_message() {
         Some(index.clone()),
         metrics.clone(),
         Vec::new(),
+        Vec::new(),
     );
 
     let first = pipeline

@@ -161,10 +161,8 @@ pub enum Command {
         /// `nats` feature). Without it the pipeline runs in this process.
         #[arg(long, env = "NEEDLE_BUS")]
         bus: Option<String>,
-        /// Models directory (default: models/ in the data dir); relevance and custom intents
-        /// use the embedding model when it is there.
-        #[arg(long, env = "NEEDLE_MODELS")]
-        models: Option<PathBuf>,
+        #[command(flatten)]
+        model_tier: ModelTierArgs,
         /// How long an open case page counts as open after it last said so (tests shorten it).
         #[arg(long, default_value_t = 30, hide = true)]
         presence_seconds: u64,
@@ -185,6 +183,8 @@ pub enum Command {
         /// Messages per batch.
         #[arg(long, default_value_t = 5000, hide = true)]
         batch: usize,
+        #[command(flatten)]
+        model_tier: ModelTierArgs,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -385,6 +385,61 @@ pub enum ModelsCommand {
 pub enum TrainTarget {
     /// Positive, negative or neutral, from all-MiniLM-L6-v2's vectors.
     Sentiment,
+}
+
+/// The cascade: which messages the model tier classifies when a sentiment head is trained
+/// (the fast tier classifies every message).
+#[derive(Debug, Args, Clone)]
+pub struct ModelTierArgs {
+    /// Models directory (default: models/ in the data dir): the embedding model for
+    /// relevance and custom intents, and, with a trained sentiment head, the model tier.
+    #[arg(long, env = "NEEDLE_MODELS")]
+    pub models: Option<PathBuf>,
+    /// Which messages get sentiment from the model tier: those in one of the workspace's
+    /// topics, every message, or none.
+    #[arg(long, value_enum, env = "NEEDLE_MODEL_TIER", default_value = "topics")]
+    pub model_tier: ModelTierScope,
+    /// Channels whose every message gets the model tier as well (the team's own channels,
+    /// such as email,chat), comma-separated.
+    #[arg(
+        long = "model-tier-channel",
+        value_name = "CHANNEL",
+        value_delimiter = ',',
+        env = "NEEDLE_MODEL_TIER_CHANNELS"
+    )]
+    pub channels: Vec<String>,
+}
+
+/// See [`ModelTierArgs::model_tier`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelTierScope {
+    Topics,
+    All,
+    Off,
+}
+
+impl ModelTierArgs {
+    /// `--models`, or models/ in `data`.
+    pub fn models_dir(&self, data: &std::path::Path) -> PathBuf {
+        self.models.clone().unwrap_or_else(|| data.join("models"))
+    }
+
+    pub fn cascade(&self) -> needle_listen::Cascade {
+        use needle_listen::Scope;
+        needle_listen::Cascade {
+            scope: match self.model_tier {
+                ModelTierScope::Topics => Scope::Topics,
+                ModelTierScope::All => Scope::All,
+                ModelTierScope::Off => Scope::Off,
+            },
+            channels: self
+                .channels
+                .iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
+        }
+    }
 }
 
 /// Where models live.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use needle_bus::Feed;
-use needle_listen::{Listening, TopicsStage};
+use needle_listen::{Listening, ModelTierStage, TopicsStage};
 use needle_pipeline::{AnnounceStage, Pipeline, PipelineMetrics, Stage};
 use needle_profile::ProfileConfig;
 use needle_profile::service::ProfileService;
@@ -15,6 +15,7 @@ use needle_store::{Backend, Store};
 
 use crate::cli::DataArgs;
 use crate::failure::{CliResult, Failure};
+use crate::model_tier::ModelTier;
 
 pub struct DataDir {
     pub path: PathBuf,
@@ -166,7 +167,8 @@ impl DataDir {
     /// The pipeline every message goes through, topics included; the index stage only when
     /// this process holds the index (`with_index`); message authors resolved into profiles
     /// as each batch is stored when `profiles_inline` (otherwise a [`ProfileFollower`] does
-    /// it); stored messages announced on `feed`.
+    /// it); stored messages announced on `feed`; the model tier's sentiment, before the
+    /// store, for the messages its cascade picks.
     ///
     /// [`ProfileFollower`]: needle_profile::stage::ProfileFollower
     pub fn pipeline(
@@ -176,7 +178,19 @@ impl DataDir {
         with_index: bool,
         profiles_inline: bool,
         feed: Option<Feed>,
+        model_tier: Option<ModelTier>,
     ) -> Pipeline {
+        let before_store: Vec<Box<dyn Stage>> = model_tier
+            .into_iter()
+            .map(|tier| {
+                Box::new(ModelTierStage::new(
+                    listening.clone(),
+                    tier.model,
+                    tier.cascade,
+                    metrics.clone(),
+                )) as Box<dyn Stage>
+            })
+            .collect();
         let mut after_store: Vec<Box<dyn Stage>> =
             vec![Box::new(TopicsStage::new(listening.clone()))];
         if profiles_inline {
@@ -194,6 +208,7 @@ impl DataDir {
             self.store.clone() as Arc<dyn Store>,
             (with_index && self.index_writable).then(|| self.index.clone()),
             metrics,
+            before_store,
             after_store,
         )
     }

@@ -7,6 +7,7 @@ mod connectors;
 mod context;
 mod failure;
 mod follower;
+mod model_tier;
 mod outbox;
 mod streams;
 mod worker;

@@ -12,7 +12,7 @@ use needle_demo::Corpus;
 use needle_search::{SearchRequest, TextQuery};
 use serde_json::json;
 
-use super::import::import_files;
+use super::import::{ImportOptions, import_files};
 use crate::context::DataDir;
 use crate::failure::{CliResult, Failure};
 
@@ -120,10 +120,7 @@ pub fn import(
         &dir,
         workspace.id,
         std::slice::from_ref(&input),
-        None,
-        &[],
-        5000,
-        false,
+        ImportOptions::plain(5000),
     )?;
     let took = started.elapsed().as_secs_f64();
     let rate = summary.imported as f64 / took;

@@ -12,9 +12,10 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 
-use needle_classify::{Classifier, Dictionary};
+use needle_classify::{Classifier, Dictionary, SentimentModel, apply_model_sentiment};
+use needle_core::Classification;
 use needle_core::import::MAX_LINE_BYTES;
-use needle_core::{Classification, Sentiment, SentimentLabel};
+use needle_embed::sentiment::{ModelSentiment, SentimentHead};
 use serde_json::{Map, Value};
 
 use crate::failure::{CliResult, Failure};
@@ -77,52 +78,26 @@ fn parse(line: &[u8]) -> Result<Map<String, Value>, String> {
     }
 }
 
-/// The model tier's sentiment for a batch of texts: label and score per text.
-type ModelSentiment = Box<dyn Fn(&[&str]) -> Result<Vec<(SentimentLabel, f32)>, String>>;
-
 /// Texts embedded at once by the model tier.
 const MODEL_BATCH: usize = 256;
 
 /// The model tier from `models`, or `None` after saying on stderr what is missing and how
-/// to get it (the fast tier answers alone then).
-#[cfg(feature = "embed")]
+/// to get it (the fast tier answers alone then). The head is looked for first: without
+/// one, the fix to name is training it, not the embedding model.
 fn model_tier(models: &Path) -> Option<ModelSentiment> {
-    use needle_embed::Embedder;
-    use needle_embed::minilm::{MiniLm, Options};
-    use needle_embed::models::ModelsDir;
-    use needle_embed::sentiment::SentimentHead;
-
-    let loaded = SentimentHead::load(models).and_then(|head| {
-        Ok((
-            head,
-            MiniLm::load(&ModelsDir::new(models), Options::default())?,
-        ))
-    });
+    let loaded = SentimentHead::load(models)
+        .map_err(|e| e.to_string())
+        .and_then(|head| {
+            let embedder = super::models::try_load_embedder(models)?;
+            ModelSentiment::new(embedder, head).map_err(|e| e.to_string())
+        });
     match loaded {
-        Ok((head, model)) => Some(Box::new(move |texts: &[&str]| {
-            let vectors = model.embed(texts).map_err(|e| e.to_string())?;
-            vectors
-                .iter()
-                .zip(texts)
-                .map(|(v, text)| {
-                    let lexicon = needle_classify::vader::compound(text) as f32;
-                    head.predict(v, lexicon).map_err(|e| e.to_string())
-                })
-                .collect()
-        })),
+        Ok(model) => Some(model),
         Err(e) => {
             eprintln!("the model tier is off, the fast tier answers alone: {e}");
             None
         }
     }
-}
-
-#[cfg(not(feature = "embed"))]
-fn model_tier(_models: &Path) -> Option<ModelSentiment> {
-    eprintln!(
-        "the model tier is off, the fast tier answers alone: this build has no `embed` feature"
-    );
-    None
 }
 
 /// Classified lines waiting for the model tier, written in input order.
@@ -138,14 +113,11 @@ impl Pending {
             && !self.lines.is_empty()
         {
             let texts: Vec<&str> = self.lines.iter().map(|(_, t, _)| t.as_str()).collect();
-            let sentiments = model(&texts)
+            let sentiments = model
+                .sentiments(&texts)
                 .map_err(|e| Failure::environment(format!("the model tier failed: {e}")))?;
-            for ((_, _, classification), (label, score)) in self.lines.iter_mut().zip(sentiments) {
-                classification.sentiment = Sentiment {
-                    label,
-                    score: f64::from(score),
-                };
-                classification.tier = Some("model".into());
+            for ((_, _, classification), sentiment) in self.lines.iter_mut().zip(sentiments) {
+                apply_model_sentiment(classification, sentiment);
             }
         }
         for (id, _, classification) in self.lines.drain(..) {

@@ -13,9 +13,10 @@ use needle_core::import::{CsvRows, Format, JsonLines, Record, parse_mapping};
 use needle_pipeline::{Batch, Item, Outcome, Pipeline, PipelineMetrics};
 use serde_json::json;
 
-use crate::cli::{DataArgs, FormatArg};
+use crate::cli::{DataArgs, FormatArg, ModelTierArgs};
 use crate::context::DataDir;
 use crate::failure::{CliResult, Failure};
+use crate::model_tier::ModelTier;
 
 /// How many reject reasons are echoed on standard error before summarising the rest.
 const ECHOED_REJECTS: u64 = 20;
@@ -28,12 +29,37 @@ pub struct Summary {
     pub rejected: u64,
 }
 
+/// How to import, besides what and where.
+pub struct ImportOptions {
+    pub format: Option<FormatArg>,
+    /// CSV column per message field.
+    pub mapping: Vec<(String, String)>,
+    pub batch_size: usize,
+    pub show_progress: bool,
+    /// Sentiment from the model tier for the messages its cascade picks.
+    pub model_tier: Option<ModelTier>,
+}
+
+impl ImportOptions {
+    /// JSON Lines or CSV by extension, no mapping, no progress bar, the fast tier only.
+    pub fn plain(batch_size: usize) -> ImportOptions {
+        ImportOptions {
+            format: None,
+            mapping: Vec::new(),
+            batch_size,
+            show_progress: false,
+            model_tier: None,
+        }
+    }
+}
+
 pub fn run(
     data: &DataArgs,
     files: &[PathBuf],
     format: Option<FormatArg>,
     map: &[String],
     batch: usize,
+    model_tier: &ModelTierArgs,
 ) -> CliResult<i32> {
     let mapping = parse_mapping(map).map_err(|e| Failure::usage(e.to_string()))?;
     for file in files {
@@ -47,9 +73,21 @@ pub fn run(
     }
     let dir = DataDir::open_for_import(data)?;
     let workspace = dir.store.ensure_workspace(&data.workspace, false)?;
-    let progress = std::io::stderr().is_terminal();
-    let (summary, rejects) =
-        import_files(&dir, workspace.id, files, format, &mapping, batch, progress)?;
+    let models = model_tier.models_dir(&data.data);
+    let model_tier = ModelTier::load(&models, model_tier, || {
+        super::models::load_embedder(&models)
+    });
+    if let Some(tier) = &model_tier {
+        eprintln!("{}", tier.describe());
+    }
+    let options = ImportOptions {
+        format,
+        mapping,
+        batch_size: batch,
+        show_progress: std::io::stderr().is_terminal(),
+        model_tier,
+    };
+    let (summary, rejects) = import_files(&dir, workspace.id, files, options)?;
     let mut line = format!(
         "imported {}, duplicates {}, rejected {}",
         summary.imported, summary.duplicates, summary.rejected
@@ -167,11 +205,15 @@ pub fn import_files(
     dir: &DataDir,
     workspace_id: i64,
     files: &[PathBuf],
-    format: Option<FormatArg>,
-    mapping: &[(String, String)],
-    batch_size: usize,
-    show_progress: bool,
+    options: ImportOptions,
 ) -> CliResult<(Summary, Vec<PathBuf>)> {
+    let ImportOptions {
+        format,
+        mapping,
+        batch_size,
+        show_progress,
+        model_tier,
+    } = options;
     let mut readers = Vec::new();
     let mut total_bytes = 0;
     for file in files {
@@ -201,6 +243,7 @@ pub fn import_files(
         true,
         true,
         None,
+        model_tier,
     );
     let (events, heard) = mpsc::sync_channel::<Event>(64);
     let rejects = Rejects {
@@ -221,7 +264,7 @@ pub fn import_files(
         let records: Box<dyn Iterator<Item = std::io::Result<Record>>> =
             match format_of(&files[file_no], format) {
                 Format::JsonLines => Box::new(JsonLines::new(reader)),
-                Format::Csv => match CsvRows::new(reader, mapping) {
+                Format::Csv => match CsvRows::new(reader, &mapping) {
                     Ok(rows) => Box::new(rows),
                     Err(e) => {
                         let _ = events.send(Event::Rejected {

@@ -30,7 +30,7 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             demo,
             role,
             bus,
-            models,
+            model_tier,
             presence_seconds,
             data,
         } => serve::run(
@@ -39,7 +39,7 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             demo,
             &role,
             bus.as_deref(),
-            models,
+            &model_tier,
             std::time::Duration::from_secs(presence_seconds),
         ),
         Command::ImportProfiles { file, map, data } => profiles::import(&data, &file, &map),
@@ -62,8 +62,9 @@ pub fn run(cli: Cli) -> CliResult<i32> {
             format,
             map,
             batch,
+            model_tier,
             data,
-        } => import::run(&data, &files, format, &map, batch),
+        } => import::run(&data, &files, format, &map, batch, &model_tier),
         Command::Search {
             query,
             limit,

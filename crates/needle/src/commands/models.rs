@@ -1,4 +1,4 @@
-//! `needle models fetch|status`, loading the embedding model into a server, and
+//! `needle models fetch|status`, loading the embedding model, and
 //! `needle bench embed`.
 
 use std::path::{Path, PathBuf};
@@ -7,8 +7,10 @@ use std::process::Command;
 #[cfg(feature = "embed")]
 use std::time::Instant;
 
+use std::sync::Arc;
+
+use needle_embed::Embedder;
 use needle_embed::models::{CATALOG, FileState, ModelsDir, fix_command};
-use needle_http::AppState;
 use serde_json::json;
 
 use crate::cli::ModelsArgs;
@@ -141,25 +143,29 @@ fn head_summary(report: &serde_json::Value) -> String {
     )
 }
 
-/// Gives a server the embedding model when the models directory has it; otherwise says
-/// why relevance scoring is off and carries on without it.
+/// The embedding model in `models`, or why it cannot be had.
 #[cfg(feature = "embed")]
-pub fn load_into(state: &AppState, models: &Path) {
+pub fn try_load_embedder(models: &Path) -> Result<Arc<dyn Embedder>, String> {
     use needle_embed::minilm::{MiniLm, Options};
-    match MiniLm::load(&ModelsDir::new(models), Options::default()) {
-        Ok(model) => {
-            state.learning.set_embedder(std::sync::Arc::new(model));
-            tracing::info!(models = %models.display(), "embedding model loaded");
-        }
-        Err(e) => tracing::warn!("relevance scoring and custom intents are off: {e}"),
-    }
+    let model =
+        MiniLm::load(&ModelsDir::new(models), Options::default()).map_err(|e| e.to_string())?;
+    tracing::info!(models = %models.display(), "embedding model loaded");
+    Ok(Arc::new(model))
 }
 
 #[cfg(not(feature = "embed"))]
-pub fn load_into(_state: &AppState, _models: &Path) {
-    tracing::warn!(
-        "relevance scoring and custom intents are off: this build has no `embed` feature"
-    );
+pub fn try_load_embedder(_models: &Path) -> Result<Arc<dyn Embedder>, String> {
+    Err("this build has no `embed` feature".into())
+}
+
+/// The embedding model in `models`, or `None` after saying why (relevance scoring, custom
+/// intents and the model tier stay off; the fast tier works on).
+pub fn load_embedder(models: &Path) -> Option<Arc<dyn Embedder>> {
+    try_load_embedder(models)
+        .map_err(|e| {
+            tracing::warn!("relevance scoring, custom intents and the model tier are off: {e}")
+        })
+        .ok()
 }
 
 // `needle bench embed` runs only in builds with the model.

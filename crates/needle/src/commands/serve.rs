@@ -11,11 +11,12 @@ use needle_http::{AppState, DEFAULT_WORKSPACE};
 use needle_pipeline::{Batch, Item, Outcome, Pipeline, PipelineMetrics};
 use prometheus_client::registry::Registry;
 
-use crate::cli::DataArgs;
+use crate::cli::{DataArgs, ModelTierArgs};
 use crate::connectors::Connectors;
 use crate::context::DataDir;
 use crate::failure::{CliResult, Failure};
 use crate::follower::Follower;
+use crate::model_tier::ModelTier;
 use crate::outbox::OutboxWorker;
 use crate::worker::Worker;
 use needle_profile::stage::ProfileFollower;
@@ -99,7 +100,7 @@ pub fn run(
     demo: bool,
     roles: &str,
     bus: Option<&str>,
-    models: Option<std::path::PathBuf>,
+    model_tier: &ModelTierArgs,
     presence: Duration,
 ) -> CliResult<i32> {
     let address: std::net::SocketAddr = listen.parse().map_err(|_| {
@@ -138,13 +139,32 @@ pub fn run(
     // Embedded, each batch's authors are resolved as it is stored; in a cluster, the one
     // pipeline worker holding the resolution lease follows the store instead, so that
     // workers do not race each other over the same profiles.
-    let local_pipeline = (embedded || roles.pipeline).then(|| {
+    // One embedding model for the web role (relevance, custom intents) and the pipeline's
+    // model tier, loaded only when one of them will use it.
+    let models = model_tier.models_dir(&data.data);
+    let runs_pipeline = embedded || roles.pipeline;
+    let mut embedder = None;
+    let mut load_embedder = || {
+        embedder
+            .get_or_insert_with(|| super::models::load_embedder(&models))
+            .clone()
+    };
+    let model_tier = if runs_pipeline {
+        ModelTier::load(&models, model_tier, &mut load_embedder)
+    } else {
+        None
+    };
+    if let Some(tier) = &model_tier {
+        eprintln!("{}", tier.describe());
+    }
+    let local_pipeline = runs_pipeline.then(|| {
         dir.pipeline(
             &listening,
             metrics.clone(),
             embedded,
             embedded,
             Some(feed.clone()),
+            model_tier,
         )
     });
     if demo {
@@ -197,9 +217,10 @@ pub fn run(
     // One process sends the outbox: the embedded one, or the cluster's `deliver` role.
     let outbox = (embedded || roles.deliver)
         .then(|| OutboxWorker::start(dir.store.clone(), Some(state.clone()), outbound));
-    if roles.web {
-        let models = models.unwrap_or_else(|| data.data.join("models"));
-        super::models::load_into(&state, &models);
+    if roles.web
+        && let Some(embedder) = load_embedder()
+    {
+        state.learning.set_embedder(embedder);
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

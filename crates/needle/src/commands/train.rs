@@ -33,8 +33,7 @@ fn evenly<T: Clone>(rows: &[T], per_set: usize) -> Vec<T> {
 pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> CliResult<i32> {
     use std::time::Instant;
 
-    use needle_classify::labelled::{Confusion, held_out, load_all};
-    use needle_core::SentimentLabel;
+    use needle_classify::labelled::{Split, load_all, split};
     use needle_embed::Embedder;
     use needle_embed::minilm::{MiniLm, Options};
     use needle_embed::models::ModelsDir;
@@ -61,6 +60,7 @@ pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> Cl
         name: String,
         binary: bool,
         train: Vec<SentimentExample>,
+        validation: Vec<SentimentExample>,
         held: Vec<SentimentExample>,
     }
     let started = Instant::now();
@@ -81,6 +81,7 @@ pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> Cl
             name: set.name.clone(),
             binary: set.binary,
             train: Vec::new(),
+            validation: Vec::new(),
             held: Vec::new(),
         };
         for ((text, label), vector) in rows.into_iter().zip(vectors) {
@@ -89,25 +90,58 @@ pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> Cl
                 lexicon: needle_classify::vader::compound(&text) as f32,
                 label,
             };
-            if held_out(&text) {
-                part.held.push(example);
-            } else {
-                part.train.push(example);
+            match split(&text) {
+                Split::Train => part.train.push(example),
+                Split::Validation => part.validation.push(example),
+                Split::HeldOut => part.held.push(example),
             }
         }
         parts.push(part);
     }
     let embed_seconds = started.elapsed().as_secs_f64();
 
-    let train: Vec<SentimentExample> = parts.iter().flat_map(|p| p.train.iter().cloned()).collect();
+    // Choose how to train on the validation fifth (mean macro-F1 over sets, so a big set
+    // does not decide alone), then train on training and validation rows together.
     let took = Instant::now();
-    let mut head =
-        SentimentHead::train(model.name(), &train, Training::default()).map_err(failed)?;
+    let train: Vec<SentimentExample> = parts.iter().flat_map(|p| p.train.iter().cloned()).collect();
+    let mut tried = Vec::new();
+    let mut best: Option<(f64, Training)> = None;
+    for training in Training::candidates() {
+        let head = SentimentHead::train(model.name(), &train, training).map_err(failed)?;
+        let mut sum = 0.0;
+        for part in &parts {
+            sum += scores(&head, &part.validation, part.binary)
+                .map_err(failed)?
+                .1;
+        }
+        let f1 = sum / parts.len() as f64;
+        eprintln!(
+            "validation macro-F1 {f1:.3}: class weights {:?}, L2 {}",
+            training.class_weights, training.l2
+        );
+        tried.push(json!({"training": training, "validation_macro_f1": f1}));
+        if best.is_none_or(|(b, _)| f1 > b) {
+            best = Some((f1, training));
+        }
+    }
+    let (validation_f1, chosen) = best.expect("at least one candidate");
+    let train: Vec<SentimentExample> = parts
+        .iter()
+        .flat_map(|p| p.train.iter().chain(&p.validation).cloned())
+        .collect();
+    let mut head = SentimentHead::train(model.name(), &train, chosen).map_err(failed)?;
     let train_seconds = took.elapsed().as_secs_f64();
 
     println!(
+        "chose class weights {:?}, L2 {} (validation macro-F1 {validation_f1:.3} of {} tried)",
+        chosen.class_weights,
+        chosen.l2,
+        tried.len()
+    );
+    println!(
         "sentiment on held-out rows (a fifth of each set, by a hash of the text); macro-F1 over \
-         positive and negative for the binary UCI sets, and neutral too for the others"
+         positive and negative for the binary sets (UCI, Rotten Tomatoes), and neutral too for \
+         the others"
     );
     println!(
         "| {:<28} | {:>6} | {:>6} | {:>8} | {:>8} | {:>7} |",
@@ -120,23 +154,13 @@ pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> Cl
     let mut rows = Vec::new();
     let (mut lexicon_sum, mut model_sum) = (0.0, 0.0);
     for part in &parts {
-        let (mut lexicon, mut ours) = (Confusion::default(), Confusion::default());
-        for example in &part.held {
-            // The compound score has four decimals: as f32 it keeps its side of ±0.05.
-            let lexicon_says = SentimentLabel::from_score(f64::from(example.lexicon));
-            lexicon.add(example.label, lexicon_says);
-            let (model_says, _) = head
-                .predict(&example.vector, example.lexicon)
-                .map_err(failed)?;
-            ours.add(example.label, model_says);
-        }
-        let (l, m) = (lexicon.macro_f1(part.binary), ours.macro_f1(part.binary));
+        let (l, m) = scores(&head, &part.held, part.binary).map_err(failed)?;
         lexicon_sum += l;
         model_sum += m;
         println!(
             "| {:<28} | {:>6} | {:>6} | {:>8.3} | {:>8.3} | {:>+7.1} |",
             part.name,
-            part.train.len(),
+            part.train.len() + part.validation.len(),
             part.held.len(),
             l,
             m,
@@ -144,7 +168,7 @@ pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> Cl
         );
         rows.push(json!({
             "set": part.name,
-            "train": part.train.len(),
+            "train": part.train.len() + part.validation.len(),
             "held_out": part.held.len(),
             "lexicon_macro_f1": l,
             "model_macro_f1": m,
@@ -165,6 +189,8 @@ pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> Cl
         "per_set": per_set,
         "sets": rows,
         "inputs": "all-MiniLM-L6-v2 embedding and the lexicon's compound score",
+        "training": chosen,
+        "tried": tried,
         "embed_seconds": embed_seconds,
         "train_seconds": train_seconds,
     });
@@ -174,6 +200,29 @@ pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> Cl
         path.display()
     );
     Ok(0)
+}
+
+/// Macro-F1 of the lexicon tier and of `head` on `examples`.
+#[cfg(feature = "embed")]
+fn scores(
+    head: &needle_embed::sentiment::SentimentHead,
+    examples: &[needle_embed::sentiment::SentimentExample],
+    binary: bool,
+) -> Result<(f64, f64), needle_embed::EmbedError> {
+    use needle_classify::labelled::Confusion;
+    use needle_core::SentimentLabel;
+
+    let (mut lexicon, mut ours) = (Confusion::default(), Confusion::default());
+    for example in examples {
+        // The compound score has four decimals: as f32 it keeps its side of ±0.05.
+        lexicon.add(
+            example.label,
+            SentimentLabel::from_score(f64::from(example.lexicon)),
+        );
+        let (model_says, _) = head.predict(&example.vector, example.lexicon)?;
+        ours.add(example.label, model_says);
+    }
+    Ok((lexicon.macro_f1(binary), ours.macro_f1(binary)))
 }
 
 #[cfg(not(feature = "embed"))]

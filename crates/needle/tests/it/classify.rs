@@ -411,3 +411,118 @@ fn classify_with_models_takes_sentiment_from_the_trained_head() {
         assert_eq!(line["sentiment"]["label"], want, "{line}");
     }
 }
+
+/// A message line on `channel`.
+fn on_channel(id: &str, channel: &str, text: &str) -> String {
+    serde_json::json!({
+        "id": id, "channel": channel, "created_at": "2026-03-02T14:05:09Z",
+        "text": text, "author": {"handle": "kim"}
+    })
+    .to_string()
+}
+
+#[test]
+fn import_gives_topic_messages_the_model_tier_and_the_rest_the_lexicon() {
+    use crate::support::needle;
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    let file = dir.path().join("in.jsonl");
+    let messages = [
+        on_channel("r1", "twitter", "My router broke and support is useless"),
+        on_channel("w1", "twitter", "The weather is awful today"),
+        on_channel("s1", "sms", "The invoice is wrong again, so annoying"),
+    ];
+    std::fs::write(&file, messages.join("\n")).unwrap();
+    let topics = dir.path().join("topics.toml");
+    std::fs::write(
+        &topics,
+        "[[topic]]\nid = \"router\"\nlevel = \"brand\"\nquery = 'router'\n",
+    )
+    .unwrap();
+
+    // Imports into a fresh data dir with the router topic; returns stderr and each
+    // message's tier ("fast" when none was recorded).
+    let run = |name: &str, args: &[&str]| -> (String, Vec<(String, String)>) {
+        let data = dir.path().join(name);
+        let loaded = needle(&data, &["topics", "load", topics.to_str().unwrap()]);
+        assert!(loaded.status.success(), "{}", stderr(&loaded));
+        let mut import = vec!["import", file.to_str().unwrap()];
+        import.extend(["--models", models.to_str().unwrap()]);
+        import.extend(args);
+        let out = needle(&data, &import);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let found = needle(&data, &["search", "router OR weather OR invoice", "--json"]);
+        assert!(found.status.success(), "{}", stderr(&found));
+        let mut tiers: Vec<(String, String)> = lines(&found)
+            .iter()
+            .map(|m| {
+                let tier = m["classification"]["tier"].as_str().unwrap_or("fast");
+                (m["id"].as_str().unwrap().to_string(), tier.to_string())
+            })
+            .collect();
+        tiers.sort();
+        (stderr(&out), tiers)
+    };
+    let tiers = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(id, tier)| (id.to_string(), tier.to_string()))
+            .collect()
+    };
+    let fast = tiers(&[("r1", "fast"), ("s1", "fast"), ("w1", "fast")]);
+
+    // No head trained: the lexicon answers everywhere and nothing is said about it.
+    let (said, got) = run("untrained", &[]);
+    assert_eq!(got, fast);
+    assert!(!said.contains("model tier"), "{said}");
+
+    if !link_shared_model(&models) {
+        return;
+    }
+    let labelled = dir.path().join("labelled");
+    write_labelled(&labelled);
+    let trained = train_sentiment(&labelled, &models);
+    assert!(trained.status.success(), "{}", stderr(&trained));
+
+    let (said, got) = run("topics", &[]);
+    assert!(
+        said.contains("sentiment from the model tier for messages in a topic"),
+        "{said}"
+    );
+    assert_eq!(
+        got,
+        tiers(&[("r1", "model"), ("s1", "fast"), ("w1", "fast")])
+    );
+    let data = dir.path().join("topics");
+    let negative = needle(
+        &data,
+        &["search", "router AND sentiment:negative", "--json"],
+    );
+    let negative: Vec<Value> = lines(&negative);
+    assert_eq!(negative.len(), 1, "{negative:?}");
+    assert_eq!(negative[0]["id"], "r1");
+
+    let (said, got) = run("channels", &["--model-tier-channel", "sms,chat"]);
+    assert!(said.contains("in a topic or on chat, sms"), "{said}");
+    assert_eq!(
+        got,
+        tiers(&[("r1", "model"), ("s1", "model"), ("w1", "fast")])
+    );
+
+    let (_, got) = run("all", &["--model-tier", "all"]);
+    assert_eq!(
+        got,
+        tiers(&[("r1", "model"), ("s1", "model"), ("w1", "model")])
+    );
+
+    let (said, got) = run("off", &["--model-tier", "off"]);
+    assert_eq!(got, fast);
+    assert!(!said.contains("model tier"), "{said}");
+
+    let out = needle(
+        &dir.path().join("bad"),
+        &["import", file.to_str().unwrap(), "--model-tier", "some"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("topics"), "{}", stderr(&out));
+}

@@ -1,0 +1,73 @@
+//! The model tier the pipeline runs: the sentiment model from a models directory, and the
+//! cascade that picks which messages it sees (`--model-tier`, `--model-tier-channel`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use needle_classify::SentimentModel;
+use needle_embed::Embedder;
+use needle_embed::sentiment::{HEAD_FILE, ModelSentiment, SentimentHead, TRAIN_COMMAND};
+use needle_listen::Cascade;
+
+use crate::cli::ModelTierArgs;
+
+/// A sentiment model and the messages it classifies.
+#[derive(Clone)]
+pub struct ModelTier {
+    pub model: Arc<dyn SentimentModel>,
+    pub cascade: Cascade,
+}
+
+impl ModelTier {
+    /// The model tier for a pipeline, or `None` (after saying why on standard error) when
+    /// the cascade is off, no sentiment head is trained in `models`, or it cannot be used.
+    /// The embedder is asked for only when a head is there, so a data dir without one never
+    /// pays for loading it.
+    pub fn load(
+        models: &Path,
+        args: &ModelTierArgs,
+        embedder: impl FnOnce() -> Option<Arc<dyn Embedder>>,
+    ) -> Option<ModelTier> {
+        let cascade = args.cascade();
+        if cascade.is_off() {
+            return None;
+        }
+        let head = match SentimentHead::load(models) {
+            Ok(head) => head,
+            // The usual case until someone trains one: the fast tier is the default.
+            Err(needle_embed::EmbedError::MissingFile { .. }) => {
+                tracing::debug!(
+                    "sentiment from the lexicon tier: no {HEAD_FILE} in {} (`{TRAIN_COMMAND}` trains one)",
+                    models.display()
+                );
+                return None;
+            }
+            Err(e) => {
+                eprintln!("the model tier is off, the lexicon tier gives sentiment: {e}");
+                return None;
+            }
+        };
+        let embedder = embedder()?;
+        match ModelSentiment::new(embedder, head) {
+            Ok(model) => Some(ModelTier {
+                model: Arc::new(model),
+                cascade,
+            }),
+            Err(e) => {
+                eprintln!("the model tier is off, the lexicon tier gives sentiment: {e}");
+                None
+            }
+        }
+    }
+
+    /// One line for the operator: which messages get which tier's sentiment.
+    pub fn describe(&self) -> String {
+        match self.cascade.scope {
+            needle_listen::Scope::All => "sentiment from the model tier for every message".into(),
+            _ => format!(
+                "sentiment from the model tier for {}; the lexicon tier's for the rest",
+                self.cascade.describe()
+            ),
+        }
+    }
+}
