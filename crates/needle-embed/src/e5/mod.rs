@@ -26,7 +26,6 @@ use std::path::Path;
 use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::LayerNorm;
-use candle_transformers::quantized_nn::Linear;
 
 use self::format::{DType as FileDType, PackedModel, Q4_BLOCK, Q4_BLOCK_BYTES};
 use self::tokenizer::Tokenizer;
@@ -53,6 +52,18 @@ pub enum Weights {
     /// those on a process-wide pool of its own (`CANDLE_NUM_THREADS`), not on
     /// [`Options::threads`].
     Quantized,
+}
+
+/// `x · matrixᵀ + bias`.
+struct Linear {
+    matrix: QMatMul,
+    bias: Tensor,
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        x.apply(&self.matrix)?.broadcast_add(&self.bias)
+    }
 }
 
 struct Layer {
@@ -125,12 +136,12 @@ impl MultilingualE5 {
         let bytes = std::fs::read(path).map_err(|e| EmbedError::io(path, e))?;
         let file = PackedModel::parse(bytes)
             .map_err(|reason| load_error(format!("{}: {reason}", path.display())))?;
-        MultilingualE5::build(&file, options, weights)
+        MultilingualE5::build(file, options, weights)
             .map_err(|reason| load_error(format!("{}: {reason}", path.display())))
     }
 
     fn build(
-        file: &PackedModel,
+        file: PackedModel,
         options: Options,
         weights: Weights,
     ) -> Result<MultilingualE5, String> {
@@ -162,7 +173,7 @@ impl MultilingualE5 {
                 }
             };
             let bias = f32s(&format!("{name}.b"), 1, rows)?;
-            Ok(Linear::from_weights(matrix, Some(bias)))
+            Ok(Linear { matrix, bias })
         };
         let layers = (0..h.layers)
             .map(|l| {
@@ -191,16 +202,19 @@ impl MultilingualE5 {
                 h.vocab
             ));
         }
+        let words = q4("emb.word", h.vocab, h.hidden)?;
+        let positions = f32s("emb.pos", h.max_positions, h.hidden)?;
+        let embedding_norm = norm("emb.ln")?;
         let pool = options.thread_pool().map_err(|e| e.to_string())?;
         Ok(MultilingualE5 {
-            words: q4("emb.word", h.vocab, h.hidden)?,
-            positions: f32s("emb.pos", h.max_positions, h.hidden)?,
+            words,
+            positions,
             token_type,
-            embedding_norm: norm("emb.ln")?,
+            embedding_norm,
             layers,
             heads: h.heads,
             hidden: h.hidden,
-            tokenizer: Tokenizer::new(file.vocab.clone()),
+            tokenizer: Tokenizer::new(file.vocab),
             pool,
             options,
         })
@@ -235,18 +249,32 @@ impl MultilingualE5 {
         let embedded = words
             .broadcast_add(&positions)?
             .broadcast_add(&self.token_type)?;
-        let mut x = self.embedding_norm.forward(&embedded)?;
+        // The layers' matrix products run on all tokens of the batch at once, (tokens, hidden).
+        let mut x = self
+            .embedding_norm
+            .forward(&embedded)?
+            .reshape((texts * tokens, self.hidden))?;
         // 0 where a token may be attended to, a large negative number on padding.
-        let padding = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((texts, 1, 1, tokens))?;
+        let padding =
+            ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((texts, 1, 1, tokens))?;
         for layer in &self.layers {
-            x = self.layer(layer, &x, &padding)?;
+            x = self.layer(layer, &x, texts, &padding)?;
         }
-        Ok(x)
+        x.reshape((texts, tokens, self.hidden))
     }
 
-    fn layer(&self, layer: &Layer, x: &Tensor, padding: &Tensor) -> candle_core::Result<Tensor> {
-        let (texts, tokens, hidden) = x.dims3()?;
+    /// One encoder layer over `x`, `(texts × tokens, hidden)`.
+    fn layer(
+        &self,
+        layer: &Layer,
+        x: &Tensor,
+        texts: usize,
+        padding: &Tensor,
+    ) -> candle_core::Result<Tensor> {
+        let (rows, hidden) = x.dims2()?;
+        let tokens = rows / texts;
         let head_dim = hidden / self.heads;
+        // (texts × tokens, hidden) → (texts, heads, tokens, head_dim)
         let split = |t: Tensor| -> candle_core::Result<Tensor> {
             t.reshape((texts, tokens, self.heads, head_dim))?
                 .transpose(1, 2)?
@@ -260,7 +288,7 @@ impl MultilingualE5 {
         let context = weights
             .matmul(&value)?
             .transpose(1, 2)?
-            .reshape((texts, tokens, hidden))?;
+            .reshape((rows, hidden))?;
         let attended = layer
             .attention_norm
             .forward(&(x + layer.attention_out.forward(&context)?)?)?;
