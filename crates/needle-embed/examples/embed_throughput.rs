@@ -74,11 +74,8 @@ fn sentences(n: usize) -> Vec<String> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let number = |i: usize, default: usize| {
-        args.get(i)
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(default)
-    };
+    let number =
+        |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     if args.first().map(String::as_str) == Some("sentences") {
         for sentence in sentences(number(1, 1000)) {
             println!("{sentence}");
@@ -108,7 +105,10 @@ fn main() {
         let model = MultilingualE5::load_with(&models, options, weights).expect("loads");
         let loaded_in = start.elapsed().as_secs_f64();
         let tokens: usize = texts.iter().map(|t| model.token_count(t)).sum();
-        println!("multilingual-e5-small: {:.1} tokens per message", tokens as f64 / n as f64);
+        println!(
+            "multilingual-e5-small: {:.1} tokens per message",
+            tokens as f64 / n as f64
+        );
         measure(
             &format!("multilingual-e5-small {weights:?}"),
             &model,
@@ -122,6 +122,11 @@ fn main() {
         };
         let start = Instant::now();
         let model = MiniLm::load(&models, options).expect("loads");
-        measure("all-MiniLM-L6-v2", &model, &texts, start.elapsed().as_secs_f64());
+        measure(
+            "all-MiniLM-L6-v2",
+            &model,
+            &texts,
+            start.elapsed().as_secs_f64(),
+        );
     }
 }

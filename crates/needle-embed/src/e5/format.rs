@@ -398,7 +398,10 @@ pub(crate) mod tests {
                 specs.push((format!("l{l}.{name}"), dtype, n));
             }
         }
-        let dir_len: usize = 4 + specs.iter().map(|(n, _, _)| 2 + n.len() + 1 + 4 + 16).sum::<usize>();
+        let dir_len: usize = 4 + specs
+            .iter()
+            .map(|(n, _, _)| 2 + n.len() + 1 + 4 + 16)
+            .sum::<usize>();
         let mut data_at = (out.len() + dir_len).next_multiple_of(32);
         let mut data = Vec::new();
         out.extend_from_slice(&(specs.len() as i32).to_le_bytes());

@@ -168,9 +168,7 @@ impl MultilingualE5 {
                 Weights::Expanded => {
                     QMatMul::Tensor(matrix.dequantize(&Device::Cpu).map_err(|e| e.to_string())?)
                 }
-                Weights::Quantized => {
-                    QMatMul::from_qtensor(matrix).map_err(|e| e.to_string())?
-                }
+                Weights::Quantized => QMatMul::from_qtensor(matrix).map_err(|e| e.to_string())?,
             };
             let bias = f32s(&format!("{name}.b"), 1, rows)?;
             Ok(Linear { matrix, bias })
@@ -241,10 +239,10 @@ impl MultilingualE5 {
     /// The encoder's last hidden states, `(texts, tokens, hidden)`.
     fn forward(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
         let (texts, tokens) = ids.dims2()?;
-        let words = self
-            .words
-            .embedding(&ids.flatten_all()?)?
-            .reshape((texts, tokens, self.hidden))?;
+        let words =
+            self.words
+                .embedding(&ids.flatten_all()?)?
+                .reshape((texts, tokens, self.hidden))?;
         let positions = self.positions.narrow(0, 0, tokens)?;
         let embedded = words
             .broadcast_add(&positions)?
@@ -321,7 +319,11 @@ fn q4_tensor(bytes: &[u8], rows: usize, cols: usize) -> candle_core::Result<QTen
         aligned = bytes.to_vec();
         &aligned
     };
-    let storage = QStorage::from_data(std::borrow::Cow::Borrowed(bytes), &Device::Cpu, GgmlDType::Q4_0)?;
+    let storage = QStorage::from_data(
+        std::borrow::Cow::Borrowed(bytes),
+        &Device::Cpu,
+        GgmlDType::Q4_0,
+    )?;
     QTensor::new(storage, (rows, cols))
 }
 
@@ -386,8 +388,8 @@ mod tests {
         let path = tiny_model(dir.path());
         let bytes = std::fs::read(&path).unwrap();
         std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
-        let err = MultilingualE5::load_file(&path, Options::default(), Weights::default())
-            .unwrap_err();
+        let err =
+            MultilingualE5::load_file(&path, Options::default(), Weights::default()).unwrap_err();
         assert!(matches!(err, EmbedError::Load { .. }), "{err}");
         let message = err.to_string();
         assert!(message.contains(MODEL_FILE), "{message}");
