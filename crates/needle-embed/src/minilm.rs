@@ -3,7 +3,7 @@
 //! the attention mask, L2 normalisation.
 //!
 //! Batching, the thread pool and pooling are shared with the other encoders
-//! ([`crate::encoder`]).
+//! (`encoder`).
 
 use std::path::Path;
 
@@ -17,7 +17,7 @@ use crate::encoder::{embed_by_length, mean_pool_normalized, padded, truncate_cha
 use crate::models::{MINILM, ModelsDir};
 use crate::{EmbedError, Embedder};
 
-/// Word pieces per text, [CLS] and [SEP] included (sentence-transformers' `max_seq_length`).
+/// Word pieces per text, `[CLS]` and `[SEP]` included (sentence-transformers' `max_seq_length`).
 pub const MAX_TOKENS: usize = 256;
 
 /// The loaded model.
