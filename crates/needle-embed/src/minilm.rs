@@ -2,49 +2,23 @@
 //! it: word pieces truncated to 256 (the model's `max_seq_length`), BERT, mean pooling over
 //! the attention mask, L2 normalisation.
 //!
-//! Batches are built by length: texts are sorted by their number of word pieces and cut
-//! into batches, so each batch pads only to its own longest text and short messages never
-//! pay for a long one. Inference runs on a thread pool of its own (one thread by default:
-//! this class of machine gives about one core of throughput, and BERT ran faster
-//! single-threaded here).
+//! Batching, the thread pool and pooling are shared with the other encoders
+//! (`encoder`).
 
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::Tokenizer;
 
+pub use crate::encoder::{MAX_CHARS, Options};
+use crate::encoder::{embed_by_length, mean_pool_normalized, padded, truncate_chars};
 use crate::models::{MINILM, ModelsDir};
 use crate::{EmbedError, Embedder};
 
-/// Word pieces per text, [CLS] and [SEP] included (sentence-transformers' `max_seq_length`).
+/// Word pieces per text, `[CLS]` and `[SEP]` included (sentence-transformers' `max_seq_length`).
 pub const MAX_TOKENS: usize = 256;
-/// Characters of a text the tokenizer sees at most. 256 word pieces never span more than
-/// this in practice (a word piece is at most 100 characters, and words are split at
-/// spaces), and it keeps a 1 MB message from costing a 1 MB tokenisation.
-pub const MAX_CHARS: usize = 16 * 1024;
-
-/// How to run the model.
-#[derive(Debug, Clone, Copy)]
-pub struct Options {
-    /// Threads for inference.
-    pub threads: usize,
-    /// Texts per forward pass.
-    pub batch_size: usize,
-    /// Sort texts by length before batching (off only to measure what it gives).
-    pub bucket_by_length: bool,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            threads: 1,
-            batch_size: 32,
-            bucket_by_length: true,
-        }
-    }
-}
 
 /// The loaded model.
 pub struct MiniLm {
@@ -101,11 +75,7 @@ impl MiniLm {
                 .map_err(load_error)?
         };
         let model = BertModel::load(vb, &config).map_err(load_error)?;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(options.threads.max(1))
-            .thread_name(|i| format!("embed-{i}"))
-            .build()
-            .map_err(load_error)?;
+        let pool = options.thread_pool().map_err(load_error)?;
         Ok(MiniLm {
             model,
             tokenizer,
@@ -130,28 +100,11 @@ impl MiniLm {
 
     /// One forward pass over texts of similar length, padded to the longest of them.
     fn embed_batch(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let width = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
-        let mut ids = Vec::with_capacity(batch.len() * width);
-        let mut mask = Vec::with_capacity(batch.len() * width);
-        for piece_ids in batch {
-            ids.extend_from_slice(piece_ids);
-            ids.extend(std::iter::repeat_n(0u32, width - piece_ids.len()));
-            mask.extend(std::iter::repeat_n(1u32, piece_ids.len()));
-            mask.extend(std::iter::repeat_n(0u32, width - piece_ids.len()));
-        }
-        let shape = (batch.len(), width);
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
-            let ids = Tensor::from_vec(ids, shape, &Device::Cpu)?;
-            let mask = Tensor::from_vec(mask, shape, &Device::Cpu)?;
+            let (ids, mask) = padded(batch, 0)?;
             let types = ids.zeros_like()?;
             let hidden = self.model.forward(&ids, &types, Some(&mask))?;
-            // Mean over the real word pieces only, then unit length.
-            let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-            let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-            let counts = mask.sum(1)?;
-            let mean = summed.broadcast_div(&counts)?;
-            let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
-            mean.broadcast_div(&norms)?.to_vec2::<f32>()
+            mean_pool_normalized(&hidden, &mask)
         };
         self.pool.install(run).map_err(inference_error)
     }
@@ -168,37 +121,6 @@ impl Embedder for MiniLm {
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let tokens = self.tokenize(texts)?;
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        if self.options.bucket_by_length {
-            order.sort_by_key(|&i| tokens[i].len());
-        }
-        let mut vectors = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(self.options.batch_size.max(1)) {
-            let batch: Vec<&[u32]> = chunk.iter().map(|&i| tokens[i].as_slice()).collect();
-            for (&i, vector) in chunk.iter().zip(self.embed_batch(&batch)?) {
-                vectors[i] = vector;
-            }
-        }
-        Ok(vectors)
-    }
-}
-
-/// The first `max` characters of `text`, cut at a character boundary.
-fn truncate_chars(text: &str, max: usize) -> &str {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => &text[..at],
-        None => text,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn truncation_cuts_at_character_boundaries() {
-        assert_eq!(truncate_chars("héllo", 2), "hé");
-        assert_eq!(truncate_chars("abc", 10), "abc");
-        assert_eq!(truncate_chars("", 3), "");
+        embed_by_length(&tokens, &self.options, |batch| self.embed_batch(batch))
     }
 }

