@@ -336,15 +336,6 @@ impl ModelSentiment {
         }
         Ok(ModelSentiment { embedder, head })
     }
-
-    /// The head trained in `models`, on `embedder`'s vectors.
-    pub fn load(models: &Path, embedder: Arc<dyn Embedder>) -> Result<Self, EmbedError> {
-        ModelSentiment::new(embedder, SentimentHead::load(models)?)
-    }
-
-    pub fn head(&self) -> &SentimentHead {
-        &self.head
-    }
 }
 
 impl SentimentModel for ModelSentiment {

@@ -136,9 +136,6 @@ pub fn run(
             .map_err(|e| Failure::new(e.code(), format!("cannot follow live events: {e}")))?,
         None => Feed::local(),
     };
-    // Embedded, each batch's authors are resolved as it is stored; in a cluster, the one
-    // pipeline worker holding the resolution lease follows the store instead, so that
-    // workers do not race each other over the same profiles.
     // One embedding model for the web role (relevance, custom intents) and the pipeline's
     // model tier, loaded only when one of them will use it.
     let models = model_tier.models_dir(&data.data);
@@ -157,6 +154,9 @@ pub fn run(
     if let Some(tier) = &model_tier {
         eprintln!("{}", tier.describe());
     }
+    // Embedded, each batch's authors are resolved as it is stored; in a cluster, the one
+    // pipeline worker holding the resolution lease follows the store instead, so that
+    // workers do not race each other over the same profiles.
     let local_pipeline = runs_pipeline.then(|| {
         dir.pipeline(
             &listening,

@@ -412,25 +412,16 @@ fn classify_with_models_takes_sentiment_from_the_trained_head() {
     }
 }
 
-/// A message line on `channel`.
-fn on_channel(id: &str, channel: &str, text: &str) -> String {
-    serde_json::json!({
-        "id": id, "channel": channel, "created_at": "2026-03-02T14:05:09Z",
-        "text": text, "author": {"handle": "kim"}
-    })
-    .to_string()
-}
-
 #[test]
 fn import_gives_topic_messages_the_model_tier_and_the_rest_the_lexicon() {
-    use crate::support::needle;
+    use crate::support::{line_on, needle};
     let dir = tempfile::tempdir().unwrap();
     let models = dir.path().join("models");
     let file = dir.path().join("in.jsonl");
     let messages = [
-        on_channel("r1", "twitter", "My router broke and support is useless"),
-        on_channel("w1", "twitter", "The weather is awful today"),
-        on_channel("s1", "sms", "The invoice is wrong again, so annoying"),
+        line_on("r1", "twitter", "My router broke and support is useless"),
+        line_on("w1", "twitter", "The weather is awful today"),
+        line_on("s1", "sms", "The invoice is wrong again, so annoying"),
     ];
     std::fs::write(&file, messages.join("\n")).unwrap();
     let topics = dir.path().join("topics.toml");

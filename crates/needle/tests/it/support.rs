@@ -37,8 +37,13 @@ pub fn stats(data: &Path) -> Value {
 
 /// One valid message line.
 pub fn line(id: &str, text: &str) -> String {
+    line_on(id, "email", text)
+}
+
+/// One valid message line on `channel`.
+pub fn line_on(id: &str, channel: &str, text: &str) -> String {
     serde_json::json!({
-        "id": id, "channel": "email", "created_at": "2026-03-02T14:05:09Z",
+        "id": id, "channel": channel, "created_at": "2026-03-02T14:05:09Z",
         "text": text, "author": {"email": "kim@example.com", "name": "Kim"}
     })
     .to_string()
