@@ -19,8 +19,9 @@ pub struct ModelTier {
 }
 
 impl ModelTier {
-    /// The model tier for a pipeline, or `None` (after saying why on standard error) when
-    /// the cascade is off, no sentiment head is trained in `models`, or it cannot be used.
+    /// The model tier for a pipeline, or `None` when the cascade is off, no sentiment head
+    /// is trained in `models`, or it cannot be used. Says on standard error which messages
+    /// get it, or why it is off (a head that is merely missing is the quiet default).
     /// The embedder is asked for only when a head is there, so a data dir without one never
     /// pays for loading it.
     pub fn load(
@@ -49,10 +50,14 @@ impl ModelTier {
         };
         let embedder = embedder()?;
         match ModelSentiment::new(embedder, head) {
-            Ok(model) => Some(ModelTier {
-                model: Arc::new(model),
-                cascade,
-            }),
+            Ok(model) => {
+                let tier = ModelTier {
+                    model: Arc::new(model),
+                    cascade,
+                };
+                eprintln!("{}", tier.describe());
+                Some(tier)
+            }
             Err(e) => {
                 eprintln!("the model tier is off, the lexicon tier gives sentiment: {e}");
                 None
@@ -61,7 +66,7 @@ impl ModelTier {
     }
 
     /// One line for the operator: which messages get which tier's sentiment.
-    pub fn describe(&self) -> String {
+    fn describe(&self) -> String {
         match self.cascade.scope {
             needle_listen::Scope::All => "sentiment from the model tier for every message".into(),
             _ => format!(

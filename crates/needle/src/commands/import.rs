@@ -77,9 +77,6 @@ pub fn run(
     let model_tier = ModelTier::load(&models, model_tier, || {
         super::models::load_embedder(&models)
     });
-    if let Some(tier) = &model_tier {
-        eprintln!("{}", tier.describe());
-    }
     let options = ImportOptions {
         format,
         mapping,

@@ -151,9 +151,6 @@ pub fn run(
     } else {
         None
     };
-    if let Some(tier) = &model_tier {
-        eprintln!("{}", tier.describe());
-    }
     // Embedded, each batch's authors are resolved as it is stored; in a cluster, the one
     // pipeline worker holding the resolution lease follows the store instead, so that
     // workers do not race each other over the same profiles.
