@@ -376,7 +376,14 @@ impl ProfileService {
                         from = to;
                     }
                     Err(e) if is_conflict(&e) && conflicts < ATTEMPTS => {
-                        conflicts += 1;
+                        // Losing to a resolver that moved the cursor is that resolver's
+                        // progress, not this one failing: only conflicts with no progress
+                        // anywhere count towards giving up.
+                        if self.store.profiles_resolved_seq()? > from {
+                            conflicts = 1;
+                        } else {
+                            conflicts += 1;
+                        }
                         behind = true;
                         // Two resolvers that collided would collide again at once; a short
                         // wait of a random length lets one of them through.
