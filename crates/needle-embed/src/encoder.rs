@@ -59,19 +59,15 @@ pub(crate) fn truncate_chars(text: &str, max: usize) -> &str {
     }
 }
 
-/// One vector per tokenised text, in order: `embed_batch` gets the texts a batch at a time
-/// (at most `batch_size` texts and `max_batch_tokens` padded tokens, or one text), in length
-/// order when `options` says so, and returns a vector for each.
-pub(crate) fn embed_by_length(
-    tokens: &[Vec<u32>],
-    options: &Options,
-    mut embed_batch: impl FnMut(&[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError>,
-) -> Result<Vec<Vec<f32>>, EmbedError> {
+/// How `tokens` is cut into batches: at most `batch_size` texts and `max_batch_tokens`
+/// padded tokens each (or one text), in length order when `options` says so; each batch
+/// holds indices into `tokens`.
+fn length_batches(tokens: &[Vec<u32>], options: &Options) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..tokens.len()).collect();
     if options.bucket_by_length {
         order.sort_by_key(|&i| tokens[i].len());
     }
-    let mut vectors = vec![Vec::new(); tokens.len()];
+    let mut batches = Vec::new();
     let mut rest = order.as_slice();
     while !rest.is_empty() {
         let mut taken = 1;
@@ -84,12 +80,52 @@ pub(crate) fn embed_by_length(
             width = wider;
             taken += 1;
         }
-        let (chunk, after) = rest.split_at(taken);
-        let batch: Vec<&[u32]> = chunk.iter().map(|&i| tokens[i].as_slice()).collect();
-        for (&i, vector) in chunk.iter().zip(embed_batch(&batch)?) {
+        let (batch, after) = rest.split_at(taken);
+        batches.push(batch.to_vec());
+        rest = after;
+    }
+    batches
+}
+
+/// One vector per tokenised text, in order: `embed_batch` gets the texts a batch at a time
+/// (see [`length_batches`]) and returns a vector for each.
+pub(crate) fn embed_by_length(
+    tokens: &[Vec<u32>],
+    options: &Options,
+    mut embed_batch: impl FnMut(&[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError>,
+) -> Result<Vec<Vec<f32>>, EmbedError> {
+    let mut vectors = vec![Vec::new(); tokens.len()];
+    for batch in length_batches(tokens, options) {
+        let texts: Vec<&[u32]> = batch.iter().map(|&i| tokens[i].as_slice()).collect();
+        for (&i, vector) in batch.iter().zip(embed_batch(&texts)?) {
             vectors[i] = vector;
         }
-        rest = after;
+    }
+    Ok(vectors)
+}
+
+/// [`embed_by_length`] with the batches spread over the current rayon pool's threads, one
+/// batch per thread at a time: on a thread each, batches need no locks and no hand-offs
+/// inside a layer, which splitting every matrix product between threads does.
+pub(crate) fn embed_by_length_in_parallel(
+    tokens: &[Vec<u32>],
+    options: &Options,
+    embed_batch: impl Fn(&[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> + Sync,
+) -> Result<Vec<Vec<f32>>, EmbedError> {
+    use rayon::prelude::*;
+    let batches = length_batches(tokens, options);
+    let embedded = batches
+        .par_iter()
+        .map(|batch| {
+            let texts: Vec<&[u32]> = batch.iter().map(|&i| tokens[i].as_slice()).collect();
+            embed_batch(&texts)
+        })
+        .collect::<Result<Vec<_>, EmbedError>>()?;
+    let mut vectors = vec![Vec::new(); tokens.len()];
+    for (batch, batch_vectors) in batches.iter().zip(embedded) {
+        for (&i, vector) in batch.iter().zip(batch_vectors) {
+            vectors[i] = vector;
+        }
     }
     Ok(vectors)
 }
@@ -159,6 +195,20 @@ mod tests {
             vectors,
             [vec![3.0], vec![1.0], vec![2.0], vec![0.0], vec![9.0]]
         );
+        let pool = Options {
+            threads: 2,
+            ..options
+        }
+        .thread_pool()
+        .unwrap();
+        let in_parallel = pool
+            .install(|| {
+                embed_by_length_in_parallel(&tokens, &options, |batch| {
+                    Ok(batch.iter().map(|ids| vec![ids.len() as f32]).collect())
+                })
+            })
+            .unwrap();
+        assert_eq!(in_parallel, vectors);
     }
 
     #[test]

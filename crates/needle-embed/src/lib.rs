@@ -7,6 +7,8 @@
 //! labelled data ([`sentiment`]).
 
 #[cfg(feature = "candle")]
+mod bert;
+#[cfg(feature = "candle")]
 pub mod e5;
 #[cfg(feature = "candle")]
 mod encoder;

@@ -1,28 +1,53 @@
-//! all-MiniLM-L6-v2 in pure Rust (candle), computed the way sentence-transformers computes
-//! it: word pieces truncated to 256 (the model's `max_seq_length`), BERT, mean pooling over
-//! the attention mask, L2 normalisation.
+//! all-MiniLM-L6-v2 in pure Rust, computed the way sentence-transformers computes it: word
+//! pieces truncated to 256 (the model's `max_seq_length`), BERT, mean pooling over the
+//! attention mask, L2 normalisation.
 //!
-//! Batching, the thread pool and pooling are shared with the other encoders
-//! (`encoder`).
+//! Two engines run the BERT layers ([`Engine`]): Needle's own over packed texts (`bert`,
+//! the default) and candle's, kept as the reference the first is measured against.
+//! Batching and the thread pool are shared with the other encoders (`encoder`).
 
 use std::path::Path;
 
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::{BertModel, Config, HiddenAct};
+use safetensors::SafeTensors;
 use tokenizers::Tokenizer;
 
+use crate::bert;
+
 pub use crate::encoder::{MAX_CHARS, Options};
-use crate::encoder::{embed_by_length, mean_pool_normalized, padded, truncate_chars};
+use crate::encoder::{
+    embed_by_length, embed_by_length_in_parallel, mean_pool_normalized, padded, truncate_chars,
+};
 use crate::models::{MINILM, ModelsDir};
 use crate::{EmbedError, Embedder};
 
 /// Word pieces per text, `[CLS]` and `[SEP]` included (sentence-transformers' `max_seq_length`).
 pub const MAX_TOKENS: usize = 256;
 
+/// What runs the BERT layers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// Needle's own forward pass over packed texts (`bert`): no padding, gemm's kernels.
+    #[default]
+    Packed,
+    /// candle's BERT over padded, masked batches: the reference the packed one is measured
+    /// against (`needle bench embed --levers`).
+    Candle,
+}
+
+enum Model {
+    Packed {
+        embeddings: bert::Embeddings,
+        encoder: bert::Encoder,
+    },
+    Candle(BertModel),
+}
+
 /// The loaded model.
 pub struct MiniLm {
-    model: BertModel,
+    model: Model,
     tokenizer: Tokenizer,
     pool: rayon::ThreadPool,
     options: Options,
@@ -50,11 +75,20 @@ fn inference_error(reason: impl std::fmt::Display) -> EmbedError {
 impl MiniLm {
     /// Loads the model from a models directory, after checking every file's sha256.
     pub fn load(models: &ModelsDir, options: Options) -> Result<MiniLm, EmbedError> {
-        let dir = models.verified(&MINILM)?;
-        MiniLm::load_checked(&dir, options)
+        MiniLm::load_on(models, options, Engine::default())
     }
 
-    fn load_checked(dir: &Path, options: Options) -> Result<MiniLm, EmbedError> {
+    /// [`MiniLm::load`] with the engine chosen.
+    pub fn load_on(
+        models: &ModelsDir,
+        options: Options,
+        engine: Engine,
+    ) -> Result<MiniLm, EmbedError> {
+        let dir = models.verified(&MINILM)?;
+        MiniLm::load_checked(&dir, options, engine)
+    }
+
+    fn load_checked(dir: &Path, options: Options, engine: Engine) -> Result<MiniLm, EmbedError> {
         let config_path = dir.join("config.json");
         let config =
             std::fs::read_to_string(&config_path).map_err(|e| EmbedError::io(&config_path, e))?;
@@ -68,13 +102,26 @@ impl MiniLm {
             .map_err(load_error)?;
         tokenizer.with_padding(None);
         let weights = dir.join("model.safetensors");
-        // SAFETY: the file was just checked against its pin; the map is read-only and Needle
-        // never writes model files while a model is loaded.
-        let vb = unsafe {
-            VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu)
-                .map_err(load_error)?
+        let model = match engine {
+            Engine::Packed => {
+                let bytes = std::fs::read(&weights).map_err(|e| EmbedError::io(&weights, e))?;
+                let tensors = SafeTensors::deserialize(&bytes).map_err(load_error)?;
+                let (embeddings, encoder) = packed_bert(&tensors, &config).map_err(load_error)?;
+                Model::Packed {
+                    embeddings,
+                    encoder,
+                }
+            }
+            Engine::Candle => {
+                // SAFETY: the file was just checked against its pin; the map is read-only and
+                // Needle never writes model files while a model is loaded.
+                let vb = unsafe {
+                    VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu)
+                        .map_err(load_error)?
+                };
+                Model::Candle(BertModel::load(vb, &config).map_err(load_error)?)
+            }
         };
-        let model = BertModel::load(vb, &config).map_err(load_error)?;
         let pool = options.thread_pool().map_err(load_error)?;
         Ok(MiniLm {
             model,
@@ -98,16 +145,114 @@ impl MiniLm {
             .collect()
     }
 
-    /// One forward pass over texts of similar length, padded to the longest of them.
-    fn embed_batch(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let run = || -> candle_core::Result<Vec<Vec<f32>>> {
-            let (ids, mask) = padded(batch, 0)?;
-            let types = ids.zeros_like()?;
-            let hidden = self.model.forward(&ids, &types, Some(&mask))?;
-            mean_pool_normalized(&hidden, &mask)
-        };
-        self.pool.install(run).map_err(inference_error)
+    /// One forward pass over texts of similar length (on the calling thread for the packed
+    /// engine, on the model's pool for candle's).
+    fn embed_batch(
+        &self,
+        batch: &[&[u32]],
+        parallelism: gemm::Parallelism,
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        match &self.model {
+            Model::Packed {
+                embeddings,
+                encoder,
+            } => {
+                let mut x = embeddings.lookup(batch).map_err(inference_error)?;
+                let lengths: Vec<usize> = batch.iter().map(|ids| ids.len()).collect();
+                encoder.forward(&mut x, &lengths, parallelism);
+                Ok(bert::mean_pool_normalized(&x, &lengths, encoder.hidden))
+            }
+            // Padded to the longest text of the batch, the padding masked.
+            Model::Candle(model) => {
+                let run = || -> candle_core::Result<Vec<Vec<f32>>> {
+                    let (ids, mask) = padded(batch, 0)?;
+                    let types = ids.zeros_like()?;
+                    let hidden = model.forward(&ids, &types, Some(&mask))?;
+                    mean_pool_normalized(&hidden, &mask)
+                };
+                self.pool.install(run).map_err(inference_error)
+            }
+        }
     }
+}
+
+/// The BERT of `config` from its safetensors, for the packed engine.
+fn packed_bert(
+    tensors: &SafeTensors<'_>,
+    config: &Config,
+) -> Result<(bert::Embeddings, bert::Encoder), String> {
+    if !matches!(config.hidden_act, HiddenAct::Gelu) {
+        return Err(format!("activation {:?} (only GELU)", config.hidden_act));
+    }
+    let hidden = config.hidden_size;
+    let eps = config.layer_norm_eps as f32;
+    let tensor = |name: &str, shape: &[usize]| -> Result<Vec<f32>, String> {
+        let view = tensors
+            .tensor(name)
+            .map_err(|e| format!("tensor {name}: {e}"))?;
+        if view.dtype() != safetensors::Dtype::F32 || view.shape() != shape {
+            return Err(format!(
+                "tensor {name} is {:?} {:?}, expected F32 {shape:?}",
+                view.dtype(),
+                view.shape()
+            ));
+        }
+        Ok(view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    };
+    let linear = |name: &str, outputs: usize, inputs: usize| {
+        bert::Linear::new(
+            tensor(&format!("{name}.weight"), &[outputs, inputs])?,
+            tensor(&format!("{name}.bias"), &[outputs])?,
+        )
+    };
+    let norm = |name: &str| -> Result<bert::LayerNorm, String> {
+        Ok(bert::LayerNorm {
+            weight: tensor(&format!("{name}.weight"), &[hidden])?,
+            bias: tensor(&format!("{name}.bias"), &[hidden])?,
+            eps,
+        })
+    };
+    let embeddings = bert::Embeddings {
+        word: bert::Words::F32(tensor(
+            "embeddings.word_embeddings.weight",
+            &[config.vocab_size, hidden],
+        )?),
+        position: tensor(
+            "embeddings.position_embeddings.weight",
+            &[config.max_position_embeddings, hidden],
+        )?,
+        position_offset: 0,
+        token_type: tensor(
+            "embeddings.token_type_embeddings.weight",
+            &[config.type_vocab_size, hidden],
+        )?[..hidden]
+            .to_vec(),
+        norm: norm("embeddings.LayerNorm")?,
+    };
+    let inner = config.intermediate_size;
+    let layers = (0..config.num_hidden_layers)
+        .map(|i| {
+            let at = format!("encoder.layer.{i}");
+            Ok(bert::Layer {
+                qkv: bert::Linear::side_by_side(vec![
+                    linear(&format!("{at}.attention.self.query"), hidden, hidden)?,
+                    linear(&format!("{at}.attention.self.key"), hidden, hidden)?,
+                    linear(&format!("{at}.attention.self.value"), hidden, hidden)?,
+                ])?,
+                attention_out: linear(&format!("{at}.attention.output.dense"), hidden, hidden)?,
+                attention_norm: norm(&format!("{at}.attention.output.LayerNorm"))?,
+                intermediate: linear(&format!("{at}.intermediate.dense"), inner, hidden)?,
+                output: linear(&format!("{at}.output.dense"), hidden, inner)?,
+                output_norm: norm(&format!("{at}.output.LayerNorm"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let encoder = bert::Encoder::new(hidden, config.num_attention_heads, layers)?;
+    Ok((embeddings, encoder))
 }
 
 impl Embedder for MiniLm {
@@ -121,6 +266,24 @@ impl Embedder for MiniLm {
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let tokens = self.tokenize(texts)?;
-        embed_by_length(&tokens, &self.options, |batch| self.embed_batch(batch))
+        let threads = self.options.threads.max(1);
+        match self.model {
+            // Several threads take a batch each; a lone batch splits its products instead.
+            Model::Packed { .. } if threads > 1 && tokens.len() > self.options.batch_size => {
+                self.pool.install(|| {
+                    embed_by_length_in_parallel(&tokens, &self.options, |batch| {
+                        self.embed_batch(batch, gemm::Parallelism::None)
+                    })
+                })
+            }
+            Model::Packed { .. } if threads > 1 => self.pool.install(|| {
+                embed_by_length(&tokens, &self.options, |batch| {
+                    self.embed_batch(batch, gemm::Parallelism::Rayon(threads))
+                })
+            }),
+            _ => embed_by_length(&tokens, &self.options, |batch| {
+                self.embed_batch(batch, gemm::Parallelism::None)
+            }),
+        }
     }
 }

@@ -375,15 +375,40 @@ pub enum ModelsCommand {
         /// At most this many rows of each set, evenly spaced (embedding is the slow part).
         #[arg(long, default_value_t = 2_000)]
         per_set: usize,
+        /// Whose vectors the head reads: all-MiniLM-L6-v2 (English, faster) or
+        /// multilingual-e5-small (about 100 languages: a head trained on English data then
+        /// reads German, French, Korean or Arabic too). The model tier loads the one the head
+        /// was trained on.
+        #[arg(long, value_enum, default_value_t = EmbedderChoice::Minilm)]
+        embedder: EmbedderChoice,
         #[command(flatten)]
         models: ModelsArgs,
     },
 }
 
+/// An embedding model, by its short name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmbedderChoice {
+    /// all-MiniLM-L6-v2.
+    Minilm,
+    /// multilingual-e5-small.
+    E5,
+}
+
+impl EmbedderChoice {
+    /// The model's full name, as heads record it.
+    pub fn model(self) -> &'static str {
+        match self {
+            EmbedderChoice::Minilm => needle_embed::models::MINILM.model,
+            EmbedderChoice::E5 => needle_embed::models::E5.model,
+        }
+    }
+}
+
 /// What `needle models train` trains.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TrainTarget {
-    /// Positive, negative or neutral, from all-MiniLM-L6-v2's vectors.
+    /// Positive, negative or neutral, from an embedding model's vectors.
     Sentiment,
 }
 

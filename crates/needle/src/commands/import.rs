@@ -74,8 +74,8 @@ pub fn run(
     let dir = DataDir::open_for_import(data)?;
     let workspace = dir.store.ensure_workspace(&data.workspace, false)?;
     let models = model_tier.models_dir(&data.data);
-    let model_tier = ModelTier::load(&models, model_tier, || {
-        super::models::load_embedder(&models)
+    let model_tier = ModelTier::load(&models, model_tier, |name| {
+        super::models::load_embedder_named(&models, name)
     });
     let options = ImportOptions {
         format,

@@ -120,8 +120,9 @@ pub fn run(cli: Cli) -> CliResult<i32> {
                 what: crate::cli::TrainTarget::Sentiment,
                 labelled,
                 per_set,
+                embedder,
                 models,
-            } => train::sentiment(labelled, per_set, &models.models_dir()),
+            } => train::sentiment(labelled, per_set, embedder, &models.models_dir()),
         },
         Command::Bench { which } => match which {
             BenchCommand::Embed {

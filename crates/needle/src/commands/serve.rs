@@ -147,7 +147,14 @@ pub fn run(
             .clone()
     };
     let model_tier = if runs_pipeline {
-        ModelTier::load(&models, model_tier, &mut load_embedder)
+        // A head trained on another model's vectors (multilingual-e5-small) brings its own.
+        ModelTier::load(&models, model_tier, |name| {
+            if name == needle_embed::models::MINILM.model {
+                load_embedder()
+            } else {
+                super::models::load_embedder_named(&models, name)
+            }
+        })
     } else {
         None
     };

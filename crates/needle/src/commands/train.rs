@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cli::EmbedderChoice;
 use crate::failure::{CliResult, Failure};
 
 /// Where the fetch script puts the data by default.
@@ -30,13 +31,15 @@ fn evenly<T: Clone>(rows: &[T], per_set: usize) -> Vec<T> {
 }
 
 #[cfg(feature = "embed")]
-pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> CliResult<i32> {
+pub fn sentiment(
+    labelled: Option<PathBuf>,
+    per_set: usize,
+    embedder: EmbedderChoice,
+    models: &Path,
+) -> CliResult<i32> {
     use std::time::Instant;
 
     use needle_classify::labelled::{Split, load_all, split};
-    use needle_embed::Embedder;
-    use needle_embed::minilm::{MiniLm, Options};
-    use needle_embed::models::ModelsDir;
     use needle_embed::sentiment::{SentimentExample, SentimentHead, Training};
     use serde_json::json;
 
@@ -54,7 +57,8 @@ pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> Cl
     if per_set == 0 {
         return Err(Failure::usage("--per-set must be at least 1"));
     }
-    let model = MiniLm::load(&ModelsDir::new(models), Options::default()).map_err(failed)?;
+    let model = super::models::try_load_embedder_named(models, embedder.model())
+        .map_err(Failure::environment)?;
 
     struct Part {
         name: String,
@@ -188,7 +192,7 @@ pub fn sentiment(labelled: Option<PathBuf>, per_set: usize, models: &Path) -> Cl
         "labelled": labelled.display().to_string(),
         "per_set": per_set,
         "sets": rows,
-        "inputs": "all-MiniLM-L6-v2 embedding and the lexicon's compound score",
+        "inputs": format!("{} embedding and the lexicon's compound score", model.name()),
         "training": chosen,
         "tried": tried,
         "embed_seconds": embed_seconds,
@@ -226,7 +230,12 @@ fn scores(
 }
 
 #[cfg(not(feature = "embed"))]
-pub fn sentiment(_labelled: Option<PathBuf>, _per_set: usize, _models: &Path) -> CliResult<i32> {
+pub fn sentiment(
+    _labelled: Option<PathBuf>,
+    _per_set: usize,
+    _embedder: EmbedderChoice,
+    _models: &Path,
+) -> CliResult<i32> {
     Err(Failure::usage("this build has no `embed` feature"))
 }
 

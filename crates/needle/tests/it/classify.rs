@@ -273,9 +273,13 @@ fn write_labelled(dir: &std::path::Path) -> (usize, usize) {
     (good.len() + bad.len(), n)
 }
 
-/// `needle models train sentiment` on `labelled`, into `models`.
-fn train_sentiment(labelled: &std::path::Path, models: &std::path::Path) -> std::process::Output {
-    needle_stateless(&[
+/// `needle models train sentiment` on `labelled`, into `models`, with `more` arguments.
+fn train_sentiment_with(
+    labelled: &std::path::Path,
+    models: &std::path::Path,
+    more: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
         "models",
         "train",
         "sentiment",
@@ -283,23 +287,31 @@ fn train_sentiment(labelled: &std::path::Path, models: &std::path::Path) -> std:
         labelled.to_str().unwrap(),
         "--models",
         models.to_str().unwrap(),
-    ])
+    ];
+    args.extend(more);
+    needle_stateless(&args)
 }
 
-/// Makes `models` show the shared all-MiniLM-L6-v2 files (a link, so the training under
-/// test writes its head here and not into the shared cache); `false` when the model cannot
-/// be had outside CI.
-fn link_shared_model(models: &std::path::Path) -> bool {
-    let Some(shared) = needle_embed::testing::test_models() else {
+/// `needle models train sentiment` on `labelled`, into `models`.
+fn train_sentiment(labelled: &std::path::Path, models: &std::path::Path) -> std::process::Output {
+    train_sentiment_with(labelled, models, &[])
+}
+
+/// Makes `models` show the shared files of `package` (a link, so the training under test
+/// writes its head here and not into the shared cache); `false` when the model cannot be had
+/// outside CI.
+fn link_shared(models: &std::path::Path, package: &needle_embed::models::ModelPackage) -> bool {
+    let Some(shared) = needle_embed::testing::test_model(package) else {
         return false;
     };
     std::fs::create_dir_all(models).unwrap();
-    std::os::unix::fs::symlink(
-        shared.model_dir(&needle_embed::models::MINILM),
-        models.join(needle_embed::models::MINILM.model),
-    )
-    .unwrap();
+    std::os::unix::fs::symlink(shared.model_dir(package), models.join(package.model)).unwrap();
     true
+}
+
+/// [`link_shared`] for all-MiniLM-L6-v2.
+fn link_shared_model(models: &std::path::Path) -> bool {
+    link_shared(models, &needle_embed::models::MINILM)
 }
 
 #[test]
@@ -404,6 +416,67 @@ fn classify_with_models_takes_sentiment_from_the_trained_head() {
         let score = line["sentiment"]["score"].as_f64().unwrap();
         assert!((-1.0..=1.0).contains(&score), "{line}");
         let want = if line["id"].as_str().unwrap().starts_with('p') {
+            "positive"
+        } else {
+            "negative"
+        };
+        assert_eq!(line["sentiment"]["label"], want, "{line}");
+    }
+}
+
+#[test]
+fn a_head_on_multilingual_vectors_trained_in_english_reads_other_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    if !link_shared(&models, &needle_embed::models::E5) {
+        return;
+    }
+    let labelled = dir.path().join("labelled");
+    write_labelled(&labelled);
+    let trained = train_sentiment_with(&labelled, &models, &["--embedder", "e5"]);
+    assert!(trained.status.success(), "{}", stderr(&trained));
+    let head: Value =
+        serde_json::from_slice(&std::fs::read(models.join("sentiment-head.json")).unwrap())
+            .unwrap();
+    assert_eq!(head["model"], "multilingual-e5-small");
+
+    // The lexicon is English: it finds nothing in these, the head reads them all. Only
+    // multilingual-e5-small is in `models`: the head brought the model it was trained on.
+    let texts = [
+        (
+            "de+",
+            "Fantastischer Service, das Team war so freundlich und hilfsbereit",
+        ),
+        (
+            "de-",
+            "Schrecklich, es ist nach zwei Tagen kaputt gegangen und niemand antwortet",
+        ),
+        (
+            "fr+",
+            "Un service formidable, je suis vraiment ravi de mon achat",
+        ),
+        (
+            "fr-",
+            "Horrible, la livraison est arrivée en retard et le colis était écrasé",
+        ),
+        (
+            "es+",
+            "Una compra excelente, funciona perfectamente y llegó muy rápido",
+        ),
+        (
+            "es-",
+            "Pésimo servicio, nadie contesta y quiero que me devuelvan el dinero",
+        ),
+    ];
+    let input: String = texts
+        .iter()
+        .map(|(id, text)| serde_json::json!({"id": id, "text": text}).to_string() + "\n")
+        .collect();
+    let out = classify(&["--models", models.to_str().unwrap()], input.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    for line in lines(&out) {
+        assert_eq!(line["tier"], "model", "{line}");
+        let want = if line["id"].as_str().unwrap().ends_with('+') {
             "positive"
         } else {
             "negative"
