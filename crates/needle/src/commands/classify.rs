@@ -88,7 +88,9 @@ fn model_tier(models: &Path) -> Option<ModelSentiment> {
     let loaded = SentimentHead::load(models)
         .map_err(|e| e.to_string())
         .and_then(|head| {
-            let embedder = super::models::try_load_embedder_named(models, &head.model)?;
+            // A batch job: the model takes every core.
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let embedder = super::models::try_load_embedder_named(models, &head.model, cores)?;
             ModelSentiment::new(embedder, head).map_err(|e| e.to_string())
         });
     match loaded {

@@ -145,21 +145,30 @@ fn head_summary(report: &serde_json::Value) -> String {
 
 /// all-MiniLM-L6-v2 from `models`, or why it cannot be had.
 pub fn try_load_embedder(models: &Path) -> Result<Arc<dyn Embedder>, String> {
-    try_load_embedder_named(models, needle_embed::models::MINILM.model)
+    try_load_embedder_named(models, needle_embed::models::MINILM.model, 1)
 }
 
-/// The embedding model called `name` (as a head records it) from `models`, or why it
-/// cannot be had.
+/// The embedding model called `name` (as a head records it) from `models`, running on
+/// `threads` threads, or why it cannot be had. A server keeps to one thread (its other
+/// stages need the rest of the machine); a batch job such as training takes every core.
 #[cfg(feature = "embed")]
-pub fn try_load_embedder_named(models: &Path, name: &str) -> Result<Arc<dyn Embedder>, String> {
+pub fn try_load_embedder_named(
+    models: &Path,
+    name: &str,
+    threads: usize,
+) -> Result<Arc<dyn Embedder>, String> {
     use needle_embed::e5::MultilingualE5;
     use needle_embed::minilm::{MiniLm, Options};
     use needle_embed::models::{E5, MINILM};
     let dir = ModelsDir::new(models);
+    let options = Options {
+        threads,
+        ..Options::default()
+    };
     let model: Arc<dyn Embedder> = if name == MINILM.model {
-        Arc::new(MiniLm::load(&dir, Options::default()).map_err(|e| e.to_string())?)
+        Arc::new(MiniLm::load(&dir, options).map_err(|e| e.to_string())?)
     } else if name == E5.model {
-        Arc::new(MultilingualE5::load(&dir, Options::default()).map_err(|e| e.to_string())?)
+        Arc::new(MultilingualE5::load(&dir, options).map_err(|e| e.to_string())?)
     } else {
         return Err(format!(
             "no embedding model is called {name} (Needle has {} and {})",
@@ -171,7 +180,11 @@ pub fn try_load_embedder_named(models: &Path, name: &str) -> Result<Arc<dyn Embe
 }
 
 #[cfg(not(feature = "embed"))]
-pub fn try_load_embedder_named(_models: &Path, _name: &str) -> Result<Arc<dyn Embedder>, String> {
+pub fn try_load_embedder_named(
+    _models: &Path,
+    _name: &str,
+    _threads: usize,
+) -> Result<Arc<dyn Embedder>, String> {
     Err("this build has no `embed` feature".into())
 }
 
@@ -187,7 +200,7 @@ pub fn load_embedder(models: &Path) -> Option<Arc<dyn Embedder>> {
 
 /// The embedding model called `name` for the model tier, or `None` after saying why.
 pub fn load_embedder_named(models: &Path, name: &str) -> Option<Arc<dyn Embedder>> {
-    try_load_embedder_named(models, name)
+    try_load_embedder_named(models, name, 1)
         .map_err(|e| eprintln!("the model tier is off, the lexicon tier gives sentiment: {e}"))
         .ok()
 }
@@ -251,10 +264,11 @@ pub fn bench_embed(
         println!("needle, {threads} thread(s): {ours:.1} sentences/s");
         best.0 = best.0.max(ours);
         if !no_baseline {
-            let theirs = baseline_rate(python, &script, &model_dir, &input, threads)?;
+            let (theirs, padded) = baseline_rate(python, &script, &model_dir, &input, threads)?;
             println!(
                 "sentence-transformers, {threads} thread(s): {theirs:.1} sentences/s \
-                 (needle / sentence-transformers: {:.2}x)",
+                 (needle / sentence-transformers: {:.2}x; it computed {padded:.2} tokens per \
+                 real token, padding included)",
                 ours / theirs
             );
             best.1 = best.1.max(theirs);
@@ -323,7 +337,8 @@ fn needle_rate(
     Ok(texts.len() as f64 / seconds)
 }
 
-/// Sentences per second of sentence-transformers (`bench/embed_st.py`) on the same file.
+/// Sentences per second of sentence-transformers (`bench/embed_st.py`) on the same file, and
+/// the tokens it computed per real token (its padding).
 #[cfg(feature = "embed")]
 fn baseline_rate(
     python: &str,
@@ -331,7 +346,7 @@ fn baseline_rate(
     model_dir: &Path,
     input: &Path,
     threads: usize,
-) -> CliResult<f64> {
+) -> CliResult<(f64, f64)> {
     let output = Command::new(python)
         .arg(script)
         .arg(model_dir)
@@ -351,9 +366,13 @@ fn baseline_rate(
     let stdout = String::from_utf8_lossy(&output.stdout);
     let result: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
         .map_err(|e| Failure::environment(format!("the baseline printed no JSON: {e}")))?;
-    result["per_second"]
+    let rate = result["per_second"]
         .as_f64()
-        .ok_or_else(|| Failure::environment("the baseline printed no per_second"))
+        .ok_or_else(|| Failure::environment("the baseline printed no per_second"))?;
+    Ok((
+        rate,
+        result["padded_per_token"].as_f64().unwrap_or(f64::NAN),
+    ))
 }
 
 #[cfg(not(feature = "embed"))]

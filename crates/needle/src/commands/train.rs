@@ -57,7 +57,8 @@ pub fn sentiment(
     if per_set == 0 {
         return Err(Failure::usage("--per-set must be at least 1"));
     }
-    let model = super::models::try_load_embedder_named(models, embedder.model())
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let model = super::models::try_load_embedder_named(models, embedder.model(), cores)
         .map_err(Failure::environment)?;
 
     struct Part {

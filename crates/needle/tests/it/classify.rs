@@ -440,48 +440,56 @@ fn a_head_on_multilingual_vectors_trained_in_english_reads_other_languages() {
             .unwrap();
     assert_eq!(head["model"], "multilingual-e5-small");
 
-    // The lexicon is English: it finds nothing in these, the head reads them all. Only
-    // multilingual-e5-small is in `models`: the head brought the model it was trained on.
-    let texts = [
+    // Praise and a complaint in each language. The lexicon is English: it finds nothing in
+    // these (checked first). A head trained on this test's forty English sentences leans on
+    // the lexicon's score, so it is not asked for labels here (the closing figures of a head
+    // trained on the real sets are in the CHANGELOG), but for the direction its vectors
+    // learned: each language's praise scores above its complaint. Only multilingual-e5-small
+    // is in `models`: the head brought the model it was trained on.
+    let pairs = [
         (
-            "de+",
-            "Fantastischer Service, das Team war so freundlich und hilfsbereit",
-        ),
-        (
-            "de-",
+            "de",
+            "Toller Kundendienst, alles hat wunderbar geklappt, vielen Dank",
             "Schrecklich, es ist nach zwei Tagen kaputt gegangen und niemand antwortet",
         ),
         (
-            "fr+",
+            "fr",
             "Un service formidable, je suis vraiment ravi de mon achat",
+            "Le colis est arrivé cassé et personne ne répond à mes messages",
         ),
         (
-            "fr-",
-            "Horrible, la livraison est arrivée en retard et le colis était écrasé",
-        ),
-        (
-            "es+",
+            "es",
             "Una compra excelente, funciona perfectamente y llegó muy rápido",
-        ),
-        (
-            "es-",
             "Pésimo servicio, nadie contesta y quiero que me devuelvan el dinero",
         ),
+        (
+            "ko",
+            "배송이 정말 빨랐고 제품 품질도 아주 좋아요. 감사합니다!",
+            "주문한 상품이 깨진 채로 도착했어요. 정말 실망스럽네요.",
+        ),
     ];
-    let input: String = texts
+    let input: String = pairs
         .iter()
-        .map(|(id, text)| serde_json::json!({"id": id, "text": text}).to_string() + "\n")
+        .flat_map(|(lang, praise, complaint)| {
+            [
+                serde_json::json!({"id": format!("{lang}+"), "text": praise}),
+                serde_json::json!({"id": format!("{lang}-"), "text": complaint}),
+            ]
+        })
+        .map(|line| line.to_string() + "\n")
         .collect();
+    let fast = classify(&[], input.as_bytes());
+    for line in lines(&fast) {
+        assert_eq!(line["sentiment"]["label"], "neutral", "the lexicon: {line}");
+    }
     let out = classify(&["--models", models.to_str().unwrap()], input.as_bytes());
     assert!(out.status.success(), "{}", stderr(&out));
-    for line in lines(&out) {
-        assert_eq!(line["tier"], "model", "{line}");
-        let want = if line["id"].as_str().unwrap().ends_with('+') {
-            "positive"
-        } else {
-            "negative"
-        };
-        assert_eq!(line["sentiment"]["label"], want, "{line}");
+    let got = lines(&out);
+    assert_eq!(got.len(), 2 * pairs.len());
+    for pair in got.chunks(2) {
+        assert!(pair.iter().all(|line| line["tier"] == "model"), "{pair:?}");
+        let score = |line: &Value| line["sentiment"]["score"].as_f64().unwrap();
+        assert!(score(&pair[0]) > score(&pair[1]), "{pair:?}");
     }
 }
 
