@@ -397,6 +397,7 @@ pub enum EmbedderChoice {
 
 impl EmbedderChoice {
     /// The model's full name, as heads record it.
+    #[cfg_attr(not(feature = "embed"), allow(dead_code))]
     pub fn model(self) -> &'static str {
         match self {
             EmbedderChoice::Minilm => needle_embed::models::MINILM.model,
