@@ -8,6 +8,7 @@
 //! here).
 
 use candle_core::{DType, Device, Tensor};
+use gemm::Parallelism;
 
 use crate::EmbedError;
 
@@ -87,6 +88,26 @@ fn length_batches(tokens: &[Vec<u32>], options: &Options) -> Vec<Vec<usize>> {
     batches
 }
 
+/// The texts of `batch`, indices into `tokens`.
+fn texts_of<'a>(tokens: &'a [Vec<u32>], batch: &[usize]) -> Vec<&'a [u32]> {
+    batch.iter().map(|&i| tokens[i].as_slice()).collect()
+}
+
+/// Each batch's vectors put back in the order of the texts.
+fn in_text_order(
+    texts: usize,
+    batches: &[Vec<usize>],
+    embedded: Vec<Vec<Vec<f32>>>,
+) -> Vec<Vec<f32>> {
+    let mut vectors = vec![Vec::new(); texts];
+    for (batch, batch_vectors) in batches.iter().zip(embedded) {
+        for (&i, vector) in batch.iter().zip(batch_vectors) {
+            vectors[i] = vector;
+        }
+    }
+    vectors
+}
+
 /// One vector per tokenised text, in order: `embed_batch` gets the texts a batch at a time
 /// (see [`length_batches`]) and returns a vector for each.
 pub(crate) fn embed_by_length(
@@ -94,40 +115,46 @@ pub(crate) fn embed_by_length(
     options: &Options,
     mut embed_batch: impl FnMut(&[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError>,
 ) -> Result<Vec<Vec<f32>>, EmbedError> {
-    let mut vectors = vec![Vec::new(); tokens.len()];
-    for batch in length_batches(tokens, options) {
-        let texts: Vec<&[u32]> = batch.iter().map(|&i| tokens[i].as_slice()).collect();
-        for (&i, vector) in batch.iter().zip(embed_batch(&texts)?) {
-            vectors[i] = vector;
-        }
-    }
-    Ok(vectors)
+    let batches = length_batches(tokens, options);
+    let embedded = batches
+        .iter()
+        .map(|batch| embed_batch(&texts_of(tokens, batch)))
+        .collect::<Result<Vec<_>, EmbedError>>()?;
+    Ok(in_text_order(tokens.len(), &batches, embedded))
 }
 
-/// [`embed_by_length`] with the batches spread over the current rayon pool's threads, one
-/// batch per thread at a time: on a thread each, batches need no locks and no hand-offs
-/// inside a layer, which splitting every matrix product between threads does.
-pub(crate) fn embed_by_length_in_parallel(
+/// [`embed_by_length`] on `pool`, for an `embed_batch` that can split its matrix products
+/// as the [`Parallelism`] it is given says. On one thread the batches run on the calling
+/// thread; on more, each thread takes whole batches (they need no locks and no hand-offs
+/// inside a layer, which splitting every product does), and a lone batch splits its
+/// products between the threads instead.
+pub(crate) fn embed_by_length_on(
     tokens: &[Vec<u32>],
     options: &Options,
-    embed_batch: impl Fn(&[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> + Sync,
+    pool: &rayon::ThreadPool,
+    embed_batch: impl Fn(&[&[u32]], Parallelism) -> Result<Vec<Vec<f32>>, EmbedError> + Sync,
 ) -> Result<Vec<Vec<f32>>, EmbedError> {
     use rayon::prelude::*;
     let batches = length_batches(tokens, options);
-    let embedded = batches
-        .par_iter()
-        .map(|batch| {
-            let texts: Vec<&[u32]> = batch.iter().map(|&i| tokens[i].as_slice()).collect();
-            embed_batch(&texts)
-        })
-        .collect::<Result<Vec<_>, EmbedError>>()?;
-    let mut vectors = vec![Vec::new(); tokens.len()];
-    for (batch, batch_vectors) in batches.iter().zip(embedded) {
-        for (&i, vector) in batch.iter().zip(batch_vectors) {
-            vectors[i] = vector;
-        }
-    }
-    Ok(vectors)
+    let threads = pool.current_num_threads();
+    let embed =
+        |batch: &Vec<usize>, parallelism| embed_batch(&texts_of(tokens, batch), parallelism);
+    let embedded = if threads == 1 {
+        batches
+            .iter()
+            .map(|batch| embed(batch, Parallelism::None))
+            .collect::<Result<Vec<_>, EmbedError>>()?
+    } else if batches.len() == 1 {
+        vec![pool.install(|| embed(&batches[0], Parallelism::Rayon(threads)))?]
+    } else {
+        pool.install(|| {
+            batches
+                .par_iter()
+                .map(|batch| embed(batch, Parallelism::None))
+                .collect::<Result<Vec<_>, EmbedError>>()
+        })?
+    };
+    Ok(in_text_order(tokens.len(), &batches, embedded))
 }
 
 /// A batch as `(ids, mask)` tensors of shape `(texts, longest)`: each text padded with
@@ -195,20 +222,38 @@ mod tests {
             vectors,
             [vec![3.0], vec![1.0], vec![2.0], vec![0.0], vec![9.0]]
         );
+        // On a pool: the same vectors, each batch told how to split its products.
+        for threads in [1, 2] {
+            let pool = Options { threads, ..options }.thread_pool().unwrap();
+            let told = std::sync::Mutex::new(Vec::new());
+            let on_pool = embed_by_length_on(&tokens, &options, &pool, |batch, parallelism| {
+                told.lock().unwrap().push(parallelism);
+                Ok(batch.iter().map(|ids| vec![ids.len() as f32]).collect())
+            })
+            .unwrap();
+            assert_eq!(on_pool, vectors);
+            let told = told.into_inner().unwrap();
+            assert_eq!(told.len(), 4);
+            assert!(
+                told.iter().all(|p| matches!(p, Parallelism::None)),
+                "{threads}"
+            );
+        }
+        // A lone batch on two threads splits its products instead.
         let pool = Options {
             threads: 2,
             ..options
         }
         .thread_pool()
         .unwrap();
-        let in_parallel = pool
-            .install(|| {
-                embed_by_length_in_parallel(&tokens, &options, |batch| {
-                    Ok(batch.iter().map(|ids| vec![ids.len() as f32]).collect())
-                })
-            })
-            .unwrap();
-        assert_eq!(in_parallel, vectors);
+        let told = std::sync::Mutex::new(Vec::new());
+        embed_by_length_on(&[vec![1, 2]], &options, &pool, |batch, parallelism| {
+            told.lock().unwrap().push(parallelism);
+            Ok(batch.iter().map(|_| vec![0.0]).collect())
+        })
+        .unwrap();
+        let told = told.into_inner().unwrap();
+        assert!(matches!(told[..], [Parallelism::Rayon(2)]), "{told:?}");
     }
 
     #[test]

@@ -507,7 +507,7 @@ mod tests {
         assert!(head.predict(&[0.5; 3], 0.0).is_err());
     }
 
-    /// Vectors near an axis for texts that say "good" or "bad", none otherwise.
+    /// Vectors near one axis for texts that say "good", another for "bad", a third otherwise.
     struct AxisEmbedder;
 
     impl Embedder for AxisEmbedder {

@@ -56,8 +56,7 @@ pub(crate) enum DType {
 }
 
 /// Bytes per Q4_0 block of 32 weights.
-pub(crate) const Q4_BLOCK_BYTES: usize = 18;
-pub(crate) const Q4_BLOCK: usize = 32;
+pub(crate) use crate::bert::{Q4_0_BLOCK as Q4_BLOCK, Q4_0_BLOCK_BYTES as Q4_BLOCK_BYTES};
 
 #[derive(Debug, Clone)]
 struct Entry {

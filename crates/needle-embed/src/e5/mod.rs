@@ -178,32 +178,22 @@ impl MultilingualE5 {
                 h.vocab
             ));
         }
-        let token_type = f32s("emb.type", h.type_vocab, h.hidden)?;
-        let token_type = if h.type_vocab == 1 {
-            token_type
-        } else {
-            token_type.get(0).map_err(|e| e.to_string())?
-        };
         let encoder = match weights {
             Weights::Expanded => {
-                let values = |t: Tensor| -> Result<Vec<f32>, String> {
-                    t.flatten_all()
-                        .and_then(|t| t.to_vec1::<f32>())
-                        .map_err(|e| e.to_string())
-                };
+                // Read straight from the file: the 4-bit matrices expanded by `bert`'s own
+                // Q4_0 reader, which also expands the word embeddings as tokens look them up.
+                let values = |name: &str, elements: usize| file.f32s(name, elements);
                 let linear = |name: &str, rows: usize, cols: usize| {
-                    let matrix = q4(&format!("{name}.w"), rows, cols)?
-                        .dequantize(&Device::Cpu)
-                        .map_err(|e| e.to_string())?;
+                    let matrix = file.tensor(&format!("{name}.w"), FileDType::Q4_0, rows * cols)?;
                     bert::Linear::new(
-                        values(matrix)?,
-                        values(f32s(&format!("{name}.b"), 1, rows)?)?,
+                        bert::dequantize_q4_0(matrix),
+                        values(&format!("{name}.b"), rows)?,
                     )
                 };
                 let norm = |name: &str| -> Result<bert::LayerNorm, String> {
                     Ok(bert::LayerNorm {
-                        weight: values(f32s(&format!("{name}.w"), 1, h.hidden)?)?,
-                        bias: values(f32s(&format!("{name}.b"), 1, h.hidden)?)?,
+                        weight: values(&format!("{name}.w"), h.hidden)?,
+                        bias: values(&format!("{name}.b"), h.hidden)?,
                         eps: h.eps as f32,
                     })
                 };
@@ -225,12 +215,13 @@ impl MultilingualE5 {
                     })
                     .collect::<Result<Vec<_>, String>>()?;
                 let words = file.tensor("emb.word", FileDType::Q4_0, h.vocab * h.hidden)?;
+                let token_type = values("emb.type", h.type_vocab * h.hidden)?;
                 Encoder::Packed(bert::Bert {
                     embeddings: bert::Embeddings {
                         word: bert::Words::Q4_0(words.to_vec()),
-                        position: values(f32s("emb.pos", h.max_positions, h.hidden)?)?,
+                        position: values("emb.pos", h.max_positions * h.hidden)?,
                         position_offset: 0,
-                        token_type: values(token_type)?,
+                        token_type: token_type[..h.hidden].to_vec(),
                         norm: norm("emb.ln")?,
                     },
                     encoder: bert::Encoder::new(h.hidden, h.heads, layers)?,
@@ -264,6 +255,12 @@ impl MultilingualE5 {
                         })
                     })
                     .collect::<Result<Vec<_>, String>>()?;
+                let token_type = f32s("emb.type", h.type_vocab, h.hidden)?;
+                let token_type = if h.type_vocab == 1 {
+                    token_type
+                } else {
+                    token_type.get(0).map_err(|e| e.to_string())?
+                };
                 Encoder::Candle(CandleEncoder {
                     words: q4("emb.word", h.vocab, h.hidden)?,
                     positions: f32s("emb.pos", h.max_positions, h.hidden)?,
@@ -460,6 +457,28 @@ mod tests {
             }
             assert_eq!(model.tokenize(&[&long])[0].len(), 16);
         }
+    }
+
+    #[test]
+    fn q4_0_blocks_expand_as_candle_expands_them() {
+        // Blocks of every nibble and a few scales, as the file stores them.
+        let (rows, cols) = (3, 64);
+        let mut bytes = Vec::new();
+        for block in 0..rows * cols / Q4_BLOCK {
+            let scale = half::f16::from_f32(0.01 + block as f32 * 0.37);
+            bytes.extend(scale.to_le_bytes());
+            bytes.extend((0..16u8).map(|i| i.wrapping_mul(37).wrapping_add(block as u8)));
+        }
+        let ours = bert::dequantize_q4_0(&bytes);
+        let candle = q4_tensor(&bytes, rows, cols)
+            .unwrap()
+            .dequantize(&Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(ours, candle);
     }
 
     #[test]

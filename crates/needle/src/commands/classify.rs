@@ -85,14 +85,12 @@ const MODEL_BATCH: usize = 256;
 /// to get it (the fast tier answers alone then). The head is looked for first: without
 /// one, the fix to name is training it, not the embedding model.
 fn model_tier(models: &Path) -> Option<ModelSentiment> {
-    let loaded = SentimentHead::load(models)
-        .map_err(|e| e.to_string())
-        .and_then(|head| {
-            // A batch job: the model takes every core.
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let embedder = super::models::try_load_embedder_named(models, &head.model, cores)?;
-            ModelSentiment::new(embedder, head).map_err(|e| e.to_string())
-        });
+    let loaded = SentimentHead::load(models).and_then(|head| {
+        // A batch job: the model takes every core.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let embedder = super::models::try_load_embedder_named(models, &head.model, cores)?;
+        ModelSentiment::new(embedder, head)
+    });
     match loaded {
         Ok(model) => Some(model),
         Err(e) => {

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use std::sync::Arc;
 
-use needle_embed::Embedder;
 use needle_embed::models::{CATALOG, FileState, ModelsDir, fix_command};
+use needle_embed::{EmbedError, Embedder};
 use serde_json::json;
 
 use crate::cli::ModelsArgs;
@@ -144,7 +144,7 @@ fn head_summary(report: &serde_json::Value) -> String {
 }
 
 /// all-MiniLM-L6-v2 from `models`, or why it cannot be had.
-pub fn try_load_embedder(models: &Path) -> Result<Arc<dyn Embedder>, String> {
+pub fn try_load_embedder(models: &Path) -> Result<Arc<dyn Embedder>, EmbedError> {
     try_load_embedder_named(models, needle_embed::models::MINILM.model, 1)
 }
 
@@ -156,7 +156,7 @@ pub fn try_load_embedder_named(
     models: &Path,
     name: &str,
     threads: usize,
-) -> Result<Arc<dyn Embedder>, String> {
+) -> Result<Arc<dyn Embedder>, EmbedError> {
     use needle_embed::e5::MultilingualE5;
     use needle_embed::minilm::{MiniLm, Options};
     use needle_embed::models::{E5, MINILM};
@@ -166,14 +166,17 @@ pub fn try_load_embedder_named(
         ..Options::default()
     };
     let model: Arc<dyn Embedder> = if name == MINILM.model {
-        Arc::new(MiniLm::load(&dir, options).map_err(|e| e.to_string())?)
+        Arc::new(MiniLm::load(&dir, options)?)
     } else if name == E5.model {
-        Arc::new(MultilingualE5::load(&dir, options).map_err(|e| e.to_string())?)
+        Arc::new(MultilingualE5::load(&dir, options)?)
     } else {
-        return Err(format!(
-            "no embedding model is called {name} (Needle has {} and {})",
-            MINILM.model, E5.model
-        ));
+        return Err(EmbedError::Load {
+            model: name.to_string(),
+            reason: format!(
+                "Needle has no such model, only {} and {}",
+                MINILM.model, E5.model
+            ),
+        });
     };
     tracing::info!(models = %models.display(), model = name, "embedding model loaded");
     Ok(model)
@@ -182,10 +185,13 @@ pub fn try_load_embedder_named(
 #[cfg(not(feature = "embed"))]
 pub fn try_load_embedder_named(
     _models: &Path,
-    _name: &str,
+    name: &str,
     _threads: usize,
-) -> Result<Arc<dyn Embedder>, String> {
-    Err("this build has no `embed` feature".into())
+) -> Result<Arc<dyn Embedder>, EmbedError> {
+    Err(EmbedError::Load {
+        model: name.to_string(),
+        reason: "this build has no `embed` feature".into(),
+    })
 }
 
 /// The embedding model in `models`, or `None` after saying why (relevance scoring, custom

@@ -58,8 +58,8 @@ pub fn sentiment(
         return Err(Failure::usage("--per-set must be at least 1"));
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let model = super::models::try_load_embedder_named(models, embedder.model(), cores)
-        .map_err(Failure::environment)?;
+    let model =
+        super::models::try_load_embedder_named(models, embedder.model(), cores).map_err(failed)?;
 
     struct Part {
         name: String,
