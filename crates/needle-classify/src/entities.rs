@@ -159,27 +159,68 @@ fn patterns() -> &'static Patterns {
         const MONTHS: &str = "jan(?:uary|\\.)?|feb(?:ruary|\\.)?|mar(?:ch|\\.)?|apr(?:il|\\.)?|may|june?|july?|aug(?:ust|\\.)?|sep(?:t|tember|\\.)?|oct(?:ober|\\.)?|nov(?:ember|\\.)?|dec(?:ember|\\.)?|januar|februar|märz|mai|juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre";
         let build = |pattern: &str| Regex::new(pattern).expect("entity patterns are valid");
         Patterns {
-            email: build(r"(?i)\b[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b"),
-            url: build(r#"(?i)\b(?:https?://|www\.)[^\s<>"'`]+"#),
+            email: build(r"(?i)(?-u:\b)[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?-u:\b)"),
+            url: build(r#"(?i)(?-u:\b)(?:https?://|www\.)[^\s<>"'`]+"#),
             order: build(
-                r"(?i)\b(?:order|bestellung|bestellnummer|auftrag|commande|pedido|ordine|bestelling|ticket|case)(?:\s*(?:no\.?|nr\.?|number|num\.?|nummer|n°|n\.|numéro|número|numero|id))?\s*[:#]?\s*(#?[a-z0-9][a-z0-9-]{3,})",
+                r"(?i)(?-u:\b)(?:order|bestellung|bestellnummer|auftrag|commande|pedido|ordine|bestelling|ticket|case)(?:\s*(?:no\.?|nr\.?|number|num\.?|nummer|n°|n\.|numéro|número|numero|id))?\s*[:#]?\s*(#?[a-z0-9][a-z0-9-]{3,})",
             ),
             serial: build(
-                r"(?i)\b(?:serial(?:\s*(?:no\.?|number|#))?|s/n|sn|seriennummer|numéro de série|número de serie|numero di serie)\s*[:#]?\s*([a-z0-9][a-z0-9-]{4,})",
+                r"(?i)(?-u:\b)(?:serial(?:\s*(?:no\.?|number|#))?|s/n|sn|seriennummer|numéro de série|número de serie|numero di serie)\s*[:#]?\s*([a-z0-9][a-z0-9-]{4,})",
             ),
             money: build(
-                r"(?i)(?:[$€£¥]\s?\d(?:[\d,.]*\d)?|\b\d(?:[\d,.]*\d)?\s?(?:[$€£¥]|(?:usd|eur|gbp|chf|dollars?|euros?|pounds?|bucks)\b))",
+                r"(?i)(?:[$€£¥]\s?\d(?:[\d,.]*\d)?|(?-u:\b)\d(?:[\d,.]*\d)?\s?(?:[$€£¥]|(?:usd|eur|gbp|chf|dollars?|euros?|pounds?|bucks)(?-u:\b)))",
             ),
             date: build(&format!(
-                r"(?i)\b(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[./]\d{{1,2}}[./](?:\d{{4}}|\d{{2}})|\d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?:{MONTHS})(?:\s+\d{{4}})?|(?:{MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?)\b"
+                r"(?i)(?-u:\b)(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[./]\d{{1,2}}[./](?:\d{{4}}|\d{{2}})|\d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?:{MONTHS})(?:\s+\d{{4}})?|(?:{MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?)(?-u:\b)"
             )),
             phone: build(r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,8}(?:[\s.-]\d{2,8}){1,4}"),
         }
     })
 }
 
+/// What a text has that patterns need, found in one pass so that most messages skip most
+/// patterns: every pattern but the URL and e-mail ones needs a digit.
+struct Hints {
+    digit: bool,
+    at_sign: bool,
+    web: bool,
+}
+
+impl Hints {
+    fn of(text: &str) -> Hints {
+        let bytes = text.as_bytes();
+        let digit = bytes.iter().any(u8::is_ascii_digit)
+            // `\d` is Unicode: other scripts' digits count too.
+            || (!text.is_ascii() && text.chars().any(char::is_numeric));
+        Hints {
+            digit,
+            at_sign: bytes.contains(&b'@'),
+            web: bytes
+                .windows(3)
+                .any(|w| w == b"://" || w.eq_ignore_ascii_case(b"www")),
+        }
+    }
+}
+
+/// The patterns use ASCII word boundaries, which the regex crate's DFA can run on any text
+/// (a Unicode `\b` sends it to a slower engine on the first non-ASCII byte); this puts the
+/// Unicode boundary back where the pattern has one: at the start, and at the end for the
+/// patterns that end in `\b`.
+fn word_bounded(text: &str, start: usize, end: usize, check_end: bool) -> bool {
+    let starts_word = text[start..].chars().next().is_some_and(is_word_char);
+    let start_ok = !starts_word || !text[..start].chars().next_back().is_some_and(is_word_char);
+    let end_ok = !check_end
+        || !text[..end].chars().next_back().is_some_and(is_word_char)
+        || !text[end..].chars().next().is_some_and(is_word_char);
+    start_ok && end_ok
+}
+
 /// Pattern entities, in priority order: a span claimed by an earlier kind is not reused.
 pub fn find_patterns(text: &str, taken: &mut Vec<Entity>) {
+    let hints = Hints::of(text);
+    if !(hints.digit || hints.at_sign || hints.web) {
+        return;
+    }
     let p = patterns();
     let mut found: Vec<Entity> = Vec::new();
     let claim = |kind: &str, start: usize, end: usize, found: &mut Vec<Entity>| {
@@ -196,29 +237,46 @@ pub fn find_patterns(text: &str, taken: &mut Vec<Entity>) {
             });
         }
     };
-    for m in p.url.find_iter(text) {
-        let trimmed = m
-            .as_str()
-            .trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}']);
-        claim("url", m.start(), m.start() + trimmed.len(), &mut found);
+    if hints.web {
+        for m in p.url.find_iter(text) {
+            if !word_bounded(text, m.start(), m.end(), false) {
+                continue;
+            }
+            let trimmed = m
+                .as_str()
+                .trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}']);
+            claim("url", m.start(), m.start() + trimmed.len(), &mut found);
+        }
     }
-    for m in p.email.find_iter(text) {
-        claim("email", m.start(), m.end(), &mut found);
+    if hints.at_sign {
+        for m in p.email.find_iter(text) {
+            if word_bounded(text, m.start(), m.end(), true) {
+                claim("email", m.start(), m.end(), &mut found);
+            }
+        }
+    }
+    if !hints.digit {
+        taken.extend(found);
+        return;
     }
     for (regex, kind) in [(&p.order, "order_number"), (&p.serial, "serial_number")] {
         for c in regex.captures_iter(text) {
+            let whole = c.get(0).expect("group 0 is the match");
             let id = c.get(1).expect("group 1 is not optional");
             // An identifier has a digit: "order status" is not an order number.
-            if id.as_str().bytes().any(|b| b.is_ascii_digit()) {
+            if id.as_str().bytes().any(|b| b.is_ascii_digit())
+                && word_bounded(text, whole.start(), whole.end(), false)
+            {
                 claim(kind, id.start(), id.end(), &mut found);
             }
         }
     }
-    for m in p.money.find_iter(text) {
-        claim("money", m.start(), m.end(), &mut found);
-    }
-    for m in p.date.find_iter(text) {
-        claim("date", m.start(), m.end(), &mut found);
+    for (regex, kind) in [(&p.money, "money"), (&p.date, "date")] {
+        for m in regex.find_iter(text) {
+            if word_bounded(text, m.start(), m.end(), true) {
+                claim(kind, m.start(), m.end(), &mut found);
+            }
+        }
     }
     for m in p.phone.find_iter(text) {
         let s = m.as_str();

@@ -1,7 +1,8 @@
 //! The fast classification tier: everything Needle can say about a message without a model
 //! file, in microseconds, on one core.
 //!
-//! - language: script rules plus whatlang, `und` when unsure ([`language`]);
+//! - language: script rules plus whatlang, or fastText's `lid.176` when it was fetched,
+//!   `und` when unsure ([`language`]);
 //! - sentiment: VADER, ported from the Python reference ([`vader`]);
 //! - intents: cue phrases with guards against near misses ([`intents`]);
 //! - entities: workspace dictionaries and patterns with byte spans ([`entities`]).
@@ -22,6 +23,8 @@ pub mod labelled;
 pub mod language;
 pub mod vader;
 
+use std::sync::Arc;
+
 use needle_core::{Classification, Sentiment};
 
 pub use dictionary::{Dictionary, DictionaryError};
@@ -34,6 +37,7 @@ pub const MAX_CLASSIFY_BYTES: usize = 16 * 1024;
 #[derive(Debug, Clone)]
 pub struct Classifier {
     dictionary: entities::DictionaryMatcher,
+    language_model: Option<Arc<language::fasttext::Model>>,
 }
 
 impl Default for Classifier {
@@ -46,7 +50,14 @@ impl Classifier {
     pub fn new(dictionary: &Dictionary) -> Self {
         Classifier {
             dictionary: entities::DictionaryMatcher::new(dictionary),
+            language_model: None,
         }
+    }
+
+    /// Identifies languages with fastText's model instead of whatlang.
+    pub fn with_language_model(mut self, model: Arc<language::fasttext::Model>) -> Self {
+        self.language_model = Some(model);
+        self
     }
 
     pub fn classify(&self, text: &str) -> Classification {
@@ -57,7 +68,7 @@ impl Classifier {
         entities::find_patterns(classified, &mut entities);
         entities.sort_by_key(|e| (e.start, e.end));
         Classification {
-            lang: language::detect(classified).to_string(),
+            lang: language::detect_with(classified, self.language_model.as_deref()).to_string(),
             sentiment: Sentiment::from_score(score),
             intents: intents::detect(classified, score),
             entities,

