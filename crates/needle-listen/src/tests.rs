@@ -31,6 +31,7 @@ fn fixture() -> Fixture {
         store.clone() as Arc<dyn Store>,
         Some(index),
         Arc::new(PipelineMetrics::unregistered()),
+        needle_classify::Classifier::default(),
         Vec::new(),
         after_store,
     );

@@ -196,13 +196,14 @@ impl Pipeline {
         store: Arc<dyn Store>,
         index: Option<Arc<SearchIndex>>,
         metrics: Arc<PipelineMetrics>,
+        classifier: needle_classify::Classifier,
         before_store: Vec<Box<dyn Stage>>,
         after_store: Vec<Box<dyn Stage>>,
     ) -> Pipeline {
         let mut stages: Vec<Box<dyn Stage>> = vec![
             Box::new(NormalizeStage),
             Box::new(DedupeStage::new(store.clone())),
-            Box::new(ClassifyStage::default()),
+            Box::new(ClassifyStage::new(classifier)),
         ];
         stages.extend(before_store);
         stages.push(Box::new(StoreStage::new(store.clone())));

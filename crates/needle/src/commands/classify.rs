@@ -139,7 +139,10 @@ pub fn run(input: Option<&Path>, entities: Option<&Path>, models: Option<&Path>)
         Some(path) => load_dictionary(path)?,
         None => Dictionary::default(),
     };
-    let classifier = Classifier::new(&dictionary);
+    let mut classifier = Classifier::new(&dictionary);
+    if let Some(language) = models.and_then(|models| super::models::language_model(models, true)) {
+        classifier = classifier.with_language_model(language);
+    }
     let model = models.and_then(model_tier);
     let batch = if model.is_some() { MODEL_BATCH } else { 1 };
     let mut pending = Pending { lines: Vec::new() };

@@ -36,6 +36,8 @@ pub struct ImportOptions {
     pub mapping: Vec<(String, String)>,
     pub batch_size: usize,
     pub show_progress: bool,
+    /// The fast tier (with fastText's language model when it was fetched).
+    pub classifier: needle_classify::Classifier,
     /// Sentiment from the model tier for the messages its cascade picks.
     pub model_tier: Option<ModelTier>,
 }
@@ -48,6 +50,7 @@ impl ImportOptions {
             mapping: Vec::new(),
             batch_size,
             show_progress: false,
+            classifier: needle_classify::Classifier::default(),
             model_tier: None,
         }
     }
@@ -82,6 +85,7 @@ pub fn run(
         mapping,
         batch_size: batch,
         show_progress: std::io::stderr().is_terminal(),
+        classifier: super::models::fast_tier(&models),
         model_tier,
     };
     let (summary, rejects) = import_files(&dir, workspace.id, files, options)?;
@@ -209,6 +213,7 @@ pub fn import_files(
         mapping,
         batch_size,
         show_progress,
+        classifier,
         model_tier,
     } = options;
     let mut readers = Vec::new();
@@ -240,6 +245,7 @@ pub fn import_files(
         true,
         true,
         None,
+        classifier,
         model_tier,
     );
     let (events, heard) = mpsc::sync_channel::<Event>(64);

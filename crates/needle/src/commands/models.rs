@@ -204,6 +204,34 @@ pub fn load_embedder(models: &Path) -> Option<Arc<dyn Embedder>> {
         .ok()
 }
 
+/// fastText's language model from `models`, or `None` after saying why: quietly (a debug
+/// log) when it was never fetched, unless `say_missing`; loudly when it is there but unusable.
+pub fn language_model(
+    models: &Path,
+    say_missing: bool,
+) -> Option<Arc<needle_classify::language::fasttext::Model>> {
+    match needle_embed::models::load_language_model(&ModelsDir::new(models)) {
+        Ok(model) => Some(Arc::new(model)),
+        Err(e @ EmbedError::MissingFile { .. }) if !say_missing => {
+            tracing::debug!("languages from whatlang: {e}");
+            None
+        }
+        Err(e) => {
+            eprintln!("languages from whatlang, not fastText's lid.176: {e}");
+            None
+        }
+    }
+}
+
+/// The fast tier for a pipeline: with fastText's language model when `models` has it.
+pub fn fast_tier(models: &Path) -> needle_classify::Classifier {
+    let classifier = needle_classify::Classifier::default();
+    match language_model(models, false) {
+        Some(language) => classifier.with_language_model(language),
+        None => classifier,
+    }
+}
+
 /// The embedding model called `name` for the model tier, or `None` after saying why.
 pub fn load_embedder_named(models: &Path, name: &str) -> Option<Arc<dyn Embedder>> {
     try_load_embedder_named(models, name, 1)

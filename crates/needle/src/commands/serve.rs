@@ -168,6 +168,7 @@ pub fn run(
             embedded,
             embedded,
             Some(feed.clone()),
+            super::models::fast_tier(&models),
             model_tier,
         )
     });
