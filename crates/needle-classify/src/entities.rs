@@ -375,6 +375,21 @@ mod tests {
     }
 
     #[test]
+    fn word_boundaries_stay_unicode_though_the_patterns_run_ascii() {
+        // A letter outside ASCII joins a word as any letter does.
+        assert_eq!(found("éorder 12345 and order 67890"), pairs(&[("order_number", "67890")]));
+        assert_eq!(found("mail kim@example.comé now"), pairs(&[]));
+        assert_eq!(
+            found("am 3 März 2024 geliefert"),
+            pairs(&[("date", "3 März 2024")])
+        );
+        // Digits of other scripts count as digits for the patterns that use `\d`.
+        assert_eq!(found("costs $٥٠ today"), pairs(&[("money", "$٥٠")]));
+        // Nothing a pattern needs: no pattern runs, and nothing is found.
+        assert_eq!(found("no digits, no at sign, no links here"), pairs(&[]));
+    }
+
+    #[test]
     fn near_misses_are_not_entities() {
         assert_eq!(found("what is my order status?"), pairs(&[]));
         assert_eq!(found("between 2023 2024 and 2025"), pairs(&[]));

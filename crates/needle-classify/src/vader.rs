@@ -248,6 +248,21 @@ fn strip_punctuation_if_word(token: &str) -> &str {
     }
 }
 
+/// Python's `str.lower()`, copying only when something changes.
+fn lower_case(word: &str) -> Cow<'_, str> {
+    if word.is_ascii() {
+        if word.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(word.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(word)
+        }
+    } else if word.chars().any(|c| c.to_lowercase().ne(std::iter::once(c))) {
+        Cow::Owned(word.to_lowercase())
+    } else {
+        Cow::Borrowed(word)
+    }
+}
+
 fn is_negation(word_lower: &str) -> bool {
     NEGATE.contains(&word_lower) || word_lower.contains("n't")
 }
@@ -256,10 +271,10 @@ fn normalize(score: f64) -> f64 {
     (score / (score * score + 15.0).sqrt()).clamp(-1.0, 1.0)
 }
 
-/// The tokens VADER scores, each as written and lower-cased.
+/// The tokens VADER scores, each as written and lower-cased (borrowed when it already was).
 struct Words<'a> {
     original: Vec<&'a str>,
-    lower: Vec<String>,
+    lower: Vec<Cow<'a, str>>,
     cap_differential: bool,
 }
 
@@ -271,13 +286,7 @@ impl<'a> Words<'a> {
             .collect();
         let lower = original
             .iter()
-            .map(|w| {
-                if w.is_ascii() {
-                    w.to_ascii_lowercase()
-                } else {
-                    w.to_lowercase()
-                }
-            })
+            .map(|w| lower_case(w))
             .collect();
         let caps = original.iter().filter(|w| is_upper(w)).count();
         let differential = original.len() - caps;
@@ -297,7 +306,7 @@ pub fn compound(text: &str) -> f64 {
     let words = Words::new(text);
     let mut sentiments = Vec::with_capacity(words.lower.len());
     for (i, word) in words.lower.iter().enumerate() {
-        let skip = lex.boosters.contains_key(word.as_str())
+        let skip = lex.boosters.contains_key(word.as_ref())
             || (word == "kind" && words.lower.get(i + 1).is_some_and(|next| next == "of"));
         if skip {
             sentiments.push(0.0);
@@ -350,7 +359,7 @@ fn booster(lex: &Lexicon, word: &str, word_lower: &str, valence: f64, cap_diff: 
 
 fn valence(lex: &Lexicon, words: &Words<'_>, i: usize) -> f64 {
     let lower = &words.lower;
-    let Some(&base) = lex.words.get(lower[i].as_str()) else {
+    let Some(&base) = lex.words.get(lower[i].as_ref()) else {
         return 0.0;
     };
     let in_lexicon = |w: &str| lex.words.contains_key(w);
@@ -397,7 +406,7 @@ fn valence(lex: &Lexicon, words: &Words<'_>, i: usize) -> f64 {
     least_check(lex, valence, lower, i)
 }
 
-fn negation_check(valence: f64, lower: &[String], start: usize, i: usize) -> f64 {
+fn negation_check(valence: f64, lower: &[Cow<'_, str>], start: usize, i: usize) -> f64 {
     match start {
         0 if is_negation(&lower[i - 1]) => valence * N_SCALAR,
         1 => {
@@ -438,7 +447,7 @@ fn special_case(sequence: &str) -> Option<f64> {
         .map(|(_, v)| *v)
 }
 
-fn special_idioms_check(lex: &Lexicon, mut valence: f64, lower: &[String], i: usize) -> f64 {
+fn special_idioms_check(lex: &Lexicon, mut valence: f64, lower: &[Cow<'_, str>], i: usize) -> f64 {
     let one_zero = format!("{} {}", lower[i - 1], lower[i]);
     let two_one_zero = format!("{} {} {}", lower[i - 2], lower[i - 1], lower[i]);
     let two_one = format!("{} {}", lower[i - 2], lower[i - 1]);
@@ -474,9 +483,9 @@ fn special_idioms_check(lex: &Lexicon, mut valence: f64, lower: &[String], i: us
     valence
 }
 
-fn least_check(lex: &Lexicon, valence: f64, lower: &[String], i: usize) -> f64 {
+fn least_check(lex: &Lexicon, valence: f64, lower: &[Cow<'_, str>], i: usize) -> f64 {
     let previous_is_least = |i: usize| {
-        i > 0 && !lex.words.contains_key(lower[i - 1].as_str()) && lower[i - 1] == "least"
+        i > 0 && !lex.words.contains_key(lower[i - 1].as_ref()) && lower[i - 1] == "least"
     };
     if i > 1 && previous_is_least(i) {
         if lower[i - 2] != "at" && lower[i - 2] != "very" {
@@ -493,7 +502,7 @@ fn least_check(lex: &Lexicon, valence: f64, lower: &[String], i: usize) -> f64 {
 /// Words before the first `but` count half, words after it one and a half times. The
 /// reference finds each value's position with `list.index`, so a repeated value updates its
 /// first occurrence; kept as is for agreement.
-fn but_check(lower: &[String], sentiments: &mut [f64]) {
+fn but_check(lower: &[Cow<'_, str>], sentiments: &mut [f64]) {
     let Some(but) = lower.iter().position(|w| w == "but") else {
         return;
     };

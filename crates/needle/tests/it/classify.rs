@@ -598,3 +598,47 @@ fn import_gives_topic_messages_the_model_tier_and_the_rest_the_lexicon() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("topics"), "{}", stderr(&out));
 }
+
+#[test]
+fn classify_with_models_identifies_languages_with_fasttext() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    if !link_shared(&models, &needle_embed::models::LANGUAGE_ID) {
+        return;
+    }
+    let input = concat!(
+        r#"{"id":"uk","text":"Моє замовлення прийшло зламаним і ніхто не відповідає"}"#,
+        "\n",
+        r#"{"id":"shout","text":"MY ORDER NEVER ARRIVED AND NOBODY ANSWERS"}"#,
+        "\n",
+        r#"{"id":"short","text":"ok thanks"}"#,
+        "\n",
+    );
+    let out = classify(&["--models", models.to_str().unwrap()], input.as_bytes());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let langs: Vec<(String, String)> = lines(&out)
+        .iter()
+        .map(|l| (l["id"].as_str().unwrap().into(), l["lang"].as_str().unwrap().into()))
+        .collect();
+    let expected = [("uk", "uk"), ("shout", "en"), ("short", "und")];
+    assert_eq!(
+        langs,
+        expected.map(|(id, lang)| (id.to_string(), lang.to_string()))
+    );
+    // Without a sentiment head the model tier is off and says so; the fast tier answered.
+    assert!(lines(&out).iter().all(|l| l.get("tier").is_none()));
+
+    // A corrupt model file: named, with the fix, and the fast tier answers without it.
+    let broken = dir.path().join("broken");
+    let lid = broken.join(needle_embed::models::LANGUAGE_ID.model);
+    std::fs::create_dir_all(&lid).unwrap();
+    std::fs::write(lid.join("lid.176.ftz"), b"not a model").unwrap();
+    let out = classify(&["--models", broken.to_str().unwrap()], input.as_bytes());
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("lid.176.ftz") && stderr.contains("needle models fetch"),
+        "{stderr}"
+    );
+    assert_eq!(lines(&out).len(), 3);
+}
