@@ -377,7 +377,10 @@ mod tests {
     #[test]
     fn word_boundaries_stay_unicode_though_the_patterns_run_ascii() {
         // A letter outside ASCII joins a word as any letter does.
-        assert_eq!(found("éorder 12345 and order 67890"), pairs(&[("order_number", "67890")]));
+        assert_eq!(
+            found("éorder 12345 and order 67890"),
+            pairs(&[("order_number", "67890")])
+        );
         assert_eq!(found("mail kim@example.comé now"), pairs(&[]));
         assert_eq!(
             found("am 3 März 2024 geliefert"),

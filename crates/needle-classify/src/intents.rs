@@ -8,9 +8,12 @@
 use std::sync::OnceLock;
 
 use needle_core::classification::intent;
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 struct Rules {
+    /// The cue patterns below that only need a yes or no, run together in one pass over
+    /// the text (indices: the `CUE_*` constants).
+    cues: RegexSet,
     complaint: Regex,
     sarcasm: Regex,
     question_word: Regex,
@@ -47,9 +50,36 @@ fn build(pattern: &str) -> Regex {
     Regex::new(&out).expect("intent patterns are valid")
 }
 
+const CUE_SPAM: usize = 0;
+const CUE_COMPLAINT: usize = 1;
+const CUE_SARCASM: usize = 2;
+const CUE_PURCHASE: usize = 3;
+const CUE_PRAISE: usize = 4;
+const CUE_CHURN: usize = 5;
+const CUE_CRISIS: usize = 6;
+
 fn rules() -> &'static Rules {
     static RULES: OnceLock<Rules> = OnceLock::new();
-    RULES.get_or_init(|| Rules {
+    RULES.get_or_init(|| {
+        let mut rules = cue_rules();
+        let cues = [
+            &rules.spam,
+            &rules.complaint,
+            &rules.sarcasm,
+            &rules.purchase,
+            &rules.praise,
+            &rules.churn,
+            &rules.crisis,
+        ];
+        rules.cues =
+            RegexSet::new(cues.iter().map(|r| r.as_str())).expect("intent patterns are valid");
+        rules
+    })
+}
+
+fn cue_rules() -> Rules {
+    Rules {
+        cues: RegexSet::empty(),
         complaint: build(concat!(
             r"\b(?:",
             // English
@@ -150,36 +180,32 @@ fn rules() -> &'static Rules {
             r"|buy (?:cheap )?(?:followers|likes|views)|cheap (?:viagra|cialis|meds)|casino bonus|onlyfans|whatsapp \+?\d|telegram @|limited time offer|act now|congratulations,? you(?:'ve| have)? won",
             r")",
         )),
-    })
+    }
 }
 
-/// Counts URL-like tokens: a wall of links is a spam signal on its own.
-fn link_count(text: &str) -> usize {
-    text.split_whitespace()
-        .filter(|t| {
-            let t = t.to_ascii_lowercase();
-            t.starts_with("http://") || t.starts_with("https://") || t.starts_with("www.")
-        })
+/// Counts URL-like tokens in lower-cased text: a wall of links is a spam signal on its own.
+fn link_count(lower: &str) -> usize {
+    lower
+        .split_whitespace()
+        .filter(|t| t.starts_with("http://") || t.starts_with("https://") || t.starts_with("www."))
         .count()
 }
 
-/// Whether the text asks something: a question mark ending a clause (not inside a URL), or
-/// a clause that opens with a question word.
-fn asks(text: &str, question_word: &Regex) -> bool {
-    let ends_with_question_mark = text.split_whitespace().any(|token| {
-        let lower = token.to_ascii_lowercase();
-        !lower.starts_with("http")
-            && !lower.starts_with("www.")
+/// Whether lower-cased text asks something: a question mark ending a clause (not inside a
+/// URL), or a clause that opens with a question word.
+fn asks(lower: &str, question_word: &Regex) -> bool {
+    let ends_with_question_mark = lower.split_whitespace().any(|token| {
+        !token.starts_with("http")
+            && !token.starts_with("www.")
             && token.trim_end_matches(['!', ')', '"', '\'']).ends_with('?')
     });
     ends_with_question_mark
-        || text
+        || lower
             .split(['.', '!', '\n', ';'])
             .map(str::trim)
             .any(|clause| {
-                let lower = clause.to_lowercase();
                 // "What a day", "what an idea": exclamations, not questions.
-                let exclamation = lower.starts_with("what a ") || lower.starts_with("what an ");
+                let exclamation = clause.starts_with("what a ") || clause.starts_with("what an ");
                 !exclamation
                     && question_word.is_match(clause)
                     && clause.split_whitespace().count() >= 3
@@ -191,14 +217,15 @@ pub fn detect(text: &str, sentiment: f64) -> Vec<String> {
     let r = rules();
     let text = &text.to_lowercase();
     let mut intents = Vec::new();
-    let spam = r.spam.is_match(text) || link_count(text) >= 3;
-    let complaint = (r.complaint.is_match(text) && sentiment < 0.5) || r.sarcasm.is_match(text);
+    let cues = r.cues.matches(text);
+    let spam = cues.matched(CUE_SPAM) || link_count(text) >= 3;
+    let complaint = (cues.matched(CUE_COMPLAINT) && sentiment < 0.5) || cues.matched(CUE_SARCASM);
     let question = asks(text, &r.question_word);
-    let purchase = r.purchase.is_match(text);
+    let purchase = cues.matched(CUE_PURCHASE);
     // Praise needs the tone to agree: "thanks for nothing" and "great, broken again" are not.
-    let praise = r.praise.is_match(text) && sentiment >= 0.3 && !complaint;
-    let churn = r.churn.is_match(text);
-    let crisis = crisis(text, r);
+    let praise = cues.matched(CUE_PRAISE) && sentiment >= 0.3 && !complaint;
+    let churn = cues.matched(CUE_CHURN);
+    let crisis = cues.matched(CUE_CRISIS) && crisis(text, r);
     for (on, name) in [
         (complaint, intent::COMPLAINT),
         (question, intent::QUESTION),

@@ -256,7 +256,10 @@ fn lower_case(word: &str) -> Cow<'_, str> {
         } else {
             Cow::Borrowed(word)
         }
-    } else if word.chars().any(|c| c.to_lowercase().ne(std::iter::once(c))) {
+    } else if word
+        .chars()
+        .any(|c| c.to_lowercase().ne(std::iter::once(c)))
+    {
         Cow::Owned(word.to_lowercase())
     } else {
         Cow::Borrowed(word)
@@ -284,10 +287,7 @@ impl<'a> Words<'a> {
             .split_whitespace()
             .map(strip_punctuation_if_word)
             .collect();
-        let lower = original
-            .iter()
-            .map(|w| lower_case(w))
-            .collect();
+        let lower = original.iter().map(|w| lower_case(w)).collect();
         let caps = original.iter().filter(|w| is_upper(w)).count();
         let differential = original.len() - caps;
         Words {

@@ -446,8 +446,13 @@ impl std::hash::Hasher for BucketHasher {
 enum Output {
     /// fastText's hierarchical softmax: internal node `i` (from `labels` up) has row
     /// `i - labels`; leaves are labels.
-    Tree { nodes: Vec<Node>, rows: Vec<f32> },
-    Softmax { rows: Vec<f32> },
+    Tree {
+        nodes: Vec<Node>,
+        rows: Vec<f32>,
+    },
+    Softmax {
+        rows: Vec<f32>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -641,8 +646,8 @@ impl Dictionary {
             match kind {
                 0 => dictionary.words.push(entry.to_vec()),
                 1 => {
-                    let label = std::str::from_utf8(entry)
-                        .map_err(|_| invalid("a label is not UTF-8"))?;
+                    let label =
+                        std::str::from_utf8(entry).map_err(|_| invalid("a label is not UTF-8"))?;
                     let label = label.strip_prefix(LABEL_PREFIX).unwrap_or(label);
                     dictionary.labels.push(label.to_string());
                     dictionary.label_counts.push(count);
@@ -651,7 +656,9 @@ impl Dictionary {
             }
         }
         if dictionary.words.len() != nwords as usize {
-            return Err(invalid("the dictionary's word count disagrees with its entries"));
+            return Err(invalid(
+                "the dictionary's word count disagrees with its entries",
+            ));
         }
         if pruned_size >= 0 {
             let mut pruned = Vec::with_capacity(pruned_size as usize);
@@ -743,7 +750,9 @@ impl Quantizer {
             last_sub_dim as usize,
         );
         if (subvectors - 1) * sub_dim + last_sub_dim != dim {
-            return Err(invalid("the quantizer's sub-vectors do not cover its dimension"));
+            return Err(invalid(
+                "the quantizer's sub-vectors do not cover its dimension",
+            ));
         }
         let centroids = r.f32s(dim * CENTROIDS)?;
         Ok(Quantizer {
@@ -824,7 +833,9 @@ impl<'a> Reader<'a> {
         let rows = usize::try_from(rows).map_err(|_| invalid("negative row count"))?;
         let cols = usize::try_from(cols).map_err(|_| invalid("negative column count"))?;
         if rows.checked_mul(cols).is_none_or(|n| n > self.bytes.len()) {
-            return Err(invalid(format!("a {rows}×{cols} matrix cannot fit the file")));
+            return Err(invalid(format!(
+                "a {rows}×{cols} matrix cannot fit the file"
+            )));
         }
         Ok((rows, cols))
     }
@@ -867,13 +878,19 @@ mod tests {
 
     #[test]
     fn bad_files_are_refused_with_the_reason() {
-        assert_eq!(Model::from_bytes(b"").unwrap_err(), FormatError::Truncated(0));
+        assert_eq!(
+            Model::from_bytes(b"").unwrap_err(),
+            FormatError::Truncated(0)
+        );
         assert_eq!(
             Model::from_bytes(&[1, 2, 3, 4, 5, 6, 7, 8]).unwrap_err(),
             FormatError::Magic(0x0403_0201)
         );
         let mut old = MAGIC.to_le_bytes().to_vec();
         old.extend(11i32.to_le_bytes());
-        assert_eq!(Model::from_bytes(&old).unwrap_err(), FormatError::Version(11));
+        assert_eq!(
+            Model::from_bytes(&old).unwrap_err(),
+            FormatError::Version(11)
+        );
     }
 }

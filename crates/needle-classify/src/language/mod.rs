@@ -134,29 +134,26 @@ impl Evidence {
                 continue;
             }
             let token = token.trim_start_matches('#');
-            let mut had_letter = false;
-            for c in token.chars() {
-                // ASCII letters are Latin: no table look-up for most of most messages.
-                let script = if c.is_ascii_alphabetic() {
-                    Script::Latin
-                } else if c.is_alphabetic() {
-                    c.script()
-                } else {
-                    continue;
-                };
-                let Some(g) = group(script) else {
-                    continue;
-                };
-                had_letter = true;
-                evidence.letters += 1;
-                if matches!(script, Script::Hiragana | Script::Katakana) {
-                    evidence.kana += 1;
+            let had_letter = if token.is_ascii() {
+                // ASCII letters are Latin: no table look-up for most words of most messages.
+                let letters = token.bytes().filter(u8::is_ascii_alphabetic).count();
+                evidence.count(Group::Shared(Script::Latin), letters);
+                letters > 0
+            } else {
+                let mut had_letter = false;
+                for c in token.chars().filter(|c| c.is_alphabetic()) {
+                    let script = c.script();
+                    let Some(g) = group(script) else {
+                        continue;
+                    };
+                    had_letter = true;
+                    evidence.count(g, 1);
+                    if matches!(script, Script::Hiragana | Script::Katakana) {
+                        evidence.kana += 1;
+                    }
                 }
-                match evidence.counts.iter_mut().find(|(k, _)| *k == g) {
-                    Some((_, n)) => *n += 1,
-                    None => evidence.counts.push((g, 1)),
-                }
-            }
+                had_letter
+            };
             if had_letter {
                 evidence.words += 1;
                 if !evidence.cleaned.is_empty() {
@@ -166,6 +163,17 @@ impl Evidence {
             }
         }
         evidence
+    }
+
+    fn count(&mut self, group: Group, letters: usize) {
+        if letters == 0 {
+            return;
+        }
+        self.letters += letters;
+        match self.counts.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, n)) => *n += letters,
+            None => self.counts.push((group, letters)),
+        }
     }
 
     fn dominant(&self) -> Option<(Group, usize)> {
