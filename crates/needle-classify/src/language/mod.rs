@@ -361,8 +361,8 @@ fn shared_script(cleaned: &str, script: Script, words: usize) -> &'static str {
 /// answers outnumber right ones among the answers given up.
 fn required_probability(words: usize) -> f32 {
     match words {
-        0..=3 => 0.8,
-        4..=5 => 0.6,
+        0..=3 => 0.9,
+        4..=5 => 0.7,
         6..=9 => 0.5,
         _ => 0.4,
     }
