@@ -17,7 +17,7 @@ fn main() {
     ])
     .unwrap();
     let matcher = needle_classify::entities::DictionaryMatcher::new(&dictionary);
-    for _ in 0..3 {
+    for _ in 0..7 {
         let t = std::time::Instant::now();
         for text in &texts {
             match what.as_str() {

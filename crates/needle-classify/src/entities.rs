@@ -50,6 +50,8 @@ impl DictionaryMatcher {
             Some(
                 AhoCorasickBuilder::new()
                     .match_kind(MatchKind::Standard)
+                    // The terms are lower-cased; ASCII text is searched as it is.
+                    .ascii_case_insensitive(true)
                     .build(&folded)
                     .expect("dictionary terms are bounded in number and size"),
             )
@@ -66,8 +68,12 @@ impl DictionaryMatcher {
             return;
         };
         let folded = Folded::new(text);
+        let haystack: &str = match &folded.text {
+            Some(lower) => lower,
+            None => text,
+        };
         let mut candidates: Vec<(usize, usize, usize)> = automaton
-            .find_overlapping_iter(folded.text.as_ref())
+            .find_overlapping_iter(haystack)
             .filter_map(|m| {
                 let (start, end) = folded.original_span(m.start(), m.end());
                 let info = &self.patterns[m.pattern().as_usize()];
@@ -98,7 +104,8 @@ impl DictionaryMatcher {
 
 /// Lower-cased text with a map from its byte offsets back to the original's.
 struct Folded<'a> {
-    text: std::borrow::Cow<'a, str>,
+    /// `None` for ASCII text, which the automaton matches without case as it is.
+    text: Option<String>,
     /// For each byte of `text`, the original byte offset of the character it came from;
     /// empty when folding kept every offset (ASCII input).
     origin: Vec<u32>,
@@ -109,7 +116,7 @@ impl<'a> Folded<'a> {
     fn new(original: &'a str) -> Self {
         if original.is_ascii() {
             return Folded {
-                text: std::borrow::Cow::Owned(original.to_ascii_lowercase()),
+                text: None,
                 origin: Vec::new(),
                 original,
             };
@@ -123,7 +130,7 @@ impl<'a> Folded<'a> {
             }
         }
         Folded {
-            text: std::borrow::Cow::Owned(text),
+            text: Some(text),
             origin,
             original,
         }

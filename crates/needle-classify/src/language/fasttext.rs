@@ -16,8 +16,6 @@
 //! - labels come from a hierarchical softmax (a Huffman tree over label counts) or a plain
 //!   softmax, and a label's probability is `exp` of its log score.
 
-use std::collections::HashMap;
-
 /// Why a model file could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FormatError {
@@ -138,12 +136,26 @@ impl Model {
                 nwords + ngram_rows
             )));
         }
+        let mut input = input.data;
         let ngrams = match dictionary.pruned {
             Some(pruned) => {
-                if pruned.iter().any(|&(_, row)| row as usize >= ngram_rows) {
+                if pruned
+                    .iter()
+                    .any(|&(bucket, row)| row as usize >= ngram_rows || bucket >= args.bucket)
+                {
                     return Err(invalid("a pruned bucket points past the input matrix"));
                 }
-                BucketTable::pruned(args.bucket, pruned)
+                let (table, order) = BucketTable::pruned(args.bucket, pruned);
+                // Row `rank` of the n-gram rows is now the `rank`-th kept bucket's.
+                let words = &input[..nwords * dim];
+                let mut moved = Vec::with_capacity((nwords + order.len()) * dim);
+                moved.extend_from_slice(words);
+                for row in order {
+                    let at = (nwords + row as usize) * dim;
+                    moved.extend_from_slice(&input[at..at + dim]);
+                }
+                input = moved;
+                table
             }
             None => BucketTable::All,
         };
@@ -164,7 +176,7 @@ impl Model {
             word_sums: vec![0.0; nwords * dim],
             word_parts: vec![0; nwords],
             ngrams,
-            input: input.data,
+            input,
             labels: dictionary.labels,
             output,
         };
@@ -310,12 +322,12 @@ impl Model {
         let nwords = self.word_parts.len() as u32;
         match &self.ngrams {
             BucketTable::All => rows.push(nwords + bucket),
-            BucketTable::Pruned { kept, rows: moved } => {
-                let bit = kept[bucket as usize / 64] >> (bucket % 64) & 1;
-                if bit != 0
-                    && let Some(&row) = moved.get(&bucket)
-                {
-                    rows.push(nwords + row);
+            BucketTable::Pruned(blocks) => {
+                let block = blocks[bucket as usize / 64];
+                let bit = 1u64 << (bucket % 64);
+                if block.kept & bit != 0 {
+                    let rank = block.before + (block.kept & (bit - 1)).count_ones();
+                    rows.push(nwords + rank);
                 }
             }
         }
@@ -390,55 +402,38 @@ impl WordTable {
 enum BucketTable {
     /// An unpruned model: every bucket.
     All,
-    /// A quantized model keeps some buckets (lid.176: 42,765 of 2,000,000), each moved to a
-    /// new row. A bit per bucket answers most look-ups from a table small enough to stay in
-    /// cache (250 KB); only kept buckets go on to the map.
-    Pruned {
-        kept: Vec<u64>,
-        rows: HashMap<u32, u32, BuildBucketHasher>,
-    },
+    /// A quantized model keeps some buckets (lid.176: 42,765 of 2,000,000). Their rows are
+    /// put in bucket order at load, so a kept bucket's row is its rank among the kept ones:
+    /// a bit per bucket and a running count per 64 buckets (500 KB, one cache line per
+    /// look-up) replace fastText's hash map.
+    Pruned(Vec<Block>),
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Block {
+    kept: u64,
+    /// Kept buckets in the blocks before this one.
+    before: u32,
 }
 
 impl BucketTable {
-    fn pruned(buckets: u32, pruned: Vec<(u32, u32)>) -> BucketTable {
-        let mut kept = vec![0u64; (buckets as usize).div_ceil(64)];
+    /// The table for `pruned` (bucket, row) pairs, and the rows in the order it ranks them.
+    /// A bucket listed twice keeps its last row, as fastText's map does.
+    fn pruned(buckets: u32, mut pruned: Vec<(u32, u32)>) -> (BucketTable, Vec<u32>) {
+        pruned.reverse();
+        pruned.sort_by_key(|&(bucket, _)| bucket);
+        pruned.dedup_by_key(|&mut (bucket, _)| bucket);
+        let mut blocks = vec![Block::default(); (buckets as usize).div_ceil(64)];
         for &(bucket, _) in &pruned {
-            if let Some(word) = kept.get_mut(bucket as usize / 64) {
-                *word |= 1 << (bucket % 64);
-            }
+            blocks[bucket as usize / 64].kept |= 1 << (bucket % 64);
         }
-        BucketTable::Pruned {
-            kept,
-            rows: pruned.into_iter().collect(),
+        let mut before = 0;
+        for block in &mut blocks {
+            block.before = before;
+            before += block.kept.count_ones();
         }
-    }
-}
-
-/// Buckets are already hash values; mixing them once is enough.
-#[derive(Default, Clone, Copy)]
-struct BuildBucketHasher;
-
-impl std::hash::BuildHasher for BuildBucketHasher {
-    type Hasher = BucketHasher;
-    fn build_hasher(&self) -> BucketHasher {
-        BucketHasher(0)
-    }
-}
-
-#[derive(Default)]
-struct BucketHasher(u64);
-
-impl std::hash::Hasher for BucketHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let order = pruned.into_iter().map(|(_, row)| row).collect();
+        (BucketTable::Pruned(blocks), order)
     }
 }
 
