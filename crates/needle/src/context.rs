@@ -15,7 +15,7 @@ use needle_store::{Backend, Store};
 
 use crate::cli::DataArgs;
 use crate::failure::{CliResult, Failure};
-use crate::model_tier::ModelTier;
+use crate::model_tier::Tiers;
 
 pub struct DataDir {
     pub path: PathBuf,
@@ -178,10 +178,10 @@ impl DataDir {
         with_index: bool,
         profiles_inline: bool,
         feed: Option<Feed>,
-        classifier: needle_classify::Classifier,
-        model_tier: Option<ModelTier>,
+        tiers: Tiers,
     ) -> Pipeline {
-        let before_store: Vec<Box<dyn Stage>> = model_tier
+        let before_store: Vec<Box<dyn Stage>> = tiers
+            .model
             .into_iter()
             .map(|tier| {
                 Box::new(ModelTierStage::new(
@@ -209,7 +209,7 @@ impl DataDir {
             self.store.clone() as Arc<dyn Store>,
             (with_index && self.index_writable).then(|| self.index.clone()),
             metrics,
-            classifier,
+            tiers.fast,
             before_store,
             after_store,
         )

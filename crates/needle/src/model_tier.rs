@@ -11,6 +11,13 @@ use needle_listen::Cascade;
 
 use crate::cli::ModelTierArgs;
 
+/// What a pipeline classifies with: the fast tier on every message (with fastText's
+/// language model when it was fetched), the model tier on those its cascade picks.
+pub struct Tiers {
+    pub fast: needle_classify::Classifier,
+    pub model: Option<ModelTier>,
+}
+
 /// A sentiment model and the messages it classifies.
 #[derive(Clone)]
 pub struct ModelTier {

@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::cli::{DataArgs, FormatArg, ModelTierArgs};
 use crate::context::DataDir;
 use crate::failure::{CliResult, Failure};
-use crate::model_tier::ModelTier;
+use crate::model_tier::{ModelTier, Tiers};
 
 /// How many reject reasons are echoed on standard error before summarising the rest.
 const ECHOED_REJECTS: u64 = 20;
@@ -245,8 +245,10 @@ pub fn import_files(
         true,
         true,
         None,
-        classifier,
-        model_tier,
+        Tiers {
+            fast: classifier,
+            model: model_tier,
+        },
     );
     let (events, heard) = mpsc::sync_channel::<Event>(64);
     let rejects = Rejects {

@@ -16,7 +16,7 @@ use crate::connectors::Connectors;
 use crate::context::DataDir;
 use crate::failure::{CliResult, Failure};
 use crate::follower::Follower;
-use crate::model_tier::ModelTier;
+use crate::model_tier::{ModelTier, Tiers};
 use crate::outbox::OutboxWorker;
 use crate::worker::Worker;
 use needle_profile::stage::ProfileFollower;
@@ -168,8 +168,10 @@ pub fn run(
             embedded,
             embedded,
             Some(feed.clone()),
-            super::models::fast_tier(&models),
-            model_tier,
+            Tiers {
+                fast: super::models::fast_tier(&models),
+                model: model_tier,
+            },
         )
     });
     if demo {

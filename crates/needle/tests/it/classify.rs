@@ -615,10 +615,19 @@ fn classify_with_models_identifies_languages_with_fasttext() {
         "\n",
     );
     let out = classify(&["--models", models.to_str().unwrap()], input.as_bytes());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let langs: Vec<(String, String)> = lines(&out)
         .iter()
-        .map(|l| (l["id"].as_str().unwrap().into(), l["lang"].as_str().unwrap().into()))
+        .map(|l| {
+            (
+                l["id"].as_str().unwrap().into(),
+                l["lang"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     let expected = [("uk", "uk"), ("shout", "en"), ("short", "und")];
     assert_eq!(
