@@ -357,8 +357,9 @@ fn shared_script(cleaned: &str, script: Script, words: usize) -> &'static str {
 }
 
 /// The minimum probability fastText's top language needs for `words` words of a shared
-/// script. Calibrated on the UDHR snippets (`examples/eval_language.rs`): below these, wrong
-/// answers outnumber right ones among the answers given up.
+/// script. Calibrated on the UDHR snippets (`examples/eval_language.rs` with the model): with
+/// these, 0.2% of three-word and 0.4% of five-word snippets get a wrong language, against
+/// 0.8% each with 0.8 and 0.6.
 fn required_probability(words: usize) -> f32 {
     match words {
         0..=3 => 0.9,
