@@ -181,11 +181,12 @@ const SPECIAL_CASES: &[(&str, f64)] = &[
     ("beating heart", 3.5),
 ];
 
-/// Python's `string.punctuation`.
-const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 
 struct Lexicon {
     words: HashMap<String, f64>,
+    negations: rustc_hash::FxHashSet<&'static str>,
+    /// The boosters of more than one word, which only the idiom check looks up.
+    booster_phrases: Vec<(&'static str, f64)>,
     emoji: HashMap<char, String>,
     boosters: HashMap<&'static str, f64>,
 }
@@ -217,8 +218,16 @@ fn lexicon() -> &'static Lexicon {
             .map(|w| (*w, B_INCR))
             .chain(BOOSTERS_DOWN.iter().map(|w| (*w, B_DECR)))
             .collect();
+        let booster_phrases = BOOSTERS_UP
+            .iter()
+            .map(|w| (*w, B_INCR))
+            .chain(BOOSTERS_DOWN.iter().map(|w| (*w, B_DECR)))
+            .filter(|(w, _)| w.contains(' '))
+            .collect();
         Lexicon {
             words,
+            booster_phrases,
+            negations: NEGATE.iter().copied().collect(),
             emoji,
             boosters,
         }
@@ -240,8 +249,9 @@ fn is_upper(word: &str) -> bool {
 }
 
 fn strip_punctuation_if_word(token: &str) -> &str {
-    let stripped = token.trim_matches(|c| PUNCTUATION.contains(c));
-    if stripped.chars().count() <= 2 {
+    // Python's `string.punctuation` is exactly ASCII punctuation.
+    let stripped = token.trim_matches(|c: char| c.is_ascii_punctuation());
+    if stripped.chars().nth(2).is_none() {
         token
     } else {
         stripped
@@ -267,7 +277,7 @@ fn lower_case(word: &str) -> Cow<'_, str> {
 }
 
 fn is_negation(word_lower: &str) -> bool {
-    NEGATE.contains(&word_lower) || word_lower.contains("n't")
+    lexicon().negations.contains(word_lower) || word_lower.contains("n't")
 }
 
 fn normalize(score: f64) -> f64 {
@@ -440,44 +450,46 @@ fn negation_check(valence: f64, lower: &[Cow<'_, str>], start: usize, i: usize) 
     }
 }
 
-fn special_case(sequence: &str) -> Option<f64> {
+/// The special case the words spell, if one does (VADER joins them with spaces and compares).
+fn special_case(words: &[Cow<'_, str>]) -> Option<f64> {
     SPECIAL_CASES
         .iter()
-        .find(|(case, _)| *case == sequence)
+        .find(|(case, _)| spells(case, words))
         .map(|(_, v)| *v)
 }
 
+/// Whether `words` joined by single spaces are `phrase`, without joining them.
+fn spells(phrase: &str, words: &[Cow<'_, str>]) -> bool {
+    phrase.split(' ').eq(words.iter().map(|w| w.as_ref()))
+}
+
 fn special_idioms_check(lex: &Lexicon, mut valence: f64, lower: &[Cow<'_, str>], i: usize) -> f64 {
-    let one_zero = format!("{} {}", lower[i - 1], lower[i]);
-    let two_one_zero = format!("{} {} {}", lower[i - 2], lower[i - 1], lower[i]);
-    let two_one = format!("{} {}", lower[i - 2], lower[i - 1]);
-    let three_two_one = format!("{} {} {}", lower[i - 3], lower[i - 2], lower[i - 1]);
-    let three_two = format!("{} {}", lower[i - 3], lower[i - 2]);
-    for sequence in [
-        &one_zero,
-        &two_one_zero,
-        &two_one,
-        &three_two_one,
-        &three_two,
-    ] {
+    let one_zero = &lower[i - 1..=i];
+    let two_one_zero = &lower[i - 2..=i];
+    let two_one = &lower[i - 2..i];
+    let three_two_one = &lower[i - 3..i];
+    let three_two = &lower[i - 3..i - 1];
+    for sequence in [one_zero, two_one_zero, two_one, three_two_one, three_two] {
         if let Some(v) = special_case(sequence) {
             valence = v;
             break;
         }
     }
     if lower.len() - 1 > i
-        && let Some(v) = special_case(&format!("{} {}", lower[i], lower[i + 1]))
+        && let Some(v) = special_case(&lower[i..=i + 1])
     {
         valence = v;
     }
     if lower.len() - 1 > i + 1
-        && let Some(v) = special_case(&format!("{} {} {}", lower[i], lower[i + 1], lower[i + 2]))
+        && let Some(v) = special_case(&lower[i..=i + 2])
     {
         valence = v;
     }
-    for n_gram in [&three_two_one, &three_two, &two_one] {
-        if let Some(b) = lex.boosters.get(n_gram.as_str()) {
-            valence += b;
+    for n_gram in [three_two_one, three_two, two_one] {
+        for (phrase, b) in &lex.booster_phrases {
+            if spells(phrase, n_gram) {
+                valence += b;
+            }
         }
     }
     valence
