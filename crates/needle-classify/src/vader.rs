@@ -181,12 +181,12 @@ const SPECIAL_CASES: &[(&str, f64)] = &[
     ("beating heart", 3.5),
 ];
 
-
 struct Lexicon {
     words: HashMap<String, f64>,
     negations: rustc_hash::FxHashSet<&'static str>,
     /// The boosters of more than one word, which only the idiom check looks up.
-    booster_phrases: Vec<(&'static str, f64)>,
+    booster_phrases: Vec<Phrase>,
+    special_cases: Vec<Phrase>,
     emoji: HashMap<char, String>,
     boosters: HashMap<&'static str, f64>,
 }
@@ -223,10 +223,15 @@ fn lexicon() -> &'static Lexicon {
             .map(|w| (*w, B_INCR))
             .chain(BOOSTERS_DOWN.iter().map(|w| (*w, B_DECR)))
             .filter(|(w, _)| w.contains(' '))
+            .map(|(w, value)| Phrase::new(w, value))
             .collect();
         Lexicon {
             words,
             booster_phrases,
+            special_cases: SPECIAL_CASES
+                .iter()
+                .map(|&(phrase, value)| Phrase::new(phrase, value))
+                .collect(),
             negations: NEGATE.iter().copied().collect(),
             emoji,
             boosters,
@@ -450,17 +455,32 @@ fn negation_check(valence: f64, lower: &[Cow<'_, str>], start: usize, i: usize) 
     }
 }
 
-/// The special case the words spell, if one does (VADER joins them with spaces and compares).
-fn special_case(words: &[Cow<'_, str>]) -> Option<f64> {
-    SPECIAL_CASES
-        .iter()
-        .find(|(case, _)| spells(case, words))
-        .map(|(_, v)| *v)
+/// A phrase VADER looks up by joining words with spaces, kept as its words so that
+/// sequences are compared word by word without joining them.
+struct Phrase {
+    words: Vec<&'static str>,
+    value: f64,
 }
 
-/// Whether `words` joined by single spaces are `phrase`, without joining them.
-fn spells(phrase: &str, words: &[Cow<'_, str>]) -> bool {
-    phrase.split(' ').eq(words.iter().map(|w| w.as_ref()))
+impl Phrase {
+    fn new(phrase: &'static str, value: f64) -> Phrase {
+        Phrase {
+            words: phrase.split(' ').collect(),
+            value,
+        }
+    }
+
+    fn spelled_by(&self, words: &[Cow<'_, str>]) -> bool {
+        self.words.len() == words.len() && self.words.iter().zip(words).all(|(a, b)| *a == b)
+    }
+}
+
+/// The special case the words spell, if one does.
+fn special_case(lex: &Lexicon, words: &[Cow<'_, str>]) -> Option<f64> {
+    lex.special_cases
+        .iter()
+        .find(|case| case.spelled_by(words))
+        .map(|case| case.value)
 }
 
 fn special_idioms_check(lex: &Lexicon, mut valence: f64, lower: &[Cow<'_, str>], i: usize) -> f64 {
@@ -470,25 +490,25 @@ fn special_idioms_check(lex: &Lexicon, mut valence: f64, lower: &[Cow<'_, str>],
     let three_two_one = &lower[i - 3..i];
     let three_two = &lower[i - 3..i - 1];
     for sequence in [one_zero, two_one_zero, two_one, three_two_one, three_two] {
-        if let Some(v) = special_case(sequence) {
+        if let Some(v) = special_case(lex, sequence) {
             valence = v;
             break;
         }
     }
     if lower.len() - 1 > i
-        && let Some(v) = special_case(&lower[i..=i + 1])
+        && let Some(v) = special_case(lex, &lower[i..=i + 1])
     {
         valence = v;
     }
     if lower.len() - 1 > i + 1
-        && let Some(v) = special_case(&lower[i..=i + 2])
+        && let Some(v) = special_case(lex, &lower[i..=i + 2])
     {
         valence = v;
     }
     for n_gram in [three_two_one, three_two, two_one] {
-        for (phrase, b) in &lex.booster_phrases {
-            if spells(phrase, n_gram) {
-                valence += b;
+        for phrase in &lex.booster_phrases {
+            if phrase.spelled_by(n_gram) {
+                valence += phrase.value;
             }
         }
     }

@@ -51,6 +51,27 @@ fn predictions_match_fasttext_itself() {
 }
 
 #[test]
+fn a_word_seen_before_gives_the_same_prediction_to_the_bit() {
+    let Some(model) = model() else { return };
+    // Unknown words are cached per thread after their first sight; the second prediction
+    // reads them from the cache, on this thread and on a fresh one.
+    let texts = [
+        "Blorptastic wibbleflux arrived brokenish, refundify pls",
+        "Meine Bestellnummerierung kam kaputtgegangen an",
+        "naïve café résumé façade",
+    ];
+    let first: Vec<_> = texts.iter().map(|t| model.predict_top(t, 3)).collect();
+    let again: Vec<_> = texts.iter().map(|t| model.predict_top(t, 3)).collect();
+    assert_eq!(first, again);
+    let elsewhere = std::thread::scope(|s| {
+        s.spawn(|| texts.iter().map(|t| model.predict_top(t, 3)).collect::<Vec<_>>())
+            .join()
+            .unwrap()
+    });
+    assert_eq!(first, elsewhere);
+}
+
+#[test]
 fn the_fast_tier_names_languages_with_it_and_still_abstains() {
     let Some(model) = model() else { return };
     let with = |text: &str| detect_with(text, Some(model));

@@ -38,6 +38,8 @@ const CENTROIDS: usize = 256;
 
 /// A fastText classifier, ready to predict.
 pub struct Model {
+    /// Tells this model's entries in a thread's [`WordCache`] from another model's.
+    id: u64,
     dim: usize,
     minn: usize,
     maxn: usize,
@@ -166,7 +168,9 @@ impl Model {
             },
             Loss::Softmax => Output::Softmax { rows: output.data },
         };
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let mut model = Model {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             dim,
             minn: args.minn,
             maxn: args.maxn,
@@ -238,12 +242,7 @@ impl Model {
                     if token.starts_with(LABEL_PREFIX.as_bytes()) {
                         continue;
                     }
-                    rows.clear();
-                    self.push_subwords(token, &mut rows);
-                    for &row in &rows {
-                        add(hidden, self.row(row));
-                    }
-                    parts += rows.len() as u32;
+                    parts += self.add_unknown_word(token, hash, hidden, &mut rows);
                 }
             }
         }
@@ -268,6 +267,35 @@ impl Model {
                 probability: log_probability.exp(),
             })
             .collect()
+    }
+
+    /// Adds an unknown word's n-gram rows to `hidden`, summed first (so a cached and a
+    /// computed sum add the same floats in the same order), and returns how many rows.
+    fn add_unknown_word(
+        &self,
+        word: &[u8],
+        hash: u32,
+        hidden: &mut [f32],
+        rows: &mut Vec<u32>,
+    ) -> u32 {
+        UNKNOWN_WORDS.with_borrow_mut(|cache| {
+            let cache = cache.for_model(self.id, self.dim);
+            if let Some((sum, parts)) = cache.get(word, hash) {
+                add(hidden, sum);
+                return parts;
+            }
+            rows.clear();
+            self.push_subwords(word, rows);
+            let mut sum = [0.0f32; MAX_DIM];
+            let sum = &mut sum[..self.dim];
+            for &row in rows.iter() {
+                add(sum, self.row(row));
+            }
+            add(hidden, sum);
+            let parts = rows.len() as u32;
+            cache.put(word, hash, sum, parts);
+            parts
+        })
     }
 
     fn row(&self, row: u32) -> &[f32] {
@@ -331,6 +359,77 @@ impl Model {
                 }
             }
         }
+    }
+}
+
+thread_local! {
+    static UNKNOWN_WORDS: std::cell::RefCell<WordCache> = std::cell::RefCell::new(WordCache::default());
+}
+
+/// Per thread, the n-gram sums of recently seen words the model does not know. Social text
+/// repeats its rare words (names, tags, misspellings), and each costs about twenty n-gram
+/// look-ups across tables too big for the cache; a hit costs one compare and one addition.
+/// Direct-mapped by the word's hash, keyed by its bytes (words of up to 23 bytes), so a hit
+/// gives exactly the sum a miss computes.
+#[derive(Default)]
+struct WordCache {
+    model: u64,
+    dim: usize,
+    slots: Vec<CachedWord>,
+    sums: Vec<f32>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct CachedWord {
+    len: u8,
+    bytes: [u8; 23],
+    parts: u32,
+    hash: u32,
+}
+
+impl WordCache {
+    const SLOTS: usize = 2048;
+
+    fn for_model(&mut self, model: u64, dim: usize) -> &mut Self {
+        if self.model != model || self.dim != dim {
+            self.model = model;
+            self.dim = dim;
+            self.slots = vec![CachedWord::default(); Self::SLOTS];
+            self.sums = vec![0.0; Self::SLOTS * dim];
+        }
+        self
+    }
+
+    fn get(&self, word: &[u8], hash: u32) -> Option<(&[f32], u32)> {
+        let slot = hash as usize % Self::SLOTS;
+        let cached = &self.slots[slot];
+        let hit = cached.len > 0
+            && cached.hash == hash
+            && usize::from(cached.len) == word.len()
+            && cached.bytes[..word.len()] == *word;
+        hit.then(|| {
+            (
+                &self.sums[slot * self.dim..(slot + 1) * self.dim],
+                cached.parts,
+            )
+        })
+    }
+
+    fn put(&mut self, word: &[u8], hash: u32, sum: &[f32], parts: u32) {
+        let mut cached = CachedWord {
+            len: 0,
+            bytes: [0; 23],
+            parts,
+            hash,
+        };
+        if word.is_empty() || word.len() > cached.bytes.len() {
+            return;
+        }
+        cached.len = word.len() as u8;
+        cached.bytes[..word.len()].copy_from_slice(word);
+        let slot = hash as usize % Self::SLOTS;
+        self.slots[slot] = cached;
+        self.sums[slot * self.dim..(slot + 1) * self.dim].copy_from_slice(sum);
     }
 }
 
