@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use needle_core::Entity;
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use crate::dictionary::Dictionary;
 
@@ -151,6 +151,9 @@ impl<'a> Folded<'a> {
 }
 
 struct Patterns {
+    /// The patterns that need a digit, run together in one pass first: most texts with a
+    /// digit match none or one of them, and only those run again for their spans.
+    with_digits: RegexSet,
     email: Regex,
     url: Regex,
     order: Regex,
@@ -165,7 +168,8 @@ fn patterns() -> &'static Patterns {
     PATTERNS.get_or_init(|| {
         const MONTHS: &str = "jan(?:uary|\\.)?|feb(?:ruary|\\.)?|mar(?:ch|\\.)?|apr(?:il|\\.)?|may|june?|july?|aug(?:ust|\\.)?|sep(?:t|tember|\\.)?|oct(?:ober|\\.)?|nov(?:ember|\\.)?|dec(?:ember|\\.)?|januar|februar|märz|mai|juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre";
         let build = |pattern: &str| Regex::new(pattern).expect("entity patterns are valid");
-        Patterns {
+        let mut patterns = Patterns {
+            with_digits: RegexSet::empty(),
             email: build(r"(?i)(?-u:\b)[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?-u:\b)"),
             url: build(r#"(?i)(?-u:\b)(?:https?://|www\.)[^\s<>"'`]+"#),
             order: build(
@@ -181,9 +185,26 @@ fn patterns() -> &'static Patterns {
                 r"(?i)(?-u:\b)(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[./]\d{{1,2}}[./](?:\d{{4}}|\d{{2}})|\d{{1,2}}(?:st|nd|rd|th)?\.?\s+(?:{MONTHS})(?:\s+\d{{4}})?|(?:{MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?)(?-u:\b)"
             )),
             phone: build(r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{2,8}(?:[\s.-]\d{2,8}){1,4}"),
-        }
+        };
+        let with_digits = [
+            &patterns.order,
+            &patterns.serial,
+            &patterns.money,
+            &patterns.date,
+            &patterns.phone,
+        ];
+        patterns.with_digits = RegexSet::new(with_digits.iter().map(|r| r.as_str()))
+            .expect("entity patterns are valid");
+        patterns
     })
 }
+
+/// Indices into [`Patterns::with_digits`].
+const ORDER: usize = 0;
+const SERIAL: usize = 1;
+const MONEY: usize = 2;
+const DATE: usize = 3;
+const PHONE: usize = 4;
 
 /// What a text has that patterns need, found in one pass so that most messages skip most
 /// patterns: every pattern but the URL and e-mail ones needs a digit.
@@ -266,7 +287,14 @@ pub fn find_patterns(text: &str, taken: &mut Vec<Entity>) {
         taken.extend(found);
         return;
     }
-    for (regex, kind) in [(&p.order, "order_number"), (&p.serial, "serial_number")] {
+    let matched = p.with_digits.matches(text);
+    for (regex, kind, index) in [
+        (&p.order, "order_number", ORDER),
+        (&p.serial, "serial_number", SERIAL),
+    ] {
+        if !matched.matched(index) {
+            continue;
+        }
         for c in regex.captures_iter(text) {
             let whole = c.get(0).expect("group 0 is the match");
             let id = c.get(1).expect("group 1 is not optional");
@@ -278,14 +306,18 @@ pub fn find_patterns(text: &str, taken: &mut Vec<Entity>) {
             }
         }
     }
-    for (regex, kind) in [(&p.money, "money"), (&p.date, "date")] {
+    for (regex, kind, index) in [(&p.money, "money", MONEY), (&p.date, "date", DATE)] {
+        if !matched.matched(index) {
+            continue;
+        }
         for m in regex.find_iter(text) {
             if word_bounded(text, m.start(), m.end(), true) {
                 claim(kind, m.start(), m.end(), &mut found);
             }
         }
     }
-    for m in p.phone.find_iter(text) {
+    let phones = matched.matched(PHONE).then(|| p.phone.find_iter(text));
+    for m in phones.into_iter().flatten() {
         let s = m.as_str();
         let digits = s.bytes().filter(u8::is_ascii_digit).count();
         let boundary_ok = !text[..m.start()]

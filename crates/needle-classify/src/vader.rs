@@ -181,26 +181,45 @@ const SPECIAL_CASES: &[(&str, f64)] = &[
     ("beating heart", 3.5),
 ];
 
+/// What the lexicon says about a lower-cased word.
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    valence: Option<f64>,
+    booster: Option<f64>,
+}
+
 struct Lexicon {
-    words: HashMap<String, f64>,
+    /// Words with a valence and single-word boosters: one look-up per word of a text.
+    entries: HashMap<&'static str, Entry>,
     negations: rustc_hash::FxHashSet<&'static str>,
     /// The boosters of more than one word, which only the idiom check looks up.
     booster_phrases: Vec<Phrase>,
     special_cases: Vec<Phrase>,
     emoji: HashMap<char, String>,
-    boosters: HashMap<&'static str, f64>,
 }
 
 fn lexicon() -> &'static Lexicon {
     static LEXICON: OnceLock<Lexicon> = OnceLock::new();
     LEXICON.get_or_init(|| {
-        let mut words: HashMap<String, f64> = vader_sentiment::LEXICON
-            .iter()
-            .map(|(word, valence)| (word.into_inner().to_string(), *valence))
-            .collect();
+        let mut entries: HashMap<&'static str, Entry> = HashMap::default();
+        for (word, valence) in vader_sentiment::LEXICON.iter() {
+            entries.entry(word.into_inner()).or_default().valence = Some(*valence);
+        }
         // In vaderSentiment 3.3.2's lexicon, missing from the crate's copy.
-        words.entry("heart".into()).or_insert(3.2);
-        words.entry("hearts".into()).or_insert(3.3);
+        for (word, valence) in [("heart", 3.2), ("hearts", 3.3)] {
+            entries
+                .entry(word)
+                .or_default()
+                .valence
+                .get_or_insert(valence);
+        }
+        let boosters = BOOSTERS_UP
+            .iter()
+            .map(|w| (*w, B_INCR))
+            .chain(BOOSTERS_DOWN.iter().map(|w| (*w, B_DECR)));
+        for (word, value) in boosters.clone().filter(|(w, _)| !w.contains(' ')) {
+            entries.entry(word).or_default().booster = Some(value);
+        }
         // The reference looks up one character at a time, so only single-character emoji
         // can ever match.
         let emoji = vader_sentiment::EMOJI_LEXICON
@@ -213,20 +232,12 @@ fn lexicon() -> &'static Lexicon {
                 }
             })
             .collect();
-        let boosters = BOOSTERS_UP
-            .iter()
-            .map(|w| (*w, B_INCR))
-            .chain(BOOSTERS_DOWN.iter().map(|w| (*w, B_DECR)))
-            .collect();
-        let booster_phrases = BOOSTERS_UP
-            .iter()
-            .map(|w| (*w, B_INCR))
-            .chain(BOOSTERS_DOWN.iter().map(|w| (*w, B_DECR)))
+        let booster_phrases = boosters
             .filter(|(w, _)| w.contains(' '))
             .map(|(w, value)| Phrase::new(w, value))
             .collect();
         Lexicon {
-            words,
+            entries,
             booster_phrases,
             special_cases: SPECIAL_CASES
                 .iter()
@@ -234,7 +245,6 @@ fn lexicon() -> &'static Lexicon {
                 .collect(),
             negations: NEGATE.iter().copied().collect(),
             emoji,
-            boosters,
         }
     })
 }
@@ -293,22 +303,29 @@ fn normalize(score: f64) -> f64 {
 struct Words<'a> {
     original: Vec<&'a str>,
     lower: Vec<Cow<'a, str>>,
+    /// Each lower-cased word's lexicon entry, looked up once.
+    entries: Vec<Entry>,
     cap_differential: bool,
 }
 
 impl<'a> Words<'a> {
-    fn new(text: &'a str) -> Self {
+    fn new(text: &'a str, lex: &Lexicon) -> Self {
         let original: Vec<&str> = text
             .split_whitespace()
             .map(strip_punctuation_if_word)
             .collect();
-        let lower = original.iter().map(|w| lower_case(w)).collect();
+        let lower: Vec<Cow<'a, str>> = original.iter().map(|w| lower_case(w)).collect();
+        let entries = lower
+            .iter()
+            .map(|w| lex.entries.get(w.as_ref()).copied().unwrap_or_default())
+            .collect();
         let caps = original.iter().filter(|w| is_upper(w)).count();
         let differential = original.len() - caps;
         Words {
             cap_differential: differential > 0 && differential < original.len(),
             original,
             lower,
+            entries,
         }
     }
 }
@@ -318,10 +335,10 @@ pub fn compound(text: &str) -> f64 {
     let lex = lexicon();
     let replaced = replace_emoji(text, lex);
     let text = replaced.trim();
-    let words = Words::new(text);
+    let words = Words::new(text, lex);
     let mut sentiments = Vec::with_capacity(words.lower.len());
     for (i, word) in words.lower.iter().enumerate() {
-        let skip = lex.boosters.contains_key(word.as_ref())
+        let skip = words.entries[i].booster.is_some()
             || (word == "kind" && words.lower.get(i + 1).is_some_and(|next| next == "of"));
         if skip {
             sentiments.push(0.0);
@@ -357,8 +374,8 @@ fn replace_emoji<'t>(text: &'t str, lex: &Lexicon) -> Cow<'t, str> {
     Cow::Owned(out)
 }
 
-fn booster(lex: &Lexicon, word: &str, word_lower: &str, valence: f64, cap_diff: bool) -> f64 {
-    let Some(&base) = lex.boosters.get(word_lower) else {
+fn booster(entry: Entry, word: &str, valence: f64, cap_diff: bool) -> f64 {
+    let Some(base) = entry.booster else {
         return 0.0;
     };
     let mut scalar = if valence < 0.0 { -base } else { base };
@@ -374,12 +391,12 @@ fn booster(lex: &Lexicon, word: &str, word_lower: &str, valence: f64, cap_diff: 
 
 fn valence(lex: &Lexicon, words: &Words<'_>, i: usize) -> f64 {
     let lower = &words.lower;
-    let Some(&base) = lex.words.get(lower[i].as_ref()) else {
+    let Some(base) = words.entries[i].valence else {
         return 0.0;
     };
-    let in_lexicon = |w: &str| lex.words.contains_key(w);
+    let in_lexicon = |j: usize| words.entries[j].valence.is_some();
     let mut valence = base;
-    if lower[i] == "no" && i + 1 < lower.len() && in_lexicon(&lower[i + 1]) {
+    if lower[i] == "no" && i + 1 < lower.len() && in_lexicon(i + 1) {
         valence = 0.0;
     }
     if (i > 0 && lower[i - 1] == "no")
@@ -396,12 +413,11 @@ fn valence(lex: &Lexicon, words: &Words<'_>, i: usize) -> f64 {
         }
     }
     for start in 0..3 {
-        if i > start && !in_lexicon(&lower[i - (start + 1)]) {
+        if i > start && !in_lexicon(i - (start + 1)) {
             let before = i - (start + 1);
             let mut s = booster(
-                lex,
+                words.entries[before],
                 words.original[before],
-                &lower[before],
                 valence,
                 words.cap_differential,
             );
@@ -418,7 +434,7 @@ fn valence(lex: &Lexicon, words: &Words<'_>, i: usize) -> f64 {
             }
         }
     }
-    least_check(lex, valence, lower, i)
+    least_check(words, valence, i)
 }
 
 fn negation_check(valence: f64, lower: &[Cow<'_, str>], start: usize, i: usize) -> f64 {
@@ -515,10 +531,10 @@ fn special_idioms_check(lex: &Lexicon, mut valence: f64, lower: &[Cow<'_, str>],
     valence
 }
 
-fn least_check(lex: &Lexicon, valence: f64, lower: &[Cow<'_, str>], i: usize) -> f64 {
-    let previous_is_least = |i: usize| {
-        i > 0 && !lex.words.contains_key(lower[i - 1].as_ref()) && lower[i - 1] == "least"
-    };
+fn least_check(words: &Words<'_>, valence: f64, i: usize) -> f64 {
+    let lower = &words.lower;
+    let previous_is_least =
+        |i: usize| i > 0 && words.entries[i - 1].valence.is_none() && lower[i - 1] == "least";
     if i > 1 && previous_is_least(i) {
         if lower[i - 2] != "at" && lower[i - 2] != "very" {
             return valence * N_SCALAR;

@@ -141,8 +141,7 @@ impl Evidence {
                 letters > 0
             } else {
                 let mut had_letter = false;
-                for c in token.chars().filter(|c| c.is_alphabetic()) {
-                    let script = c.script();
+                for script in token.chars().filter_map(letter_script) {
                     let Some(g) = group(script) else {
                         continue;
                     };
@@ -179,6 +178,24 @@ impl Evidence {
     fn dominant(&self) -> Option<(Group, usize)> {
         self.counts.iter().copied().max_by_key(|(_, n)| *n)
     }
+}
+
+/// The script of `c` when it is a letter. The blocks most social text outside ASCII is
+/// written in are answered from their ranges (each range holds only letters of one script;
+/// a test checks every character of them against the tables); the rest go to the tables.
+fn letter_script(c: char) -> Option<Script> {
+    let script = match u32::from(c) {
+        0xAC00..=0xD7A3 => Script::Hangul,
+        0x4E00..=0x9FFF => Script::Han,
+        0x3041..=0x3096 => Script::Hiragana,
+        0x30A1..=0x30FA => Script::Katakana,
+        0x0400..=0x0481 | 0x048A..=0x04FF => Script::Cyrillic,
+        0x0621..=0x063A | 0x0641..=0x064A => Script::Arabic,
+        0x00C0..=0x00D6 | 0x00D8..=0x00F6 | 0x00F8..=0x024F => Script::Latin,
+        _ if c.is_alphabetic() => return Some(c.script()),
+        _ => return None,
+    };
+    Some(script)
 }
 
 fn is_noise(token: &str) -> bool {
@@ -552,6 +569,19 @@ mod tests {
             by_function_words("Lieferung schnell Verpackung kaputt", 4),
             None
         );
+    }
+
+    #[test]
+    fn the_letter_ranges_agree_with_the_unicode_tables() {
+        for c in (0x00C0..=0x0700)
+            .chain(0x3000..=0x3100)
+            .chain(0x4E00..=0x9FFF)
+            .chain(0xAC00..=0xD7A3)
+        {
+            let Some(c) = char::from_u32(c) else { continue };
+            let table = c.is_alphabetic().then(|| c.script());
+            assert_eq!(letter_script(c), table, "{c:?} U+{:04X}", u32::from(c));
+        }
     }
 
     #[test]
