@@ -219,7 +219,8 @@ impl Model {
         let hidden = &mut hidden[..self.dim];
         let mut parts = 0u32;
         let mut word_hashes = Vec::new();
-        let mut rows = Vec::new();
+        // An unknown word's n-grams: about three per character.
+        let mut rows = Vec::with_capacity(96);
         let tokens = text
             .as_bytes()
             .split(|b| matches!(b, b' ' | b'\n' | b'\r' | b'\t' | 0x0b | 0x0c | 0))

@@ -130,15 +130,22 @@ impl Evidence {
             cleaned: String::with_capacity(text.len()),
         };
         for token in text.split_whitespace() {
-            if is_noise(token) {
+            // One pass over the bytes: ASCII letters, and whether the token could be noise
+            // (every kind of noise has an `@`, a `.` or a `:`).
+            let (mut ascii_letters, mut ascii, mut maybe_noise) = (0usize, true, false);
+            for &b in token.as_bytes() {
+                ascii_letters += usize::from(b.is_ascii_alphabetic());
+                ascii &= b.is_ascii();
+                maybe_noise |= matches!(b, b'@' | b'.' | b':');
+            }
+            if maybe_noise && is_noise(token) {
                 continue;
             }
             let token = token.trim_start_matches('#');
-            let had_letter = if token.is_ascii() {
+            let had_letter = if ascii {
                 // ASCII letters are Latin: no table look-up for most words of most messages.
-                let letters = token.bytes().filter(u8::is_ascii_alphabetic).count();
-                evidence.count(Group::Shared(Script::Latin), letters);
-                letters > 0
+                evidence.count(Group::Shared(Script::Latin), ascii_letters);
+                ascii_letters > 0
             } else {
                 let mut had_letter = false;
                 for script in token.chars().filter_map(letter_script) {
