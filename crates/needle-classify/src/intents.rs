@@ -194,7 +194,7 @@ fn link_count(lower: &str) -> usize {
 /// Whether lower-cased text asks something: a question mark ending a clause (not inside a
 /// URL), or a clause that opens with a question word.
 fn asks(lower: &str, question_word: &Regex) -> bool {
-    let ends_with_question_mark = lower.split_whitespace().any(|token| {
+    let ends_with_question_mark = crate::split_words(lower).any(|token| {
         !token.starts_with("http")
             && !token.starts_with("www.")
             && token.trim_end_matches(['!', ')', '"', '\'']).ends_with('?')

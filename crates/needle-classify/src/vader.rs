@@ -264,8 +264,18 @@ fn is_upper(word: &str) -> bool {
 }
 
 fn strip_punctuation_if_word(token: &str) -> &str {
-    // Python's `string.punctuation` is exactly ASCII punctuation.
-    let stripped = token.trim_matches(|c: char| c.is_ascii_punctuation());
+    // Python's `string.punctuation` is exactly ASCII punctuation, so the ends are trimmed
+    // byte by byte (an ASCII byte never splits a character).
+    let bytes = token.as_bytes();
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_punctuation())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_punctuation())
+        .map_or(start, |last| last + 1);
+    let stripped = &token[start..end];
     if stripped.chars().nth(2).is_none() {
         token
     } else {
@@ -311,7 +321,7 @@ struct Words<'a> {
 impl<'a> Words<'a> {
     fn new(text: &'a str, lex: &Lexicon) -> Self {
         let mut original = Vec::with_capacity(text.len() / 5 + 1);
-        original.extend(text.split_whitespace().map(strip_punctuation_if_word));
+        original.extend(crate::split_words(text).map(strip_punctuation_if_word));
         let lower: Vec<Cow<'a, str>> = original.iter().map(|w| lower_case(w)).collect();
         let entries = lower
             .iter()

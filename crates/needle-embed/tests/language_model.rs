@@ -64,9 +64,14 @@ fn a_word_seen_before_gives_the_same_prediction_to_the_bit() {
     let again: Vec<_> = texts.iter().map(|t| model.predict_top(t, 3)).collect();
     assert_eq!(first, again);
     let elsewhere = std::thread::scope(|s| {
-        s.spawn(|| texts.iter().map(|t| model.predict_top(t, 3)).collect::<Vec<_>>())
-            .join()
-            .unwrap()
+        s.spawn(|| {
+            texts
+                .iter()
+                .map(|t| model.predict_top(t, 3))
+                .collect::<Vec<_>>()
+        })
+        .join()
+        .unwrap()
     });
     assert_eq!(first, elsewhere);
 }

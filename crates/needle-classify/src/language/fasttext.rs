@@ -215,8 +215,8 @@ impl Model {
     /// The `k` most probable labels, most probable first; none when the text holds nothing
     /// the model knows.
     pub fn predict_top(&self, text: &str, k: usize) -> Vec<Prediction<'_>> {
-        let mut hidden = [0.0f32; MAX_DIM];
-        let hidden = &mut hidden[..self.dim];
+        let mut hidden = Scratch::new(self.dim);
+        let hidden = hidden.as_mut();
         let mut parts = 0u32;
         let mut word_hashes = Vec::new();
         // An unknown word's n-grams: about three per character.
@@ -287,8 +287,8 @@ impl Model {
             }
             rows.clear();
             self.push_subwords(word, rows);
-            let mut sum = [0.0f32; MAX_DIM];
-            let sum = &mut sum[..self.dim];
+            let mut sum = Scratch::new(self.dim);
+            let sum = sum.as_mut();
             for &row in rows.iter() {
                 add(sum, self.row(row));
             }
@@ -434,8 +434,32 @@ impl WordCache {
     }
 }
 
-/// Hidden vectors live on the stack; fastText's language models use 16 dimensions.
+/// The widest model read; fastText's supervised models use 10 to a few hundred dimensions.
 const MAX_DIM: usize = 512;
+
+/// A vector of `dim` zeros, on the stack for narrow models (lid.176 has 16 dimensions):
+/// zeroing a 512-float array for every word would cost more than adding its rows.
+enum Scratch {
+    Stack([f32; 32], usize),
+    Heap(Vec<f32>),
+}
+
+impl Scratch {
+    fn new(dim: usize) -> Scratch {
+        if dim <= 32 {
+            Scratch::Stack([0.0; 32], dim)
+        } else {
+            Scratch::Heap(vec![0.0; dim])
+        }
+    }
+
+    fn as_mut(&mut self) -> &mut [f32] {
+        match self {
+            Scratch::Stack(values, dim) => &mut values[..*dim],
+            Scratch::Heap(values) => values,
+        }
+    }
+}
 
 fn add(into: &mut [f32], row: &[f32]) {
     for (x, r) in into.iter_mut().zip(row) {
