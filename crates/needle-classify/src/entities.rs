@@ -17,6 +17,10 @@ pub struct DictionaryMatcher {
     /// Per pattern id: its kind, and whether its first/last characters are word characters
     /// (only those ends need a word boundary: `C++` may be followed by a letterless `!`).
     patterns: Vec<PatternInfo>,
+    /// Every term is ASCII: then only two characters outside ASCII lower-case to anything
+    /// the automaton could match (the Kelvin sign to `k`, `İ` to `i` and a dot), and a text
+    /// without them is matched as it is, with no folded copy.
+    ascii_terms: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +61,7 @@ impl DictionaryMatcher {
             )
         };
         DictionaryMatcher {
+            ascii_terms: folded.iter().all(|t| t.is_ascii()),
             automaton,
             patterns,
         }
@@ -67,7 +72,12 @@ impl DictionaryMatcher {
         let Some(automaton) = &self.automaton else {
             return;
         };
-        let folded = Folded::new(text);
+        let as_is = self.ascii_terms && !text.contains(['\u{212A}', '\u{130}']);
+        let folded = if as_is {
+            Folded::as_is(text)
+        } else {
+            Folded::new(text)
+        };
         let haystack: &str = match &folded.text {
             Some(lower) => lower,
             None => text,
@@ -113,13 +123,18 @@ struct Folded<'a> {
 }
 
 impl<'a> Folded<'a> {
+    /// The text searched as it is, without case for ASCII letters.
+    fn as_is(original: &'a str) -> Self {
+        Folded {
+            text: None,
+            origin: Vec::new(),
+            original,
+        }
+    }
+
     fn new(original: &'a str) -> Self {
         if original.is_ascii() {
-            return Folded {
-                text: None,
-                origin: Vec::new(),
-                original,
-            };
+            return Folded::as_is(original);
         }
         let mut text = String::with_capacity(original.len());
         let mut origin = Vec::with_capacity(original.len());
@@ -383,6 +398,25 @@ mod tests {
             found("I use C++ Builder!"),
             pairs(&[("product", "C++ Builder")])
         );
+    }
+
+    #[test]
+    fn ascii_terms_match_in_any_text_as_folding_would() {
+        let ascii =
+            DictionaryMatcher::new(&Dictionary::new([("brand", vec!["Kia", "Ikea"])]).unwrap());
+        let find = |text: &str| {
+            let mut out = Vec::new();
+            ascii.find(text, &mut out);
+            out.into_iter().map(|e| e.text).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            find("Straße: KIA und kia, 日本 Ikea!"),
+            ["KIA", "kia", "Ikea"]
+        );
+        // The Kelvin sign lower-cases to `k`: folding finds the term in it.
+        assert_eq!(find("\u{212A}IA"), ["\u{212A}IA"]);
+        // `İ` lower-cases to `i` and a combining dot, which no ASCII term spans.
+        assert_eq!(find("İKEA"), Vec::<String>::new());
     }
 
     #[test]
