@@ -30,6 +30,10 @@ pub enum FormatError {
 }
 
 const MAGIC: u32 = 793_712_314;
+const MAX_BUCKETS: i32 = 1 << 27;
+/// Capacity reserved ahead of reading a count from the file (a corrupt count must not
+/// allocate before the file runs out).
+const MAX_RESERVE: usize = 1 << 16;
 const VERSION: i32 = 12;
 const END_OF_LINE: &[u8] = b"</s>";
 const LABEL_PREFIX: &str = "__label__";
@@ -717,7 +721,13 @@ impl Args {
         if !(1..=MAX_DIM as i32).contains(&dim) {
             return Err(invalid(format!("dimension {dim} is out of range")));
         }
-        if bucket < 0 || minn < 0 || maxn < 0 || !(1..=5).contains(&word_ngrams) {
+        // fastText's buckets number millions (lid.176: two); a corrupt count must not size
+        // the bucket table.
+        if !(0..=MAX_BUCKETS).contains(&bucket)
+            || !(0..=16).contains(&minn)
+            || !(0..=16).contains(&maxn)
+            || !(1..=5).contains(&word_ngrams)
+        {
             return Err(invalid("negative or out-of-range arguments"));
         }
         if bucket == 0 && (maxn > 0 || word_ngrams > 1) {
@@ -749,13 +759,17 @@ impl Dictionary {
         let nlabels = r.i32()?;
         let _tokens = r.i64()?;
         let pruned_size = r.i64()?;
-        if size < 0 || nwords < 0 || nlabels < 0 || nwords + nlabels != size {
+        if size < 0
+            || nwords < 0
+            || nlabels < 0
+            || i64::from(nwords) + i64::from(nlabels) != i64::from(size)
+        {
             return Err(invalid("the dictionary's sizes disagree"));
         }
         let mut dictionary = Dictionary {
-            words: Vec::with_capacity(nwords as usize),
-            labels: Vec::with_capacity(nlabels as usize),
-            label_counts: Vec::with_capacity(nlabels as usize),
+            words: Vec::with_capacity((nwords as usize).min(MAX_RESERVE)),
+            labels: Vec::with_capacity((nlabels as usize).min(MAX_RESERVE)),
+            label_counts: Vec::with_capacity((nlabels as usize).min(MAX_RESERVE)),
             pruned: None,
         };
         for _ in 0..size {
@@ -780,7 +794,7 @@ impl Dictionary {
             ));
         }
         if pruned_size >= 0 {
-            let mut pruned = Vec::with_capacity(pruned_size as usize);
+            let mut pruned = Vec::with_capacity((pruned_size as usize).min(MAX_RESERVE));
             for _ in 0..pruned_size {
                 let bucket = r.i32()?;
                 let row = r.i32()?;
@@ -993,6 +1007,49 @@ mod tests {
         let tree = huffman_tree(&[5, 3, 1]);
         assert_eq!(tree[3], Node { left: 2, right: 1 });
         assert_eq!(tree[4], Node { left: 3, right: 0 });
+    }
+
+    /// The header of a supervised model with these arguments, and an empty dictionary.
+    fn header(dim: i32, bucket: i32, words: i32) -> Vec<u8> {
+        let mut out = MAGIC.to_le_bytes().to_vec();
+        out.extend(VERSION.to_le_bytes());
+        // dim, ws, epoch, minCount, neg, wordNgrams, loss (hs), model (sup), bucket, minn,
+        // maxn, lrUpdateRate, then t.
+        for v in [dim, 5, 5, 1, 5, 1, 1, 3, bucket, 2, 4, 100] {
+            out.extend(v.to_le_bytes());
+        }
+        out.extend(1e-4f64.to_le_bytes());
+        out.extend(words.to_le_bytes()); // size
+        out.extend(words.to_le_bytes()); // words
+        out.extend(0i32.to_le_bytes()); // labels
+        out.extend(0i64.to_le_bytes()); // tokens
+        out.extend((-1i64).to_le_bytes()); // not pruned
+        out
+    }
+
+    #[test]
+    fn corrupt_counts_are_refused_before_they_allocate() {
+        assert!(matches!(
+            Model::from_bytes(&header(16, i32::MAX, 0)),
+            Err(FormatError::Invalid(_))
+        ));
+        assert!(matches!(
+            Model::from_bytes(&header(100_000, 10, 0)),
+            Err(FormatError::Invalid(_))
+        ));
+        // Counts that do not add up, even past i32.
+        let mut overflow = header(16, 10, i32::MAX);
+        let at = overflow.len() - 20; // the label count: i32::MAX words and one label
+        overflow[at..at + 4].copy_from_slice(&1i32.to_le_bytes());
+        assert!(matches!(
+            Model::from_bytes(&overflow),
+            Err(FormatError::Invalid(_))
+        ));
+        // Two billion words announced, none there: the file ends, nothing is reserved for them.
+        assert!(matches!(
+            Model::from_bytes(&header(16, 10, i32::MAX)),
+            Err(FormatError::Truncated(_))
+        ));
     }
 
     #[test]
