@@ -2,10 +2,10 @@
 //! version 12, `.bin` and quantized `.ftz`) to run `lid.176.ftz`, its language identifier,
 //! as fastText's own `predict` runs it.
 //!
-//! Why our own reader: the crates that run fastText bind its C++ library; prediction is a
-//! few hundred lines, and reading the model lets us decode its quantized rows once at load
-//! and keep each known word's rows pre-summed, so a message costs a hash and a few dozen
-//! 16-float additions.
+//! Why our own reader: the crates that run fastText bind its C++ library. Owning reading
+//! and prediction lets us decode the quantized rows once at load, keep each known word's
+//! rows pre-summed, rank the kept n-gram buckets in a bitmap and cache unknown words' sums
+//! per thread, so a message costs a few microseconds.
 //!
 //! What prediction does, as fastText does it:
 //! - the text is split on ASCII whitespace and ends with the end-of-line token `</s>`;
