@@ -100,7 +100,7 @@ pub fn apply_model_sentiment(classification: &mut Classification, sentiment: Sen
 /// The words of `text` as `str::split_whitespace` gives them, found faster in ASCII text
 /// (most of it), where the same bytes separate them: tab, line feed, vertical tab, form
 /// feed, carriage return and space.
-pub fn split_words(text: &str) -> SplitWords<'_> {
+pub(crate) fn split_words(text: &str) -> SplitWords<'_> {
     if text.is_ascii() {
         SplitWords::Ascii { text, at: 0 }
     } else {
@@ -109,7 +109,7 @@ pub fn split_words(text: &str) -> SplitWords<'_> {
 }
 
 /// The iterator of [`split_words`].
-pub enum SplitWords<'a> {
+pub(crate) enum SplitWords<'a> {
     Ascii { text: &'a str, at: usize },
     Unicode(std::str::SplitWhitespace<'a>),
 }
