@@ -11,25 +11,21 @@ use needle_core::classification::intent;
 use regex::{Regex, RegexSet};
 
 struct Rules {
-    /// The cue patterns below that only need a yes or no, run together in one pass over
-    /// the text (indices: the `CUE_*` constants).
+    /// The cue patterns that only need a yes or no, run together in one pass over the text
+    /// (indices: the `CUE_*` constants).
     cues: RegexSet,
-    complaint: Regex,
-    sarcasm: Regex,
     question_word: Regex,
-    purchase: Regex,
-    praise: Regex,
-    churn: Regex,
+    /// The crisis cues again, for their spans: a cue inside a figurative phrase does not
+    /// count.
     crisis: Regex,
     crisis_figurative: Regex,
-    spam: Regex,
 }
 
 /// Patterns run on lower-cased text. A Unicode `\b` makes the regex engine leave its fast
 /// DFA on non-ASCII text, so word boundaries are spelled as a consumed non-word character
 /// (or the text's edge) instead; matches may then include that one character, so two
 /// boundaries must never meet (`\\b(?:\\bx)` would need two separators).
-fn build(pattern: &str) -> Regex {
+fn spell_boundaries(pattern: &str) -> String {
     const NOT_WORD: &str = "[^\\p{L}\\p{N}_]";
     let mut out = String::with_capacity(pattern.len() * 2);
     let mut rest = pattern;
@@ -47,7 +43,7 @@ fn build(pattern: &str) -> Regex {
         rest = &rest[at + 2..];
     }
     out.push_str(rest);
-    Regex::new(&out).expect("intent patterns are valid")
+    out
 }
 
 const CUE_SPAM: usize = 0;
@@ -61,26 +57,7 @@ const CUE_CRISIS: usize = 6;
 fn rules() -> &'static Rules {
     static RULES: OnceLock<Rules> = OnceLock::new();
     RULES.get_or_init(|| {
-        let mut rules = cue_rules();
-        let cues = [
-            &rules.spam,
-            &rules.complaint,
-            &rules.sarcasm,
-            &rules.purchase,
-            &rules.praise,
-            &rules.churn,
-            &rules.crisis,
-        ];
-        rules.cues =
-            RegexSet::new(cues.iter().map(|r| r.as_str())).expect("intent patterns are valid");
-        rules
-    })
-}
-
-fn cue_rules() -> Rules {
-    Rules {
-        cues: RegexSet::empty(),
-        complaint: build(concat!(
+        let complaint = spell_boundaries(concat!(
             r"\b(?:",
             // English
             r"(?:does ?n[o']?t|doesnt|won'?t|will not|did ?n[o']?t|didnt|stopped|never) (?:work|working|arrive[ds]?|turn on|charge|start|load)",
@@ -100,13 +77,13 @@ fn cue_rules() -> Rules {
             // Dutch
             r"|werkt niet|kapot|terugbetaling|teleurgesteld|klacht|oplichting",
             r")\b",
-        )),
+        ));
         // Sarcasm reads positive to a lexicon ("thanks for nothing" scores +0.60 in VADER);
         // these phrases mark a complaint whatever the score says.
-        sarcasm: build(
+        let sarcasm = spell_boundaries(
             r"\b(?:thanks for nothing|thanks a lot for nothing|yeah,? right|just great|great,? (?:just|now|another)|love (?:how|it when)[^.!?]{0,40}\b(?:broke|break|crash|fail|wait|late|lost))",
-        ),
-        question_word: build(concat!(
+        );
+        let question_word = spell_boundaries(concat!(
             r"^(?:",
             r"how|what|when|where|why|who|which|can (?:you|i|we|someone)|could (?:you|i|someone)|do (?:you|i|they)|does|is (?:there|it|this)|are (?:there|you)|should i|will (?:it|you|there)|any (?:idea|one|body)|anyone",
             r"|wie|was|wann|wo|warum|wer|welche[rs]?|kann (?:man|ich)|können sie|gibt es|weiß jemand",
@@ -115,8 +92,8 @@ fn cue_rules() -> Rules {
             r"|come|perché|quando|dove|chi|quale|qualcuno sa|posso",
             r"|hoe|wat|wanneer|waar|waarom|wie|welke|kan ik|weet iemand",
             r")\b",
-        )),
-        purchase: build(concat!(
+        ));
+        let purchase = spell_boundaries(concat!(
             r"\b(?:",
             r"(?:thinking (?:of|about)|considering|planning (?:to|on)|want(?:ing)? to|wanna|going to|gonna|about to|need to|looking to|ready to|would like to|plan to) (?:buy|get|purchase|order|upgrade|switch to|subscribe|sign up)",
             r"|should i (?:buy|get|go (?:for|with)|choose|pick|upgrade)|which (?:\w+ )?(?:should i|to) (?:buy|get|choose|pick)|worth (?:buying|the money|it\?)",
@@ -129,8 +106,8 @@ fn cue_rules() -> Rules {
             r"|(?:quero|penso em|estou pensando em) comprar|vale a pena comprar|(?:voglio|vorrei|penso di) comprare|cosa mi consigliate",
             r"|(?:wil|ga|overweeg) (?:\w+ )?(?:kopen|bestellen)|wat raden jullie aan",
             r")",
-        )),
-        praise: build(concat!(
+        ));
+        let praise = spell_boundaries(concat!(
             r"\b(?:",
             r"love (?:it|this|my|the|you|your)|loving|thank(?:s| you)(?: so much)? (?:for|to)|kudos|shout ?out to|props to|great (?:job|service|support|work|product|experience)",
             r"|(?:amazing|awesome|excellent|outstanding|fantastic|brilliant|superb|wonderful|perfect|impressive|best (?:ever|purchase|service))",
@@ -141,8 +118,8 @@ fn cue_rules() -> Rules {
             r"|obrigad[oa] (?:pela|pelo)|adorei|excelente|perfeito|grazie (?:per|mille)|eccellente|fantastico|perfetto",
             r"|bedankt voor|geweldig|uitstekend|perfect|top service",
             r")",
-        )),
-        churn: build(concat!(
+        ));
+        let churn = spell_boundaries(concat!(
             r"\b(?:",
             r"cancel(?:l?ing|l?ed)? (?:my|the|our) (?:subscription|account|plan|contract|membership|order)|close my account|delete my account",
             r"|(?:switch(?:ing)?|moving|going|changing|migrating) (?:over )?(?:to|back to) (?:\w+ ){0,2}(?:instead|competitor)?|switching providers",
@@ -151,8 +128,8 @@ fn cue_rules() -> Rules {
             r"|kündig\w*|vertrag beenden|wechsle zu|nie wieder|résili\w+|je change pour|plus jamais|me doy de baja|dar(?:me)? de baja|cancelar (?:mi|la) (?:suscripción|cuenta)|nunca más",
             r"|cancelar (?:minha|a) assinatura|nunca mais|disdire|disdetta|mai più|opzeggen|nooit meer",
             r")",
-        )),
-        crisis: build(concat!(
+        ));
+        let crisis = spell_boundaries(concat!(
             r"\b(?:",
             // Safety
             r"caught fire|on fire|exploded|explosion|burst into flames|smoke (?:came|coming|pouring) (?:out|from)|burn(?:ed|t|s)? (?:my|me|his|her)|electric(?:al)? shock|electrocuted",
@@ -167,20 +144,30 @@ fn cue_rules() -> Rules {
             r"|incendio|explotó|herid[oa]|hospital|abogado|denunciar|explodiu|advogado",
             r"|esploso|ferit[oa]|ospedale|avvocato|denuncia|ontplofte|gewond|ziekenhuis|advocaat|rechtszaak",
             r")\b",
-        )),
+        ));
         // Figurative uses of the same words: slang praise and engineering jargon.
-        crisis_figurative: build(
+        let crisis_figurative = spell_boundaries(
             r"\b(?:(?:is|was|looks|sounds|are|so) (?:straight )?fire\b|on fire (?:today|lately|this (?:week|season|year))|fire ?(?:sale|deal|drop)|smoke test|burn ?rate|killer (?:feature|app|deal)|recalled (?:that|the (?:meeting|name|time)))",
-        ),
-        spam: build(concat!(
+        );
+        let spam = spell_boundaries(concat!(
             r"(?:",
             r"click (?:here|the link|my (?:bio|link))|link in (?:my )?bio|dm (?:me )?for|follow (?:me )?back|follow for follow|f4f|l4l|sub4sub",
             r"|earn \$?\d+|make \$\d+|(?:\$|€)\d[\d,]* (?:a|per) (?:day|week)|work from home and|passive income|free (?:money|followers|bitcoin|crypto|iphone|gift card)",
             r"|crypto (?:giveaway|signals)|bitcoin (?:doubl|giveaway|investment)|forex (?:signals|trading)|investment opportunity|guaranteed (?:profit|returns)",
             r"|buy (?:cheap )?(?:followers|likes|views)|cheap (?:viagra|cialis|meds)|casino bonus|onlyfans|whatsapp \+?\d|telegram @|limited time offer|act now|congratulations,? you(?:'ve| have)? won",
             r")",
-        )),
-    }
+        ));
+        let compile = |pattern: &str| Regex::new(pattern).expect("intent patterns are valid");
+        Rules {
+            cues: RegexSet::new([
+                &spam, &complaint, &sarcasm, &purchase, &praise, &churn, &crisis,
+            ])
+            .expect("intent patterns are valid"),
+            question_word: compile(&question_word),
+            crisis: compile(&crisis),
+            crisis_figurative: compile(&crisis_figurative),
+        }
+    })
 }
 
 /// Counts URL-like tokens in lower-cased text: a wall of links is a spam signal on its own.
@@ -194,7 +181,7 @@ fn link_count(lower: &str) -> usize {
 /// Whether lower-cased text asks something: a question mark ending a clause (not inside a
 /// URL), or a clause that opens with a question word.
 fn asks(lower: &str, question_word: &Regex) -> bool {
-    let ends_with_question_mark = crate::split_words(lower).any(|token| {
+    let ends_with_question_mark = lower.split_whitespace().any(|token| {
         !token.starts_with("http")
             && !token.starts_with("www.")
             && token.trim_end_matches(['!', ')', '"', '\'']).ends_with('?')

@@ -97,48 +97,6 @@ pub fn apply_model_sentiment(classification: &mut Classification, sentiment: Sen
     classification.tier = Some(MODEL_TIER.to_string());
 }
 
-/// The words of `text` as `str::split_whitespace` gives them, found faster in ASCII text
-/// (most of it), where the same bytes separate them: tab, line feed, vertical tab, form
-/// feed, carriage return and space.
-pub(crate) fn split_words(text: &str) -> SplitWords<'_> {
-    if text.is_ascii() {
-        SplitWords::Ascii { text, at: 0 }
-    } else {
-        SplitWords::Unicode(text.split_whitespace())
-    }
-}
-
-/// The iterator of [`split_words`].
-pub(crate) enum SplitWords<'a> {
-    Ascii { text: &'a str, at: usize },
-    Unicode(std::str::SplitWhitespace<'a>),
-}
-
-impl<'a> Iterator for SplitWords<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        match self {
-            SplitWords::Unicode(words) => words.next(),
-            SplitWords::Ascii { text, at } => {
-                let bytes = text.as_bytes();
-                let space = |b: u8| matches!(b, b'\t'..=b'\r' | b' ');
-                while *at < bytes.len() && space(bytes[*at]) {
-                    *at += 1;
-                }
-                if *at == bytes.len() {
-                    return None;
-                }
-                let start = *at;
-                while *at < bytes.len() && !space(bytes[*at]) {
-                    *at += 1;
-                }
-                Some(&text[start..*at])
-            }
-        }
-    }
-}
-
 /// At most `max` bytes of `text`, cut at a character boundary and, when one is near, at the
 /// last whitespace so no word is cut in half.
 pub fn prefix(text: &str, max: usize) -> &str {
@@ -204,24 +162,6 @@ mod tests {
         assert_eq!(c.sentiment.label, needle_core::SentimentLabel::Negative);
         // The address after the cut is not seen, and no span points past it.
         assert!(c.entities.iter().all(|e| e.end <= at));
-    }
-
-    #[test]
-    fn words_split_as_split_whitespace_does() {
-        for text in [
-            "",
-            "   ",
-            "one",
-            " two  words ",
-            "tab\tline\nvt\x0bff\x0ccr\r end",
-            "\x1c not a separator\x1f",
-            "héllo wörld\u{a0}nbsp\u{3000}ideographic",
-            "mixed ascii, then 日本語 text",
-        ] {
-            let got: Vec<&str> = split_words(text).collect();
-            let want: Vec<&str> = text.split_whitespace().collect();
-            assert_eq!(got, want, "{text:?}");
-        }
     }
 
     #[test]

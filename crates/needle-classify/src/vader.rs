@@ -321,7 +321,7 @@ struct Words<'a> {
 impl<'a> Words<'a> {
     fn new(text: &'a str, lex: &Lexicon) -> Self {
         let mut original = Vec::with_capacity(text.len() / 5 + 1);
-        original.extend(crate::split_words(text).map(strip_punctuation_if_word));
+        original.extend(text.split_whitespace().map(strip_punctuation_if_word));
         let lower: Vec<Cow<'a, str>> = original.iter().map(|w| lower_case(w)).collect();
         let entries = lower
             .iter()

@@ -219,8 +219,9 @@ impl Model {
     /// The `k` most probable labels, most probable first; none when the text holds nothing
     /// the model knows.
     pub fn predict_top(&self, text: &str, k: usize) -> Vec<Prediction<'_>> {
-        let mut hidden = Scratch::new(self.dim);
-        let hidden = hidden.as_mut();
+        // The hidden vector, and room to sum an unknown word's rows before adding them.
+        let mut vectors = vec![0.0f32; 2 * self.dim];
+        let (hidden, word_sum) = vectors.split_at_mut(self.dim);
         let mut parts = 0u32;
         let mut word_hashes = Vec::new();
         // An unknown word's n-grams: about three per character.
@@ -247,7 +248,7 @@ impl Model {
                     if token.starts_with(LABEL_PREFIX.as_bytes()) {
                         continue;
                     }
-                    parts += self.add_unknown_word(token, hash, hidden, &mut rows);
+                    parts += self.add_unknown_word(token, hash, hidden, word_sum, &mut rows);
                 }
             }
         }
@@ -281,6 +282,7 @@ impl Model {
         word: &[u8],
         hash: u32,
         hidden: &mut [f32],
+        sum: &mut [f32],
         rows: &mut Vec<u32>,
     ) -> u32 {
         UNKNOWN_WORDS.with_borrow_mut(|cache| {
@@ -291,8 +293,7 @@ impl Model {
             }
             rows.clear();
             self.push_subwords(word, rows);
-            let mut sum = Scratch::new(self.dim);
-            let sum = sum.as_mut();
+            sum.fill(0.0);
             for &row in rows.iter() {
                 add(sum, self.row(row));
             }
@@ -440,30 +441,6 @@ impl WordCache {
 
 /// The widest model read; fastText's supervised models use 10 to a few hundred dimensions.
 const MAX_DIM: usize = 512;
-
-/// A vector of `dim` zeros, on the stack for narrow models (lid.176 has 16 dimensions):
-/// zeroing a 512-float array for every word would cost more than adding its rows.
-enum Scratch {
-    Stack([f32; 32], usize),
-    Heap(Vec<f32>),
-}
-
-impl Scratch {
-    fn new(dim: usize) -> Scratch {
-        if dim <= 32 {
-            Scratch::Stack([0.0; 32], dim)
-        } else {
-            Scratch::Heap(vec![0.0; dim])
-        }
-    }
-
-    fn as_mut(&mut self) -> &mut [f32] {
-        match self {
-            Scratch::Stack(values, dim) => &mut values[..*dim],
-            Scratch::Heap(values) => values,
-        }
-    }
-}
 
 fn add(into: &mut [f32], row: &[f32]) {
     for (x, r) in into.iter_mut().zip(row) {

@@ -129,7 +129,7 @@ impl Evidence {
             words: 0,
             cleaned: String::with_capacity(text.len()),
         };
-        for token in crate::split_words(text) {
+        for token in text.split_whitespace() {
             // One pass over the bytes: ASCII letters, and whether the token could be noise
             // (every kind of noise has an `@`, a `.` or a `:`).
             let (mut ascii_letters, mut ascii, mut maybe_noise) = (0usize, true, false);

@@ -87,7 +87,7 @@ const MODEL_BATCH: usize = 256;
 fn model_tier(models: &Path) -> Option<ModelSentiment> {
     let loaded = SentimentHead::load(models).and_then(|head| {
         // A batch job: the model takes every core.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = super::models::all_cores();
         let embedder = super::models::try_load_embedder_named(models, &head.model, cores)?;
         ModelSentiment::new(embedder, head)
     });
@@ -139,10 +139,12 @@ pub fn run(input: Option<&Path>, entities: Option<&Path>, models: Option<&Path>)
         Some(path) => load_dictionary(path)?,
         None => Dictionary::default(),
     };
-    let mut classifier = Classifier::new(&dictionary);
-    if let Some(language) = models.and_then(|models| super::models::language_model(models, true)) {
-        classifier = classifier.with_language_model(language);
-    }
+    let classifier = match models {
+        Some(models) => {
+            super::models::with_language_model(Classifier::new(&dictionary), models, true)
+        }
+        None => Classifier::new(&dictionary),
+    };
     let model = models.and_then(model_tier);
     let batch = if model.is_some() { MODEL_BATCH } else { 1 };
     let mut pending = Pending { lines: Vec::new() };

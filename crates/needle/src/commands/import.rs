@@ -85,7 +85,11 @@ pub fn run(
         mapping,
         batch_size: batch,
         show_progress: std::io::stderr().is_terminal(),
-        classifier: super::models::fast_tier(&models),
+        classifier: super::models::with_language_model(
+            needle_classify::Classifier::default(),
+            &models,
+            false,
+        ),
         model_tier,
     };
     let (summary, rejects) = import_files(&dir, workspace.id, files, options)?;

@@ -143,11 +143,6 @@ fn head_summary(report: &serde_json::Value) -> String {
     )
 }
 
-/// all-MiniLM-L6-v2 from `models`, or why it cannot be had.
-pub fn try_load_embedder(models: &Path) -> Result<Arc<dyn Embedder>, EmbedError> {
-    try_load_embedder_named(models, needle_embed::models::MINILM.model, 1)
-}
-
 /// The embedding model called `name` (as a head records it) from `models`, running on
 /// `threads` threads, or why it cannot be had. A server keeps to one thread (its other
 /// stages need the rest of the machine); a batch job such as training takes every core.
@@ -197,39 +192,37 @@ pub fn try_load_embedder_named(
 /// The embedding model in `models`, or `None` after saying why (relevance scoring, custom
 /// intents and the model tier stay off; the fast tier works on).
 pub fn load_embedder(models: &Path) -> Option<Arc<dyn Embedder>> {
-    try_load_embedder(models)
+    try_load_embedder_named(models, needle_embed::models::MINILM.model, 1)
         .map_err(|e| {
             tracing::warn!("relevance scoring, custom intents and the model tier are off: {e}")
         })
         .ok()
 }
 
-/// fastText's language model from `models`, or `None` after saying why: quietly (a debug
-/// log) when it was never fetched, unless `say_missing`; loudly when it is there but unusable.
-pub fn language_model(
+/// `classifier` with fastText's language model from `models` when it is there; otherwise
+/// as it is, after saying why: quietly (a debug log) when the model was never fetched,
+/// unless `say_missing`, and loudly when it is there but unusable.
+pub fn with_language_model(
+    classifier: needle_classify::Classifier,
     models: &Path,
     say_missing: bool,
-) -> Option<Arc<needle_classify::language::fasttext::Model>> {
+) -> needle_classify::Classifier {
     match needle_embed::models::load_language_model(&ModelsDir::new(models)) {
-        Ok(model) => Some(Arc::new(model)),
+        Ok(model) => classifier.with_language_model(Arc::new(model)),
         Err(e @ EmbedError::MissingFile { .. }) if !say_missing => {
             tracing::debug!("languages from whatlang: {e}");
-            None
+            classifier
         }
         Err(e) => {
             eprintln!("languages from whatlang, not fastText's lid.176: {e}");
-            None
+            classifier
         }
     }
 }
 
-/// The fast tier for a pipeline: with fastText's language model when `models` has it.
-pub fn fast_tier(models: &Path) -> needle_classify::Classifier {
-    let classifier = needle_classify::Classifier::default();
-    match language_model(models, false) {
-        Some(language) => classifier.with_language_model(language),
-        None => classifier,
-    }
+/// Every core of this machine, for batch jobs (training, `needle classify`).
+pub fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The embedding model called `name` for the model tier, or `None` after saying why.

@@ -169,7 +169,11 @@ pub fn run(
             embedded,
             Some(feed.clone()),
             Tiers {
-                fast: super::models::fast_tier(&models),
+                fast: super::models::with_language_model(
+                    needle_classify::Classifier::default(),
+                    &models,
+                    false,
+                ),
                 model: model_tier,
             },
         )

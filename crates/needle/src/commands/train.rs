@@ -57,7 +57,7 @@ pub fn sentiment(
     if per_set == 0 {
         return Err(Failure::usage("--per-set must be at least 1"));
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = super::models::all_cores();
     let model =
         super::models::try_load_embedder_named(models, embedder.model(), cores).map_err(failed)?;
 
