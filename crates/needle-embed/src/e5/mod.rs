@@ -139,17 +139,33 @@ impl MultilingualE5 {
         options: Options,
         weights: Weights,
     ) -> Result<MultilingualE5, EmbedError> {
-        let dir = models.verified(&E5)?;
-        MultilingualE5::load_file(&dir.join(MODEL_FILE), options, weights)
+        let bytes = models.read_verified(&E5, MODEL_FILE)?;
+        MultilingualE5::load_bytes(
+            &models.model_dir(&E5).join(MODEL_FILE),
+            bytes,
+            options,
+            weights,
+        )
     }
 
     /// Loads a model file that has not been checked against the pin (tests of the format).
+    #[cfg(test)]
     fn load_file(
         path: &Path,
         options: Options,
         weights: Weights,
     ) -> Result<MultilingualE5, EmbedError> {
         let bytes = std::fs::read(path).map_err(|e| EmbedError::io(path, e))?;
+        MultilingualE5::load_bytes(path, bytes, options, weights)
+    }
+
+    /// Builds the model from the bytes of its file; `path` names it in errors.
+    fn load_bytes(
+        path: &Path,
+        bytes: Vec<u8>,
+        options: Options,
+        weights: Weights,
+    ) -> Result<MultilingualE5, EmbedError> {
         let file = PackedModel::parse(bytes)
             .map_err(|reason| load_error(format!("{}: {reason}", path.display())))?;
         MultilingualE5::build(file, options, weights)
@@ -220,7 +236,6 @@ impl MultilingualE5 {
                     embeddings: bert::Embeddings {
                         word: bert::Words::Q4_0(words.to_vec()),
                         position: values("emb.pos", h.max_positions * h.hidden)?,
-                        position_offset: 0,
                         token_type: token_type[..h.hidden].to_vec(),
                         norm: norm("emb.ln")?,
                     },
