@@ -631,8 +631,10 @@ mod tests {
             embeddings.lookup(&[&[50]]).is_err(),
             "outside the vocabulary"
         );
+        // 16 positions: 16 tokens fit, 17 do not.
+        assert!(embeddings.lookup(&[&[1; 16]]).is_ok());
         assert!(
-            embeddings.lookup(&[&[1; 15]]).is_err(),
+            embeddings.lookup(&[&[1; 17]]).is_err(),
             "past the positions"
         );
     }
